@@ -1,0 +1,75 @@
+#pragma once
+// The architecture facts of one checkpoint, read from config.json with the defaults that
+// config.json may omit filled in from a per-model_type table.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/Result.h"
+
+namespace strata {
+
+enum class Architecture { Llama, Qwen3, Gemma3Text };
+
+enum class RopeScalingType { None, Llama3, Linear };
+
+struct RopeScaling {
+    RopeScalingType type = RopeScalingType::None;
+    double factor = 1.0;
+    // llama3 only
+    double lowFreqFactor = 1.0;
+    double highFreqFactor = 4.0;
+    int64_t originalMaxPositions = 8192;
+};
+
+enum class LayerAttention { Full, Sliding };
+
+enum class Activation { SiLU, GeluTanh };
+
+struct ModelConfig {
+    std::string modelType;  // as written in config.json ("llama", "qwen3", "gemma3_text", "gemma3")
+    Architecture arch = Architecture::Llama;
+
+    int64_t hiddenSize = 0;
+    int64_t numLayers = 0;
+    int64_t numHeads = 0;
+    int64_t numKvHeads = 0;
+    int64_t headDim = 0;
+    int64_t intermediateSize = 0;
+    int64_t vocabSize = 0;
+    int64_t maxPositions = 0;
+
+    double rmsNormEps = 1e-5;
+    bool normAddOne = false;      // Gemma: x * (1 + w)
+    bool qkNorm = false;          // Qwen3, Gemma 3: per-head RMSNorm on q and k before rope
+    bool sandwichNorms = false;   // Gemma 3: post-attention and pre/post-feedforward norms
+    bool scaleEmbeddings = false; // Gemma 3: embeddings * sqrt(hidden_size)
+    Activation activation = Activation::SiLU;
+
+    double attentionScale = 0;    // multiplies q.k; head_dim^-0.5, or query_pre_attn_scalar^-0.5 for Gemma
+    double attnLogitSoftcap = 0;  // 0: off
+    double finalLogitSoftcap = 0; // 0: off
+
+    double ropeTheta = 10000.0;       // full-attention layers
+    double ropeLocalTheta = 0;        // sliding layers (Gemma 3); 0: same as ropeTheta
+    RopeScaling ropeScaling;          // applies to full-attention layers only
+    int64_t slidingWindow = 0;        // keys visible iff kv > q - slidingWindow
+    std::vector<LayerAttention> layerTypes;  // size numLayers
+
+    bool tieWordEmbeddings = false;
+    int32_t bosTokenId = -1;
+    std::vector<int32_t> eosTokenIds;
+
+    // Prefix of the decoder's tensor names: "model." for *ForCausalLM checkpoints,
+    // "language_model.model." or "model.language_model." inside Gemma3ForConditionalGeneration.
+    std::string tensorPrefix = "model.";
+    // Name of the output head tensor when untied ("lm_head.weight" or "language_model.lm_head.weight").
+    std::string lmHeadName = "lm_head.weight";
+};
+
+// Parses config.json text. `source` names the file in error messages.
+Result<ModelConfig> parseModelConfig(const std::string& jsonText, const std::string& source);
+Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir);
+
+}  // namespace strata

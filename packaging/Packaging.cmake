@@ -1,0 +1,8 @@
+include(GNUInstallDirs)
+set(CPACK_PACKAGE_NAME strata)
+set(CPACK_PACKAGE_VENDOR "Strata")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Local long-context analysis with large language models")
+set(CPACK_GENERATOR DEB)
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "Strata developers")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+include(CPack)
