@@ -1,0 +1,37 @@
+#pragma once
+// Device discovery and CUDA error handling for the CUDA backend. Every call here is safe on a
+// machine without a GPU or without a driver: failures come back as values, never as crashes.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/Result.h"
+
+namespace strata {
+
+struct CudaDeviceInfo {
+    int index = 0;
+    std::string name;
+    int computeMajor = 0;
+    int computeMinor = 0;
+    int64_t totalMemoryBytes = 0;
+    int multiprocessors = 0;
+};
+
+// True when the runtime finds at least one usable device. Otherwise false, and *reason (when not
+// null) says why, with the runtime's own error text (no driver, no device, driver too old...).
+bool cudaDeviceAvailable(std::string* reason = nullptr);
+
+// Properties of device `index`, or an error naming the device and the runtime's complaint.
+Result<CudaDeviceInfo> cudaDeviceInfo(int index = 0);
+
+// Ok for cudaSuccess; otherwise an internal error "<what>: <cudaErrorName>: <description>".
+// Also clears the runtime's sticky last-error slot so the next check does not report it again.
+Status cudaStatus(cudaError_t err, std::string_view what);
+
+}  // namespace strata
+
+// Return the failure of a CUDA runtime call as a Status naming the call.
+#define STRATA_CUDA_TRY(call) STRATA_TRY(::strata::cudaStatus((call), #call))

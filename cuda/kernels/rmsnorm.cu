@@ -1,0 +1,115 @@
+// RMSNorm: one block per row. A row is read twice (sum of squares, then scale); the second read
+// usually hits L2, which is cheaper than staging a 16 KiB row in shared memory.
+#include <cuda_fp16.h>
+
+#include <limits>
+#include <string>
+
+#include "CudaDevice.h"
+#include "CudaKernels.h"
+
+namespace strata {
+namespace {
+
+constexpr int kWarp = 32;
+
+__device__ __forceinline__ float warpSum(float v) {
+    for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+// Weight loaders: bf16 is the high half of an fp32, so widening is a shift (exact, as on the CPU).
+struct LoadF32 {
+    __device__ __forceinline__ float operator()(const void* w, int i) const {
+        return static_cast<const float*>(w)[i];
+    }
+};
+struct LoadBF16 {
+    __device__ __forceinline__ float operator()(const void* w, int i) const {
+        return __uint_as_float(uint32_t(static_cast<const uint16_t*>(w)[i]) << 16);
+    }
+};
+struct LoadF16 {
+    __device__ __forceinline__ float operator()(const void* w, int i) const {
+        return __half2float(static_cast<const __half*>(w)[i]);
+    }
+};
+
+// x and y are not __restrict__: in-place use is allowed, and safe because every read of the row
+// for the sum happens before the __syncthreads that precedes the first write.
+template <typename Load, bool AddOne>
+__global__ void rmsNormKernel(const float* x, int dim, const void* __restrict__ w, float eps, float* y) {
+    const int64_t row = blockIdx.x;
+    const float* xr = x + row * dim;
+    float* yr = y + row * dim;
+
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float v = xr[i];
+        sum += v * v;
+    }
+    sum = warpSum(sum);
+
+    __shared__ float partial[kWarp];
+    const int lane = threadIdx.x % kWarp;
+    const int warp = threadIdx.x / kWarp;
+    if (lane == 0) partial[warp] = sum;
+    __syncthreads();
+    if (warp == 0) {
+        const int warps = (blockDim.x + kWarp - 1) / kWarp;
+        sum = warpSum(lane < warps ? partial[lane] : 0.0f);
+        if (lane == 0) partial[0] = sum;
+    }
+    __syncthreads();
+
+    // Same formula and rounding order as the CPU reference: 1 / sqrt, not rsqrtf (2 ulp).
+    const float inv = 1.0f / sqrtf(partial[0] / float(dim) + eps);
+    const Load load;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float wi = load(w, i);
+        const float scale = AddOne ? 1.0f + wi : wi;
+        yr[i] = xr[i] * inv * scale;
+    }
+}
+
+// About four elements per thread keeps enough loads in flight without idle warps on short rows.
+int threadsFor(int64_t dim) {
+    int64_t threads = (dim + 3) / 4;
+    threads = (threads + kWarp - 1) / kWarp * kWarp;
+    if (threads < kWarp) threads = kWarp;
+    if (threads > 1024) threads = 1024;
+    return int(threads);
+}
+
+template <typename Load>
+void launch(const float* dX, int64_t rows, int64_t dim, const void* dW, float eps, bool addOne, float* dY,
+            cudaStream_t stream) {
+    const dim3 grid{unsigned(rows)};
+    const dim3 block{unsigned(threadsFor(dim))};
+    if (addOne)
+        rmsNormKernel<Load, true><<<grid, block, 0, stream>>>(dX, int(dim), dW, eps, dY);
+    else
+        rmsNormKernel<Load, false><<<grid, block, 0, stream>>>(dX, int(dim), dW, eps, dY);
+}
+
+}  // namespace
+
+Status cudaRmsNorm(const float* dX, int64_t rows, int64_t dim, const void* dW, DType wType, float eps,
+                   bool addOne, float* dY, cudaStream_t stream) {
+    if (rows < 0 || rows > std::numeric_limits<int32_t>::max())
+        return badInput("cudaRmsNorm: row count " + std::to_string(rows) + " is out of range");
+    if (dim <= 0 || dim > std::numeric_limits<int32_t>::max())
+        return badInput("cudaRmsNorm: dimension " + std::to_string(dim) + " is out of range");
+    if (rows == 0) return Status::success();
+    if (!dX || !dW || !dY) return badInput("cudaRmsNorm: null input, weight or output pointer");
+
+    switch (wType) {
+    case DType::F32: launch<LoadF32>(dX, rows, dim, dW, eps, addOne, dY, stream); break;
+    case DType::BF16: launch<LoadBF16>(dX, rows, dim, dW, eps, addOne, dY, stream); break;
+    case DType::F16: launch<LoadF16>(dX, rows, dim, dW, eps, addOne, dY, stream); break;
+    default: return badInput("cudaRmsNorm: unsupported weight type");
+    }
+    return cudaStatus(cudaGetLastError(), "cudaRmsNorm launch");
+}
+
+}  // namespace strata
