@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Regenerates the tiny random-weight model fixtures in tests/data/models/.
+
+Each fixture folder holds a checkpoint written by transformers' save_pretrained (so the engine
+meets the exact key layout and config.json that transformers writes), a small trained byte-level
+BPE tokenizer, and reference outputs computed by transformers itself:
+
+  reference.json  input ids, greedy continuation, versions
+  logits.f32      raw little-endian float32 [48, vocab] logits of one no-cache forward pass
+
+The reference is computed the way Strata computes: weights rounded to the stored dtype
+(bf16 / f16), arithmetic in float32, eager attention.
+
+Usage: python3 tests/tools/make_model_fixtures.py [--only NAME ...] [--out DIR]
+Deterministic (fixed seeds); runs on the CPU in well under two minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import transformers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = REPO / "tests" / "data" / "models"
+
+SEQ_LEN = 48
+PROMPT_LEN = 16
+NEW_TOKENS = 32
+VOCAB = 512
+
+BOS, EOS, PAD = "<|begin_of_text|>", "<|end_of_text|>", "<|pad|>"
+SPECIALS = [BOS, EOS, PAD]  # ids 0, 1, 2
+BOS_ID, EOS_ID, PAD_ID = 0, 1, 2
+
+# Same pre-tokenizer split as the Llama 3 tokenizer, so the fixture exercises the real code path.
+SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+CORPUS = [
+    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch.",
+    "Strata reads model weights from disk, layer by layer, and keeps the cache on a fast drive.",
+    "A language model predicts the next token from the tokens that came before it.",
+    "The analyst dropped three reports, a log file and a recording into the window and asked a question.",
+    "When the sun sets over the hills, the river turns gold and the birds fly home to their nests.",
+    "Please summarise the findings of the report in five short bullet points for the meeting.",
+    "It was the best of times, it was the worst of times, it was the age of wisdom.",
+    "Numbers like 42, 1024 and 3.14159 appear in tables, logs and source code all the time.",
+    "def attention(query, key, value, mask=None):\n    scores = query @ key.T / math.sqrt(d)\n"
+    "    if mask is not None:\n        scores = scores + mask\n    return softmax(scores) @ value\n",
+    "for (int i = 0; i < n; ++i) {\n    sum += weights[i] * inputs[i];\n}\nreturn sum;\n",
+    "struct Config { int hidden_size; int num_layers; float rms_norm_eps; };\n",
+    "import numpy as np\nx = np.zeros((4, 4), dtype=np.float32)\nprint(x.sum())\n",
+    "SELECT name, count(*) FROM sessions WHERE state = 'done' GROUP BY name ORDER BY 2 DESC;",
+    "The committee will meet again on Thursday to review the budget and the new hiring plan.",
+    "Water boils at one hundred degrees Celsius at sea level, but at a lower temperature in the mountains.",
+    "She opened the old book, read the first page twice, and then closed it with a quiet smile.",
+    "Error: could not open file 'model.safetensors': no such file or directory (errno 2)",
+    "The engine streams each layer from the solid state drive, runs it, and moves on to the next one.",
+]
+SENTENCE = (
+    "The quick brown fox reads the report, writes a short summary of the findings, and then "
+    "asks the analyst which of the three log files shows the error in the model loader."
+)
+
+
+def train_tokenizer() -> Tokenizer:
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(SPLIT_PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB,
+        min_frequency=1,
+        special_tokens=SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(CORPUS * 4, trainer=trainer)
+    # Llama 3 looks a whole pre-token up in the vocabulary before applying merges.
+    spec = json.loads(tok.to_str())
+    spec["model"]["ignore_merges"] = True
+    tok = Tokenizer.from_str(json.dumps(spec))
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, BOS_ID)]
+    )
+    assert tok.get_vocab_size() == VOCAB, tok.get_vocab_size()
+    for i, s in enumerate(SPECIALS):
+        assert tok.token_to_id(s) == i
+    return tok
+
+
+def write_tokenizer(tok: Tokenizer, folder: Path) -> None:
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD, clean_up_tokenization_spaces=False
+    )
+    fast.save_pretrained(str(folder))
+
+
+def input_ids_for(tok: Tokenizer) -> list[int]:
+    ids = tok.encode(SENTENCE).ids
+    assert len(ids) >= SEQ_LEN, f"sentence encodes to only {len(ids)} tokens"
+    return ids[:SEQ_LEN]
+
+
+@dataclass
+class Fixture:
+    name: str
+    model_cls: Callable
+    config: transformers.PreTrainedConfig
+    storage: torch.dtype
+    seed: int
+    embed_std: float
+    proj_std: float
+    norm: str  # "plain": w ~ 1 + N(0, s); "offset": (1 + w) norms, w ~ N(0, s)
+    norm_std: float = 0.1
+    # Multiplies the effective final-norm gain: lets a tied model have wide logits while the
+    # embedding stays small enough that the residual stream is not just the input token.
+    final_norm_gain: float = 1.0
+    max_shard_size: str | None = None
+    # (label, config mutator): each reports how far the logits move when a detail is got wrong,
+    # proving the fixture is sensitive to it.
+    probes: list[tuple[str, Callable]] = field(default_factory=list)
+
+
+def common_ids() -> dict:
+    return dict(vocab_size=VOCAB, bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=PAD_ID)
+
+
+def fixtures() -> list[Fixture]:
+    llama3_rope = {
+        "rope_type": "llama3",
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 16,
+    }
+    return [
+        Fixture(
+            name="llama_tied",
+            model_cls=transformers.LlamaForCausalLM,
+            config=transformers.LlamaConfig(
+                hidden_size=64, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                intermediate_size=160, rms_norm_eps=1e-5, rope_theta=10000.0, rope_scaling=llama3_rope,
+                max_position_embeddings=256, tie_word_embeddings=True, **common_ids(),
+            ),
+            storage=torch.bfloat16, seed=1004, embed_std=0.35, proj_std=0.12, norm="plain",
+            probes=[("no_rope_scaling", lambda c: c.rope_parameters.update(rope_type="default"))],
+        ),
+        Fixture(
+            name="llama_untied_sharded",
+            model_cls=transformers.LlamaForCausalLM,
+            config=transformers.LlamaConfig(
+                hidden_size=96, num_hidden_layers=3, num_attention_heads=6, num_key_value_heads=2, head_dim=16,
+                intermediate_size=160, rms_norm_eps=1e-5, rope_theta=10000.0,
+                max_position_embeddings=256, tie_word_embeddings=False, **common_ids(),
+            ),
+            storage=torch.bfloat16, seed=1002, embed_std=0.3, proj_std=0.1, norm="plain",
+            max_shard_size="200KB",
+        ),
+        Fixture(
+            name="qwen3",
+            model_cls=transformers.Qwen3ForCausalLM,
+            config=transformers.Qwen3Config(
+                hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+                intermediate_size=128, rms_norm_eps=1e-6, rope_theta=1e6, max_position_embeddings=256,
+                tie_word_embeddings=True, **common_ids(),
+            ),
+            storage=torch.float16, seed=1003, embed_std=0.35, proj_std=0.12, norm="plain",
+        ),
+        Fixture(
+            name="gemma3_text",
+            model_cls=transformers.Gemma3ForCausalLM,
+            config=transformers.Gemma3TextConfig(
+                hidden_size=64, num_hidden_layers=7, num_attention_heads=4, num_key_value_heads=1, head_dim=32,
+                query_pre_attn_scalar=24, intermediate_size=128, rms_norm_eps=1e-6, sliding_window=8,
+                rope_theta=1e6, rope_local_base_freq=10000.0, rope_scaling={"rope_type": "linear", "factor": 8.0},
+                # Gemma 3 in transformers 5.23 never passes attn_logit_softcapping to the attention
+                # function, so the value would be ignored by the reference; keep it null like the real
+                # checkpoints (see README and check_gemma3_attn_softcap_is_ignored).
+                attn_logit_softcapping=None, final_logit_softcapping=15.0,
+                max_position_embeddings=256, tie_word_embeddings=True, **common_ids(),
+            ),
+            storage=torch.bfloat16, seed=1003, embed_std=0.12, proj_std=0.12, norm="offset",
+            final_norm_gain=2.5,
+            probes=[
+                ("no_sliding_window", lambda c: setattr(c, "sliding_window", 4096)),
+                ("no_full_rope_scaling", lambda c: c.rope_parameters["full_attention"].update(rope_type="default")),
+                ("local_rope_uses_global_theta", lambda c: c.rope_parameters["sliding_attention"].update(
+                    rope_theta=1e6)),
+                ("no_final_softcap", lambda c: setattr(c, "final_logit_softcapping", None)),
+            ],
+        ),
+    ]
+
+
+def randomise(model: torch.nn.Module, fx: Fixture) -> None:
+    gen = torch.Generator().manual_seed(fx.seed)
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters(), key=lambda kv: kv[0]):
+            if p.dim() == 1:
+                gain = fx.final_norm_gain if name == "model.norm.weight" else 1.0
+                effective = gain * (1.0 + torch.randn(p.shape, generator=gen) * fx.norm_std)
+                p.copy_(effective - 1.0 if fx.norm == "offset" else effective)
+            elif "embed_tokens" in name or "lm_head" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * fx.embed_std)
+            else:
+                p.copy_(torch.randn(p.shape, generator=gen) * fx.proj_std)
+
+
+def load_reference(fx: Fixture, folder: Path, dtype: torch.dtype) -> torch.nn.Module:
+    model = fx.model_cls.from_pretrained(str(folder), dtype=dtype, attn_implementation="eager")
+    model.eval()
+    model.generation_config.eos_token_id = None
+    return model
+
+
+def forward_logits(model: torch.nn.Module, ids: list[int]) -> torch.Tensor:
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor([ids]), use_cache=False)
+    return out.logits[0].float()
+
+
+def greedy_with_cache(model: torch.nn.Module, prompt: list[int]) -> list[int]:
+    with torch.no_grad():
+        out = model.generate(
+            torch.tensor([prompt]),
+            attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+            do_sample=False,
+            max_new_tokens=NEW_TOKENS,
+            min_new_tokens=NEW_TOKENS,
+            use_cache=True,
+            eos_token_id=None,
+            pad_token_id=PAD_ID,
+        )
+    return out[0, len(prompt):].tolist()
+
+
+def greedy_without_cache(model: torch.nn.Module, prompt: list[int]) -> list[int]:
+    seq = list(prompt)
+    for _ in range(NEW_TOKENS):
+        seq.append(int(forward_logits(model, seq)[-1].argmax()))
+    return seq[len(prompt):]
+
+
+def check_gemma3_attn_softcap_is_ignored(folder: Path, ids: list[int], reference: torch.Tensor) -> None:
+    cfg = transformers.Gemma3TextConfig.from_pretrained(str(folder))
+    cfg.attn_logit_softcapping = 1.0  # would flatten attention completely if it were applied
+    model = transformers.Gemma3ForCausalLM.from_pretrained(
+        str(folder), config=cfg, dtype=torch.float32, attn_implementation="eager"
+    )
+    if not torch.equal(forward_logits(model.eval(), ids), reference):
+        raise SystemExit(
+            "this transformers version applies Gemma 3 attn_logit_softcapping; "
+            "set it in the gemma3_text fixture and update the README"
+        )
+
+
+def probe_change(fx: Fixture, folder: Path, ids: list[int], reference: torch.Tensor, mutate: Callable) -> float:
+    cfg = type(fx.config).from_pretrained(str(folder))
+    mutate(cfg)
+    model = fx.model_cls.from_pretrained(str(folder), config=cfg, dtype=torch.float32, attn_implementation="eager")
+    return float((forward_logits(model.eval(), ids) - reference).abs().max())
+
+
+def min_greedy_margin(model: torch.nn.Module, prompt: list[int], new_ids: list[int]) -> float:
+    """Smallest top1-top2 gap along the greedy path: how much numerical slack greedy parity has."""
+    logits = forward_logits(model, prompt + new_ids)[len(prompt) - 1 : -1]
+    top2 = logits.topk(2, dim=-1).values
+    return float((top2[:, 0] - top2[:, 1]).min())
+
+
+def build(fx: Fixture, tok: Tokenizer, out_root: Path) -> dict:
+    folder = out_root / fx.name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+    torch.manual_seed(fx.seed)
+    model = fx.model_cls(fx.config)
+    randomise(model, fx)
+    model = model.to(fx.storage)
+    save_kwargs = {"max_shard_size": fx.max_shard_size} if fx.max_shard_size else {}
+    model.save_pretrained(str(folder), **save_kwargs)
+    write_tokenizer(tok, folder)
+    del model
+
+    ids = input_ids_for(tok)
+    ref = load_reference(fx, folder, torch.float32)
+    logits = forward_logits(ref, ids)
+    prompt = ids[:PROMPT_LEN]
+    new_ids = greedy_with_cache(ref, prompt)
+    if new_ids != greedy_without_cache(ref, prompt):
+        raise SystemExit(f"{fx.name}: cached greedy differs from no-cache argmax continuation")
+
+    np.asarray(logits.numpy(), dtype="<f4").tofile(folder / "logits.f32")
+    reference = {
+        "input_ids": ids,
+        "logits_file": "logits.f32",
+        "logits_shape": list(logits.shape),
+        "greedy": {"prompt_ids": prompt, "new_ids": new_ids},
+        "dtype_of_weights": str(fx.storage).removeprefix("torch."),
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__.split("+")[0],
+    }
+    (folder / "reference.json").write_text(json.dumps(reference, indent=1) + "\n")
+
+    top2 = logits.topk(2, dim=-1).values
+    margins = top2[:, 0] - top2[:, 1]
+    bf16_model = load_reference(fx, folder, torch.bfloat16)
+    bf16_diff = float((forward_logits(bf16_model, ids) - logits).abs().max())
+    stats = {
+        "max_abs_logit": float(logits.abs().max()),
+        "logit_std": float(logits.std()),
+        "mean_top1_margin": float(margins.mean()),
+        "positions_margin_below_0.05": int((margins < 0.05).sum()),
+        "distinct_greedy_tokens": len(set(new_ids)),
+        "min_greedy_margin": min_greedy_margin(ref, prompt, new_ids),
+        "bf16_compute_max_abs_diff": bf16_diff,
+    }
+    if fx.name.startswith("gemma3"):
+        check_gemma3_attn_softcap_is_ignored(folder, ids, logits)
+    for label, mutate in fx.probes:
+        stats["probe_" + label] = probe_change(fx, folder, ids, logits, mutate)
+    return stats
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--only", nargs="*", default=None, help="fixture names to rebuild")
+    args = ap.parse_args()
+
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)  # identical float sums run to run
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    tok = train_tokenizer()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for fx in fixtures():
+        if args.only and fx.name not in args.only:
+            continue
+        stats = build(fx, tok, args.out)
+        print(fx.name + ": " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                         for k, v in stats.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
