@@ -3,9 +3,23 @@
 // kernels are tested against, so they favour clarity over tricks.
 #include <cstdint>
 
+#include "backend/Ops.h"
+
 namespace strata::cpu {
 
 // y[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * (addOne ? 1 + w : w). y may alias x.
 void rmsNorm(const float* x, int64_t rows, int64_t dim, const float* w, float eps, bool addOne, float* y);
+
+// y[n, w.rows] = x[n, w.cols] * w^T for any stored weight type.
+void matmul(const float* x, int64_t n, const WeightRef& w, float* y);
+
+void rope(float* x, int64_t n, int64_t numHeads, int64_t headDim, const int32_t* positions, const float* invFreq,
+          RopeStyle style);
+
+void attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv, const AttentionShape& shape,
+               float* out);
+
+float geluTanh(float x);
+float silu(float x);
 
 }  // namespace strata::cpu

@@ -1,0 +1,66 @@
+#pragma once
+// A decoder-only transformer (Llama 3, Qwen3, Gemma 3 text) written once against the Ops
+// interface. Prefill is layer-major: each layer's weights are fetched once and applied to every
+// token chunk. Decode is the same call with one token.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "backend/Ops.h"
+#include "core/Result.h"
+#include "format/Checkpoint.h"
+#include "model/ModelConfig.h"
+#include "model/WeightLayout.h"
+#include "runtime/KvCache.h"
+#include "runtime/WeightStreamer.h"
+
+namespace strata {
+
+struct ModelOptions {
+    uint64_t ramBudget = 0;      // bytes of weights held in RAM at once; 0: no limit
+    int64_t prefillChunk = 256;  // tokens per attention/MLP chunk in prefill
+};
+
+// Called after each layer of a forward pass: layers done, layers in all.
+using LayerProgress = std::function<void(int64_t done, int64_t total)>;
+
+class TransformerModel {
+public:
+    static Result<std::unique_ptr<TransformerModel>> load(const std::filesystem::path& modelDir, Ops& ops,
+                                                          const ModelOptions& options);
+    ~TransformerModel();
+
+    const ModelConfig& config() const { return config_; }
+    const WeightLayout& layout() const { return layout_; }
+    const Checkpoint& checkpoint() const { return *checkpoint_; }
+    const WeightStreamer& streamer() const { return *streamer_; }
+    Ops& ops() const { return ops_; }
+
+    // Runs tokens at positions kv.length() onwards and appends their K/V to kv. Writes the logits
+    // of the last token, or of every token when allLogits, into logits ([rows, vocab]).
+    Status forward(std::span<const int32_t> tokens, KvCache& kv, bool allLogits, std::vector<float>& logits,
+                   const LayerProgress& progress = {});
+
+private:
+    struct Scratch;
+    TransformerModel(Ops& ops, ModelConfig config, std::unique_ptr<Checkpoint> checkpoint, WeightLayout layout,
+                     ModelOptions options);
+    Status embed(std::span<const int32_t> tokens, float* hidden);
+    void layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n, const int32_t* positions,
+                      const KvCache& kv);
+    float* buffer(std::vector<float*>& slot, size_t index, size_t floats);
+
+    Ops& ops_;
+    ModelConfig config_;
+    std::unique_ptr<Checkpoint> checkpoint_;
+    WeightLayout layout_;
+    ModelOptions options_;
+    std::unique_ptr<WeightStreamer> streamer_;
+    std::vector<std::vector<float>> invFreq_;  // per layer
+    std::unique_ptr<Scratch> scratch_;
+};
+
+}  // namespace strata

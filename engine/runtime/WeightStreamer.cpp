@@ -1,0 +1,186 @@
+#include "runtime/WeightStreamer.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <new>
+
+namespace strata {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Slot and unit buffers are page-aligned so that direct I/O can read into them later.
+constexpr size_t kBufferAlign = 4096;
+}  // namespace
+
+WeightStreamer::Buffer::~Buffer() { std::free(data); }
+
+bool UnitWeights::has(WeightRole role) const {
+    for (const UnitTensor& t : unit_->tensors)
+        if (t.role == role) return true;
+    return false;
+}
+
+WeightRef UnitWeights::get(WeightRole role) const {
+    for (const UnitTensor& t : unit_->tensors) {
+        if (t.role != role) continue;
+        const auto& shape = t.info->shape;
+        WeightRef ref;
+        ref.data = base_ + t.bufferOffset;
+        ref.dtype = t.info->dtype;
+        ref.rows = shape.size() == 2 ? shape[0] : 1;
+        ref.cols = shape.back();
+        return ref;
+    }
+    return {};
+}
+
+WeightStreamer::WeightStreamer(const Checkpoint& checkpoint, const WeightLayout& layout, ResidencyPlan plan)
+    : checkpoint_(checkpoint), layout_(layout), plan_(std::move(plan)) {
+    streamedIndex_.assign(layout_.units.size(), -1);
+    for (size_t u = 0; u < layout_.units.size(); ++u) {
+        if (plan_.units[u] == Residency::Disk) {
+            streamedIndex_[u] = int(streamed_.size());
+            streamed_.push_back(int(u));
+        }
+    }
+}
+
+WeightStreamer::~WeightStreamer() { stopReader(); }
+
+Status WeightStreamer::readUnit(int unit, char* dst) const {
+    for (const UnitTensor& t : layout_.units[size_t(unit)].tensors) STRATA_TRY(checkpoint_.read(*t.info, dst + t.bufferOffset));
+    return {};
+}
+
+Status WeightStreamer::start() {
+    auto allocate = [](uint64_t bytes) -> Result<std::unique_ptr<Buffer>> {
+        auto b = std::make_unique<Buffer>();
+        b->bytes = bytes;
+        b->data = static_cast<char*>(std::aligned_alloc(kBufferAlign, (bytes + kBufferAlign - 1) / kBufferAlign * kBufferAlign));
+        if (!b->data) return internalError("out of memory allocating " + formatBytes(bytes) + " for weights");
+        return b;
+    };
+    resident_.resize(layout_.units.size());
+    const auto t0 = Clock::now();
+    for (size_t u = 0; u < layout_.units.size(); ++u) {
+        if (plan_.units[u] != Residency::Ram) continue;
+        auto buffer = allocate(layout_.units[u].bytes);
+        STRATA_TRY(buffer);
+        STRATA_TRY(readUnit(int(u), buffer.value()->data));
+        stats_.residentBytes += layout_.units[u].bytes;
+        resident_[u] = std::move(buffer.value());
+    }
+    stats_.readSeconds += secondsSince(t0);
+    if (streamed_.empty()) return {};
+    slots_.resize(size_t(plan_.streamSlots));
+    for (Slot& s : slots_) {
+        auto buffer = allocate(plan_.slotBytes);
+        STRATA_TRY(buffer);
+        s.buffer = std::move(buffer.value());
+    }
+    startReader(0);
+    return {};
+}
+
+void WeightStreamer::startReader(size_t from) {
+    readerNext_ = from;
+    consumerNext_ = from;
+    stopping_ = false;
+    reader_ = std::thread([this] { readerLoop(); });
+}
+
+void WeightStreamer::stopReader() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    changed_.notify_all();
+    if (reader_.joinable()) reader_.join();
+}
+
+void WeightStreamer::readerLoop() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+        Slot* free = nullptr;
+        changed_.wait(lock, [&] {
+            if (stopping_) return true;
+            for (Slot& s : slots_)
+                if (s.state == SlotState::Free) free = &s;
+            return free != nullptr;
+        });
+        if (stopping_) return;
+        const int unit = streamed_[readerNext_];
+        readerNext_ = (readerNext_ + 1) % streamed_.size();
+        free->state = SlotState::Loading;
+        free->unit = unit;
+        lock.unlock();
+        const auto t0 = Clock::now();
+        Status status = readUnit(unit, free->buffer->data);
+        const double seconds = secondsSince(t0);
+        lock.lock();
+        stats_.readSeconds += seconds;
+        if (status.ok()) stats_.bytesRead += layout_.units[size_t(unit)].bytes;
+        free->error = std::move(status);
+        free->state = SlotState::Ready;
+        changed_.notify_all();
+    }
+}
+
+Result<UnitWeights> WeightStreamer::acquire(int unit) {
+    const WeightUnit* u = &layout_.units[size_t(unit)];
+    if (resident_[size_t(unit)]) return UnitWeights(u, resident_[size_t(unit)]->data);
+    const size_t index = size_t(streamedIndex_[size_t(unit)]);
+    if (index != consumerNext_) {
+        // Out of the cyclic order (a pass was abandoned): restart the reader at this unit.
+        stopReader();
+        for (Slot& s : slots_) s.state = SlotState::Free;
+        startReader(index);
+    }
+    const auto t0 = Clock::now();
+    std::unique_lock lock(mutex_);
+    Slot* ready = nullptr;
+    changed_.wait(lock, [&] {
+        for (Slot& s : slots_)
+            if (s.state == SlotState::Ready && s.unit == unit) ready = &s;
+        return ready != nullptr;
+    });
+    stats_.stallSeconds += secondsSince(t0);
+    consumerNext_ = (index + 1) % streamed_.size();
+    if (!ready->error.ok()) {
+        Error e = ready->error.error();
+        ready->state = SlotState::Free;
+        ready->error = {};
+        lock.unlock();
+        changed_.notify_all();
+        // The reader went on past the failed unit; put it back in order for a retry.
+        stopReader();
+        for (Slot& s : slots_) s.state = SlotState::Free;
+        startReader(index);
+        return e;
+    }
+    ready->state = SlotState::InUse;
+    return UnitWeights(u, ready->buffer->data);
+}
+
+void WeightStreamer::release(int unit) {
+    if (resident_[size_t(unit)]) return;
+    {
+        std::lock_guard lock(mutex_);
+        for (Slot& s : slots_) {
+            if (s.state == SlotState::InUse && s.unit == unit) {
+                s.state = SlotState::Free;
+                break;
+            }
+        }
+    }
+    changed_.notify_all();
+}
+
+StreamerStats WeightStreamer::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+}  // namespace strata
