@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Writes a random-weight Llama 3 checkpoint of a real model's exact shape, for benchmarks.
+
+    python3 tests/tools/make_random_checkpoint.py --shape llama-3.2-1b --out /tmp/llama-1b-random
+    python3 tests/tools/make_random_checkpoint.py --shape llama-3.1-8b --out build/llama-8b --shard-gb 5
+
+The folder looks like a Hugging Face download: config.json, bf16 *.safetensors shards with
+model.safetensors.index.json (a single model.safetensors when it fits in one shard), and the real
+Llama 3.1 tokenizer copied from <repo>/../shared/tokenizers/llama3_1. The weights are noise
+(matrices ~ N(0, 0.02), norms ~ 1), so the output text is meaningless, but every byte the engine
+streams, and every FLOP it spends, is the real model's.
+
+Needs numpy only (no torch): tensors are generated chunk by chunk on worker threads and streamed
+to disk, so memory stays at a few hundred MB whatever the model size (normal noise is drawn from
+a bf16 quantile table, see normal_table). Deterministic for a given
+--seed, independent of the number of threads. Never commit the output.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+TOKENIZER_DIR = REPO.parent / "shared" / "tokenizers" / "llama3_1"
+
+CHUNK_ELEMS = 1 << 23  # 8 Mi values (32 MiB as f32) per generation task
+MATRIX_STD = 0.02
+NORM_STD = 0.02
+
+
+@dataclass(frozen=True)
+class Shape:
+    hidden: int
+    layers: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    ffn: int
+    vocab: int
+    tied: bool
+    rope_factor: float
+    max_positions: int = 131072
+
+
+SHAPES = {
+    "llama-3.2-1b": Shape(2048, 16, 32, 8, 64, 8192, 128256, tied=True, rope_factor=32.0),
+    "llama-3.1-8b": Shape(4096, 32, 32, 8, 128, 14336, 128256, tied=False, rope_factor=8.0),
+    # Real vocabulary (so the real tokenizer fits) around a toy body: quick end-to-end checks.
+    "tiny": Shape(64, 2, 4, 2, 16, 256, 128256, tied=True, rope_factor=32.0),
+}
+
+
+def tensor_plan(s: Shape) -> list[tuple[str, tuple[int, ...]]]:
+    """Tensor names and shapes in the order transformers' Llama writes them."""
+    q, kv = s.heads * s.head_dim, s.kv_heads * s.head_dim
+    plan = [("model.embed_tokens.weight", (s.vocab, s.hidden))]
+    for i in range(s.layers):
+        p = f"model.layers.{i}."
+        plan += [
+            (p + "input_layernorm.weight", (s.hidden,)),
+            (p + "self_attn.q_proj.weight", (q, s.hidden)),
+            (p + "self_attn.k_proj.weight", (kv, s.hidden)),
+            (p + "self_attn.v_proj.weight", (kv, s.hidden)),
+            (p + "self_attn.o_proj.weight", (s.hidden, q)),
+            (p + "post_attention_layernorm.weight", (s.hidden,)),
+            (p + "mlp.gate_proj.weight", (s.ffn, s.hidden)),
+            (p + "mlp.up_proj.weight", (s.ffn, s.hidden)),
+            (p + "mlp.down_proj.weight", (s.hidden, s.ffn)),
+        ]
+    plan.append(("model.norm.weight", (s.hidden,)))
+    if not s.tied:
+        plan.append(("lm_head.weight", (s.vocab, s.hidden)))
+    return plan
+
+
+def config_json(s: Shape, v5_layout: bool) -> dict:
+    rope_scaling = {
+        "factor": s.rope_factor,
+        "high_freq_factor": 4.0,
+        "low_freq_factor": 1.0,
+        "original_max_position_embeddings": 8192,
+        "rope_type": "llama3",
+    }
+    cfg = {
+        "architectures": ["LlamaForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 128000,
+        "eos_token_id": [128001, 128008, 128009],
+        "head_dim": s.head_dim,
+        "hidden_act": "silu",
+        "hidden_size": s.hidden,
+        "initializer_range": 0.02,
+        "intermediate_size": s.ffn,
+        "max_position_embeddings": s.max_positions,
+        "mlp_bias": False,
+        "model_type": "llama",
+        "num_attention_heads": s.heads,
+        "num_hidden_layers": s.layers,
+        "num_key_value_heads": s.kv_heads,
+        "pretraining_tp": 1,
+        "rms_norm_eps": 1e-05,
+        "tie_word_embeddings": s.tied,
+        "use_cache": True,
+        "vocab_size": s.vocab,
+    }
+    # Published Llama 3 checkpoints use the transformers 4 keys; transformers 5 writes the others.
+    if v5_layout:
+        cfg["rope_parameters"] = dict(rope_scaling, rope_theta=500000.0)
+        cfg["dtype"] = "bfloat16"
+    else:
+        cfg["rope_scaling"] = rope_scaling
+        cfg["rope_theta"] = 500000.0
+        cfg["torch_dtype"] = "bfloat16"
+    return dict(sorted(cfg.items()))
+
+
+def split_into_shards(plan, shard_bytes: int) -> list[list[tuple[str, tuple[int, ...]]]]:
+    shards, current, size = [], [], 0
+    for name, shape in plan:
+        nbytes = 2 * int(np.prod(shape))
+        if current and size + nbytes > shard_bytes:
+            shards.append(current)
+            current, size = [], 0
+        current.append((name, shape))
+        size += nbytes
+    shards.append(current)
+    return shards
+
+
+def safetensors_header(tensors: list[tuple[str, tuple[int, ...]]]) -> bytes:
+    entries, offset = {}, 0
+    for name, shape in tensors:
+        end = offset + 2 * int(np.prod(shape))
+        entries[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [offset, end]}
+        offset = end
+    entries["__metadata__"] = {"format": "pt"}
+    header = json.dumps(entries, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)  # keeps the data section 8-byte aligned
+    return len(header).to_bytes(8, "little") + header
+
+
+def to_bf16_bits(values: np.ndarray) -> np.ndarray:
+    bits = values.astype(np.float32).view(np.uint32)
+    rounded = bits + 0x7FFF + ((bits >> 16) & 1)  # round to nearest even
+    return (rounded >> 16).astype(np.uint16)
+
+
+def normal_table(mean: float, std: float) -> np.ndarray:
+    """bf16 bit patterns of the 65536 equal-probability quantiles of N(mean, std).
+
+    Indexing it with uniform random u16 values draws normal bf16 noise (tails cut at 4.3 sigma)
+    about four times faster than generating floats and converting them.
+    """
+    quantile = NormalDist(mean, std).inv_cdf
+    return to_bf16_bits(np.array([quantile((i + 0.5) / 65536) for i in range(65536)]))
+
+
+MATRIX_TABLE = normal_table(0.0, MATRIX_STD)
+NORM_TABLE = normal_table(1.0, NORM_STD)
+
+
+def make_chunk(seed: int, tensor_index: int, chunk_index: int, count: int, is_norm: bool) -> bytes:
+    rng = np.random.default_rng([seed, tensor_index, chunk_index])
+    draws = rng.integers(0, 65536, count, dtype=np.uint16)
+    return (NORM_TABLE if is_norm else MATRIX_TABLE)[draws].tobytes()
+
+
+def write_shard(path: Path, tensors, first_index: int, seed: int, pool: ThreadPoolExecutor, max_in_flight: int) -> None:
+    in_flight: deque = deque()
+    with open(path, "wb") as f:
+        f.write(safetensors_header(tensors))
+        for t, (_, shape) in enumerate(tensors, start=first_index):
+            total = int(np.prod(shape))
+            for c, start in enumerate(range(0, total, CHUNK_ELEMS)):
+                count = min(CHUNK_ELEMS, total - start)
+                in_flight.append(pool.submit(make_chunk, seed, t, c, count, len(shape) == 1))
+                while len(in_flight) >= max_in_flight:
+                    f.write(in_flight.popleft().result())
+        while in_flight:
+            f.write(in_flight.popleft().result())
+
+
+def write_checkpoint(shape: Shape, out: Path, seed: int, shard_gb: float, v5_layout: bool, threads: int) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    # Shards of an earlier run with another shard count would otherwise linger beside the new ones.
+    for stale in out.glob("model*.safetensors*"):
+        stale.unlink()
+    plan = tensor_plan(shape)
+    shards = split_into_shards(plan, int(shard_gb * (1 << 30)))
+    names = (
+        ["model.safetensors"]
+        if len(shards) == 1
+        else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+    )
+    total_bytes, first, weight_map = 0, 0, {}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for name, tensors in zip(names, shards):
+            write_shard(out / name, tensors, first, seed, pool, max_in_flight=2 * threads + 1)
+            first += len(tensors)
+            for t, _ in tensors:
+                weight_map[t] = name
+            total_bytes += sum(2 * int(np.prod(s)) for _, s in tensors)
+    if len(shards) > 1:
+        index = {
+            "metadata": {"total_size": total_bytes},
+            "weight_map": dict(sorted(weight_map.items())),
+        }
+        (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
+    (out / "config.json").write_text(json.dumps(config_json(shape, v5_layout), indent=2) + "\n")
+    copy_tokenizer(out)
+    return total_bytes
+
+
+def copy_tokenizer(out: Path) -> None:
+    files = ["tokenizer.json", "tokenizer_config.json"]
+    if not all((TOKENIZER_DIR / f).is_file() for f in files):
+        print(f"warning: {TOKENIZER_DIR} has no Llama 3.1 tokenizer; the checkpoint has none", file=sys.stderr)
+        return
+    for f in files:
+        shutil.copyfile(TOKENIZER_DIR / f, out / f)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shape", required=True, choices=sorted(SHAPES))
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shard-gb", type=float, default=2.0, help="largest shard size in GiB (default 2)")
+    ap.add_argument("--v5-config", action="store_true",
+                    help="write config.json as transformers 5 does (rope_parameters, dtype)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    if args.shard_gb <= 0:
+        ap.error("--shard-gb must be positive")
+
+    start = time.monotonic()
+    total = write_checkpoint(SHAPES[args.shape], args.out, args.seed, args.shard_gb, args.v5_config, args.threads)
+    took = time.monotonic() - start
+    print(f"{args.shape}: {total / 1e9:.3f} GB of bf16 weights in {args.out} "
+          f"({took:.1f} s, {total / 1e9 / max(took, 1e-9):.2f} GB/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
