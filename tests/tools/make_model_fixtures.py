@@ -135,6 +135,9 @@ class Fixture:
     # (label, config mutator): each reports how far the logits move when a detail is got wrong,
     # proving the fixture is sensitive to it.
     probes: list[tuple[str, Callable]] = field(default_factory=list)
+    # A multimodal wrapper takes its text weights from this text-only fixture, so both must give
+    # identical logits through different checkpoint layouts.
+    text_weights_from: "Fixture | None" = None
 
 
 def common_ids() -> dict:
@@ -149,6 +152,47 @@ def fixtures() -> list[Fixture]:
         "high_freq_factor": 4.0,
         "original_max_position_embeddings": 16,
     }
+    gemma3_text = Fixture(
+        name="gemma3_text",
+        model_cls=transformers.Gemma3ForCausalLM,
+        config=transformers.Gemma3TextConfig(
+            hidden_size=64, num_hidden_layers=7, num_attention_heads=4, num_key_value_heads=1, head_dim=32,
+            query_pre_attn_scalar=24, intermediate_size=128, rms_norm_eps=1e-6, sliding_window=8,
+            rope_theta=1e6, rope_local_base_freq=10000.0, rope_scaling={"rope_type": "linear", "factor": 8.0},
+            # Gemma 3 in transformers 5.23 never passes attn_logit_softcapping to the attention
+            # function, so the value would be ignored by the reference; keep it null like the real
+            # checkpoints (see README and check_gemma3_attn_softcap_is_ignored).
+            attn_logit_softcapping=None, final_logit_softcapping=15.0,
+            max_position_embeddings=256, tie_word_embeddings=True, **common_ids(),
+        ),
+        storage=torch.bfloat16, seed=1003, embed_std=0.12, proj_std=0.12, norm="offset",
+        final_norm_gain=2.5,
+        probes=[
+            ("no_sliding_window", lambda c: setattr(c, "sliding_window", 4096)),
+            ("no_full_rope_scaling", lambda c: c.rope_parameters["full_attention"].update(rope_type="default")),
+            ("local_rope_uses_global_theta", lambda c: c.rope_parameters["sliding_attention"].update(
+                rope_theta=1e6)),
+            ("no_final_softcap", lambda c: setattr(c, "final_logit_softcapping", None)),
+        ],
+    )
+    # The same text model wrapped in the multimodal class, to cover its checkpoint key layout.
+    # Vision tower and projector are tiny and unused by the text-only reference. The wrapper in
+    # transformers 5.23 ignores final_logit_softcapping, so it is null here (real checkpoints
+    # have it null too) and the logits are gemma3_text's before its cap.
+    vision = transformers.SiglipVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=28,
+        patch_size=14, vision_use_head=False,
+    )
+    gemma3_conditional = Fixture(
+        name="gemma3_conditional_text",
+        model_cls=transformers.Gemma3ForConditionalGeneration,
+        config=transformers.Gemma3Config(
+            text_config=dict(gemma3_text.config.to_dict(), final_logit_softcapping=None), vision_config=vision.to_dict(), mm_tokens_per_image=4,
+            boi_token_index=3, eoi_token_index=4, image_token_index=5,
+        ),
+        storage=torch.bfloat16, seed=2003, embed_std=0.12, proj_std=0.12, norm="offset",
+        text_weights_from=gemma3_text,
+    )
     return [
         Fixture(
             name="llama_tied",
@@ -182,30 +226,19 @@ def fixtures() -> list[Fixture]:
             ),
             storage=torch.float16, seed=1003, embed_std=0.35, proj_std=0.12, norm="plain",
         ),
-        Fixture(
-            name="gemma3_text",
-            model_cls=transformers.Gemma3ForCausalLM,
-            config=transformers.Gemma3TextConfig(
-                hidden_size=64, num_hidden_layers=7, num_attention_heads=4, num_key_value_heads=1, head_dim=32,
-                query_pre_attn_scalar=24, intermediate_size=128, rms_norm_eps=1e-6, sliding_window=8,
-                rope_theta=1e6, rope_local_base_freq=10000.0, rope_scaling={"rope_type": "linear", "factor": 8.0},
-                # Gemma 3 in transformers 5.23 never passes attn_logit_softcapping to the attention
-                # function, so the value would be ignored by the reference; keep it null like the real
-                # checkpoints (see README and check_gemma3_attn_softcap_is_ignored).
-                attn_logit_softcapping=None, final_logit_softcapping=15.0,
-                max_position_embeddings=256, tie_word_embeddings=True, **common_ids(),
-            ),
-            storage=torch.bfloat16, seed=1003, embed_std=0.12, proj_std=0.12, norm="offset",
-            final_norm_gain=2.5,
-            probes=[
-                ("no_sliding_window", lambda c: setattr(c, "sliding_window", 4096)),
-                ("no_full_rope_scaling", lambda c: c.rope_parameters["full_attention"].update(rope_type="default")),
-                ("local_rope_uses_global_theta", lambda c: c.rope_parameters["sliding_attention"].update(
-                    rope_theta=1e6)),
-                ("no_final_softcap", lambda c: setattr(c, "final_logit_softcapping", None)),
-            ],
-        ),
+        gemma3_text,
+        gemma3_conditional,
     ]
+
+
+def randomised_model(fx: Fixture) -> torch.nn.Module:
+    torch.manual_seed(fx.seed)
+    model = fx.model_cls(fx.config)
+    randomise(model, fx)
+    if fx.text_weights_from is not None:
+        text = randomised_model(fx.text_weights_from)
+        model.model.language_model.load_state_dict(text.model.state_dict())
+    return model
 
 
 def randomise(model: torch.nn.Module, fx: Fixture) -> None:
@@ -290,10 +323,7 @@ def build(fx: Fixture, tok: Tokenizer, out_root: Path) -> dict:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
 
-    torch.manual_seed(fx.seed)
-    model = fx.model_cls(fx.config)
-    randomise(model, fx)
-    model = model.to(fx.storage)
+    model = randomised_model(fx).to(fx.storage)
     save_kwargs = {"max_shard_size": fx.max_shard_size} if fx.max_shard_size else {}
     model.save_pretrained(str(folder), **save_kwargs)
     write_tokenizer(tok, folder)
@@ -332,7 +362,7 @@ def build(fx: Fixture, tok: Tokenizer, out_root: Path) -> dict:
         "min_greedy_margin": min_greedy_margin(ref, prompt, new_ids),
         "bf16_compute_max_abs_diff": bf16_diff,
     }
-    if fx.name.startswith("gemma3"):
+    if fx.name == "gemma3_text":
         check_gemma3_attn_softcap_is_ignored(folder, ids, logits)
     for label, mutate in fx.probes:
         stats["probe_" + label] = probe_change(fx, folder, ids, logits, mutate)
