@@ -1,0 +1,54 @@
+#pragma once
+// One request from prompt ids to generated text: layer-major prefill of the prompt, then
+// token-major decode with sampling, stop tokens and stop strings, reporting progress as it goes.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/Result.h"
+#include "model/TransformerModel.h"
+#include "sampling/Sampler.h"
+#include "tokenizer/Tokenizer.h"
+
+namespace strata {
+
+enum class GenerationPhase { Prefill, Decode };
+
+struct GenerationProgress {
+    GenerationPhase phase = GenerationPhase::Prefill;
+    int64_t done = 0;   // prompt tokens through all layers (prefill) or tokens generated (decode)
+    int64_t total = 0;
+    double tokensPerSecond = 0;
+    double etaSeconds = -1;  // -1: unknown
+};
+
+struct GenerationRequest {
+    std::vector<int32_t> promptIds;
+    int64_t maxNewTokens = 256;
+    SamplingParams sampling;
+    std::vector<int32_t> stopTokenIds;
+    std::vector<std::string> stopStrings;
+};
+
+struct GenerationResult {
+    std::vector<int32_t> outputIds;  // generated ids, without the stop token
+    std::string text;                // decoded output, cut before any stop string
+    std::string stopReason;          // "stop token", "stop string", "max tokens", "context full"
+    int64_t promptTokens = 0;
+    double prefillSeconds = 0;
+    int64_t generatedTokens = 0;
+    double decodeSeconds = 0;
+};
+
+struct GenerationCallbacks {
+    std::function<void(std::string_view)> onText;  // text that became final
+    std::function<void(const GenerationProgress&)> onProgress;
+};
+
+// tokenizer may be null: then no text is produced and stop strings are ignored.
+Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* tokenizer, const GenerationRequest& request,
+                                  const GenerationCallbacks& callbacks = {});
+
+}  // namespace strata

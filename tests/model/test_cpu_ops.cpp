@@ -1,0 +1,183 @@
+// The CPU backend's ops against naive double-precision formulas, including the paths the model
+// fixtures do not reach (attention soft-capping, interleaved rope, f32 weights).
+#include <QtTest>
+
+#include <cmath>
+#include <random>
+
+#include "backend/cpu/CpuOps.h"
+
+using namespace strata;
+
+namespace {
+std::vector<float> randomVector(size_t n, uint32_t seed, float scale = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(rng);
+    return v;
+}
+}  // namespace
+
+class TestCpuOps : public QObject {
+    Q_OBJECT
+private slots:
+    void matmul_data() {
+        QTest::addColumn<int>("dtype");
+        QTest::addColumn<int>("rows");
+        for (DType t : {DType::F32, DType::BF16, DType::F16})
+            for (int n : {1, 3, 17})
+                QTest::newRow((std::string(dtypeName(t)) + "/" + std::to_string(n)).c_str()) << int(t) << n;
+    }
+    void matmul() {
+        QFETCH(int, dtype);
+        QFETCH(int, rows);
+        const DType t = DType(dtype);
+        const int64_t out = 70, in = 45;
+        const auto wf = randomVector(size_t(out * in), 1);
+        std::vector<uint16_t> w16(wf.size());
+        std::vector<float> wExact(wf.size());
+        for (size_t i = 0; i < wf.size(); ++i) {
+            if (t == DType::BF16) {
+                w16[i] = floatToBf16(wf[i]);
+                wExact[i] = bf16ToFloat(w16[i]);
+            } else if (t == DType::F16) {
+                // Values of the form k/256 in (-4, 4) are exact in f16: build them directly.
+                const int k = int(std::lround(wf[i] * 256.0f));
+                const float v = float(std::clamp(k, -1023, 1023)) / 256.0f;
+                wExact[i] = v;
+                // Encode by the bit layout: sign, exponent, mantissa.
+                const float a = std::fabs(v);
+                uint16_t bits = 0;
+                if (a != 0.0f) {
+                    int e = int(std::floor(std::log2(a)));
+                    const float mant = a / std::ldexp(1.0f, e) - 1.0f;
+                    bits = uint16_t(((e + 15) << 10) | int(std::lround(mant * 1024.0f)));
+                }
+                w16[i] = uint16_t(bits | (v < 0 ? 0x8000 : 0));
+                QCOMPARE(f16ToFloat(w16[i]), v);
+            } else {
+                wExact[i] = wf[i];
+            }
+        }
+        WeightRef w{t == DType::F32 ? static_cast<const void*>(wf.data()) : w16.data(), t, out, in};
+        const auto x = randomVector(size_t(rows * in), 2);
+        std::vector<float> y(size_t(rows * out));
+        CpuOps ops;
+        ops.matmul(x.data(), rows, w, y.data());
+        for (int r = 0; r < rows; ++r)
+            for (int64_t o = 0; o < out; ++o) {
+                double ref = 0;
+                for (int64_t i = 0; i < in; ++i) ref += double(x[size_t(r * in + i)]) * wExact[size_t(o * in + i)];
+                QVERIFY(std::fabs(y[size_t(r * out + o)] - ref) < 1e-4 * (1 + std::fabs(ref)));
+            }
+    }
+
+    void attention_data() {
+        QTest::addColumn<int>("window");
+        QTest::addColumn<float>("softcap");
+        QTest::newRow("causal") << 0 << 0.0f;
+        QTest::newRow("window5") << 5 << 0.0f;
+        QTest::newRow("softcap") << 0 << 2.0f;
+        QTest::newRow("window70+softcap") << 70 << 3.0f;
+    }
+    void attention() {
+        QFETCH(int, window);
+        QFETCH(float, softcap);
+        // 150 positions so the online softmax runs over several key blocks.
+        const int64_t n = 150, heads = 6, kvHeads = 2, hd = 8;
+        AttentionShape shape{heads, kvHeads, hd, 0.7f, softcap, window};
+        const auto q = randomVector(size_t(n * heads * hd), 3, 2.0f);
+        auto k = randomVector(size_t(n * kvHeads * hd), 4, 2.0f);
+        auto v = randomVector(size_t(n * kvHeads * hd), 5);
+        std::vector<int32_t> pos(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(i);
+        std::vector<float> out(q.size());
+        CpuOps ops;
+        ops.attention(q.data(), n, pos.data(), KvLayerView{k.data(), v.data(), n}, shape, out.data());
+        double worst = 0;
+        for (int64_t t = 0; t < n; ++t)
+            for (int64_t h = 0; h < heads; ++h) {
+                const int64_t g = h / (heads / kvHeads);
+                std::vector<double> s;
+                std::vector<int64_t> keys;
+                for (int64_t j = 0; j <= t; ++j) {
+                    if (window > 0 && j <= t - window) continue;
+                    double d = 0;
+                    for (int64_t e = 0; e < hd; ++e) d += double(q[size_t((t * heads + h) * hd + e)]) * k[size_t((j * kvHeads + g) * hd + e)];
+                    d *= shape.scale;
+                    if (softcap > 0) d = softcap * std::tanh(d / softcap);
+                    s.push_back(d);
+                    keys.push_back(j);
+                }
+                const double m = *std::max_element(s.begin(), s.end());
+                double z = 0;
+                for (double& x : s) z += (x = std::exp(x - m));
+                for (int64_t e = 0; e < hd; ++e) {
+                    double ref = 0;
+                    for (size_t i = 0; i < keys.size(); ++i) ref += s[i] / z * v[size_t((keys[i] * kvHeads + g) * hd + e)];
+                    worst = std::max(worst, std::fabs(ref - out[size_t((t * heads + h) * hd + e)]));
+                }
+            }
+        QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
+    }
+
+    void ropeStyles() {
+        // Both styles rotate the same pairs by the same angles: an interleaved vector equals the
+        // NeoX result after permuting (2i, 2i+1) <-> (i, i + d/2).
+        const int64_t hd = 8, half = hd / 2;
+        const auto x = randomVector(size_t(hd), 6);
+        std::vector<float> neox = x, inter(static_cast<size_t>(hd));
+        for (int64_t i = 0; i < half; ++i) {
+            inter[size_t(2 * i)] = x[size_t(i)];
+            inter[size_t(2 * i + 1)] = x[size_t(i + half)];
+        }
+        const float invFreq[] = {1.0f, 0.3f, 0.1f, 0.01f};
+        const int32_t pos[] = {37};
+        CpuOps ops;
+        ops.rope(neox.data(), 1, 1, hd, pos, invFreq, RopeStyle::NeoX);
+        ops.rope(inter.data(), 1, 1, hd, pos, invFreq, RopeStyle::Interleaved);
+        for (int64_t i = 0; i < half; ++i) {
+            QCOMPARE(inter[size_t(2 * i)], neox[size_t(i)]);
+            QCOMPARE(inter[size_t(2 * i + 1)], neox[size_t(i + half)]);
+            const double a = 37.0 * invFreq[i];
+            QVERIFY(std::fabs(neox[size_t(i)] - (x[size_t(i)] * std::cos(a) - x[size_t(i + half)] * std::sin(a))) < 1e-5);
+        }
+    }
+
+    void normsAndActivations() {
+        const auto x = randomVector(64, 7);
+        const auto wv = randomVector(32, 8);
+        WeightRef w{wv.data(), DType::F32, 1, 32};
+        std::vector<float> plain(64), one(64);
+        CpuOps ops;
+        ops.rmsNorm(x.data(), 2, w, 1e-6f, false, plain.data());
+        ops.rmsNorm(x.data(), 2, w, 1e-6f, true, one.data());
+        for (int r = 0; r < 2; ++r) {
+            double ms = 0;
+            for (int i = 0; i < 32; ++i) ms += double(x[size_t(r * 32 + i)]) * x[size_t(r * 32 + i)];
+            const double inv = 1.0 / std::sqrt(ms / 32 + 1e-6);
+            for (int i = 0; i < 32; ++i) {
+                QVERIFY(std::fabs(plain[size_t(r * 32 + i)] - x[size_t(r * 32 + i)] * inv * wv[size_t(i)]) < 1e-5);
+                QVERIFY(std::fabs(one[size_t(r * 32 + i)] - x[size_t(r * 32 + i)] * inv * (1 + wv[size_t(i)])) < 1e-5);
+            }
+        }
+        const float gate[] = {-2.0f, 0.5f, 3.0f}, up[] = {1.0f, 2.0f, -1.0f};
+        float silu[3], gelu[3];
+        ops.gatedActivation(gate, up, 3, Activation::SiLU, silu);
+        ops.gatedActivation(gate, up, 3, Activation::GeluTanh, gelu);
+        for (int i = 0; i < 3; ++i) {
+            const double g = gate[i];
+            QVERIFY(std::fabs(silu[i] - g / (1 + std::exp(-g)) * up[i]) < 1e-6);
+            const double gt = 0.5 * g * (1 + std::tanh(std::sqrt(2 / M_PI) * (g + 0.044715 * g * g * g)));
+            QVERIFY(std::fabs(gelu[i] - gt * up[i]) < 1e-6);
+        }
+        float capped[] = {100.0f, -0.5f};
+        ops.softcap(capped, 2, 10.0f);
+        QVERIFY(std::fabs(capped[0] - 10 * std::tanh(10.0)) < 1e-5);
+        QVERIFY(std::fabs(capped[1] - 10 * std::tanh(-0.05)) < 1e-6);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCpuOps)
+#include "test_cpu_ops.moc"

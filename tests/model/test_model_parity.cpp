@@ -1,0 +1,117 @@
+// Whole-model parity with Hugging Face transformers on tiny random-weight checkpoints
+// (tests/data/models, made by tests/tools/make_model_fixtures.py): logits at every position of a
+// 48-token sequence, and 32-token greedy continuations.
+#include <QtTest>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "backend/cpu/CpuOps.h"
+#include "model/TransformerModel.h"
+#include "runtime/Generator.h"
+
+using namespace strata;
+
+namespace {
+
+struct Reference {
+    std::vector<int32_t> inputIds;
+    std::vector<float> logits;
+    int64_t vocab = 0;
+    std::vector<int32_t> greedyPrompt, greedyNew;
+};
+
+Reference readReference(const QString& dir) {
+    Reference r;
+    std::ifstream f((dir + "/reference.json").toStdString());
+    const auto j = nlohmann::json::parse(f);
+    r.inputIds = j["input_ids"].get<std::vector<int32_t>>();
+    r.vocab = j["logits_shape"][1].get<int64_t>();
+    r.greedyPrompt = j["greedy"]["prompt_ids"].get<std::vector<int32_t>>();
+    r.greedyNew = j["greedy"]["new_ids"].get<std::vector<int32_t>>();
+    std::ifstream lf((dir + "/" + QString::fromStdString(j["logits_file"].get<std::string>())).toStdString(),
+                     std::ios::binary);
+    r.logits.resize(r.inputIds.size() * size_t(r.vocab));
+    lf.read(reinterpret_cast<char*>(r.logits.data()), std::streamsize(r.logits.size() * sizeof(float)));
+    return r;
+}
+
+}  // namespace
+
+class TestModelParity : public QObject {
+    Q_OBJECT
+private slots:
+    void logits_data();
+    void logits();
+    void greedy_data() { logits_data(); }
+    void greedy();
+};
+
+void TestModelParity::logits_data() {
+    QTest::addColumn<QString>("fixture");
+    QTest::addColumn<int>("chunk");
+    for (const char* name : {"llama_tied", "llama_untied_sharded", "qwen3", "gemma3_text"}) {
+        // One chunk for the whole sequence, and chunks of 7 so that attention spans chunk borders.
+        QTest::newRow((std::string(name) + "/whole").c_str()) << QString(name) << 256;
+        QTest::newRow((std::string(name) + "/chunk7").c_str()) << QString(name) << 7;
+    }
+}
+
+void TestModelParity::logits() {
+    QFETCH(QString, fixture);
+    QFETCH(int, chunk);
+    const QString dir = QStringLiteral(STRATA_TEST_DATA_DIR "/models/") + fixture;
+    const Reference ref = readReference(dir);
+    CpuOps ops;
+    ModelOptions options;
+    options.prefillChunk = chunk;
+    auto model = TransformerModel::load(dir.toStdString(), ops, options);
+    QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
+    auto kv = KvCache::create(ops, model.value()->config(), int64_t(ref.inputIds.size()));
+    QVERIFY(kv.ok());
+    std::vector<float> logits;
+    const Status st = model.value()->forward(ref.inputIds, kv.value(), true, logits);
+    QVERIFY2(st.ok(), st.ok() ? "" : st.error().message.c_str());
+    QCOMPARE(logits.size(), ref.logits.size());
+
+    // Metric: max |ours - reference| over every position and vocabulary entry, and the same
+    // relative to the largest reference logit.
+    double maxAbs = 0, maxRef = 0;
+    int argmaxAgree = 0;
+    const size_t positions = ref.inputIds.size();
+    for (size_t p = 0; p < positions; ++p) {
+        const float* a = logits.data() + p * size_t(ref.vocab);
+        const float* b = ref.logits.data() + p * size_t(ref.vocab);
+        for (int64_t v = 0; v < ref.vocab; ++v) {
+            maxAbs = std::max(maxAbs, double(std::fabs(a[v] - b[v])));
+            maxRef = std::max(maxRef, double(std::fabs(b[v])));
+        }
+        argmaxAgree += std::max_element(a, a + ref.vocab) - a == std::max_element(b, b + ref.vocab) - b;
+    }
+    qInfo("%s chunk %d: max abs logit diff %.3g, relative to max |logit| %.3g: %.3g; top-1 agrees at %d/%zu",
+          qPrintable(fixture), chunk, maxAbs, maxRef, maxAbs / maxRef, argmaxAgree, positions);
+    QVERIFY2(maxAbs / maxRef < 1e-4, "logits differ from transformers by more than 1e-4 relative");
+    QCOMPARE(size_t(argmaxAgree), positions);
+}
+
+void TestModelParity::greedy() {
+    QFETCH(QString, fixture);
+    QFETCH(int, chunk);
+    const QString dir = QStringLiteral(STRATA_TEST_DATA_DIR "/models/") + fixture;
+    const Reference ref = readReference(dir);
+    CpuOps ops;
+    ModelOptions options;
+    options.prefillChunk = chunk;
+    auto model = TransformerModel::load(dir.toStdString(), ops, options);
+    QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
+    GenerationRequest request;
+    request.promptIds = ref.greedyPrompt;
+    request.maxNewTokens = int64_t(ref.greedyNew.size());
+    auto result = generate(*model.value(), nullptr, request);
+    QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+    QCOMPARE(result->outputIds, ref.greedyNew);
+}
+
+QTEST_GUILESS_MAIN(TestModelParity)
+#include "test_model_parity.moc"
