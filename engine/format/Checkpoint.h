@@ -31,6 +31,8 @@ struct TensorInfo {
 class Checkpoint {
 public:
     // Opens every safetensors file of the folder and validates each header against its file.
+    // The folder holds model.safetensors, or model.safetensors.index.json naming shards, or (without
+    // an index) one *.safetensors file or a complete set named <stem>-NNNNN-of-MMMMM.safetensors.
     static Result<std::unique_ptr<Checkpoint>> open(const std::filesystem::path& modelDir);
     ~Checkpoint();
     Checkpoint(const Checkpoint&) = delete;
@@ -43,9 +45,20 @@ public:
 
     // Reads the tensor's bytes (info.nbytes) into dst. Thread-safe (pread).
     Status read(const TensorInfo& info, void* dst) const;
+    // Reads nbytes starting at an absolute offset of files()[fileIndex] into dst. Thread-safe.
+    Status readRange(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst) const;
+
+    const std::filesystem::path& dir() const { return dir_; }
 
 private:
     Checkpoint() = default;
+    Status readBytes(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst, const std::string& what) const;
+    // Opens one file, keeps its descriptor and returns the tensors its header lists.
+    Result<std::vector<TensorInfo>> addFile(const std::filesystem::path& path);
+    Status addIndexedShards(const std::filesystem::path& indexPath);
+    Status addUnindexedFiles(const std::vector<std::filesystem::path>& paths);
+
+    std::filesystem::path dir_;
     std::vector<std::filesystem::path> files_;
     std::vector<int> fds_;
     std::map<std::string, TensorInfo> tensors_;

@@ -1,0 +1,265 @@
+#include "format/Checkpoint.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <regex>
+#include <set>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "format/JsonText.h"
+
+#include "format/SafetensorsHeader.h"
+
+namespace strata {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kIndexName = "model.safetensors.index.json";
+constexpr const char* kSingleName = "model.safetensors";
+// Real indexes are a few hundred KiB; this only stops a huge stray file from being slurped.
+constexpr uint64_t kMaxIndexBytes = 256ull << 20;
+
+// pread until n bytes arrive: short reads and EINTR are normal on large reads and network file systems.
+// Returns the number of bytes read, less than n only at end of file, or -1 with errno set.
+int64_t preadFully(int fd, void* dst, uint64_t n, uint64_t offset) {
+    char* p = static_cast<char*>(dst);
+    uint64_t done = 0;
+    while (done < n) {
+        const size_t chunk = size_t(std::min<uint64_t>(n - done, 1ull << 30));
+        const ssize_t r = ::pread(fd, p + done, chunk, off_t(offset + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (r == 0) break;
+        done += uint64_t(r);
+    }
+    return int64_t(done);
+}
+
+Result<std::string> readSmallFile(const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return badInput("cannot open " + path.string() + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return badInput(path.string() + " is not a regular file");
+    }
+    if (uint64_t(st.st_size) > kMaxIndexBytes) {
+        ::close(fd);
+        return badInput(path.string() + " is " + std::to_string(st.st_size) + " bytes, too large for an index");
+    }
+    std::string text(size_t(st.st_size), '\0');
+    const int64_t got = preadFully(fd, text.data(), text.size(), 0);
+    const int err = errno;
+    ::close(fd);
+    if (got < 0) return internalError("reading " + path.string() + ": " + std::strerror(err));
+    text.resize(size_t(got));
+    return text;
+}
+
+// A shard name must stay inside the model folder.
+bool isPlainFileName(const std::string& name) {
+    return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+           name.find('\\') == std::string::npos && name.find('\0') == std::string::npos;
+}
+
+// Several *.safetensors without an index are accepted only as one complete numbered set, so that
+// a stray extra file (an adapter, a consolidated copy) is never silently mixed into the model.
+bool isCompleteNumberedSet(const std::vector<fs::path>& paths) {
+    static const std::regex pattern(R"(^(.+)-([0-9]+)-of-([0-9]+)\.safetensors$)");
+    std::string stem, total;
+    std::set<long> seen;
+    for (const fs::path& p : paths) {
+        std::smatch m;
+        const std::string name = p.filename().string();
+        if (!std::regex_match(name, m, pattern)) return false;
+        if (stem.empty()) {
+            stem = m[1];
+            total = m[3];
+        } else if (m[1] != stem || m[3] != total) {
+            return false;
+        }
+        if (m[2].length() > 6 || total.size() > 6) return false;
+        seen.insert(std::stol(m[2]));
+    }
+    const long n = std::stol(total);
+    return long(paths.size()) == n && *seen.begin() == 1 && *seen.rbegin() == n && long(seen.size()) == n;
+}
+
+}  // namespace
+
+Checkpoint::~Checkpoint() {
+    for (int fd : fds_) ::close(fd);
+}
+
+Result<std::vector<TensorInfo>> Checkpoint::addFile(const fs::path& path) {
+    const std::string name = path.string();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return badInput("cannot open " + name + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return badInput(name + " is not a regular file");
+    }
+    const int fileIndex = int(fds_.size());
+    fds_.push_back(fd);  // owned from here on: the destructor closes it on every error path
+    files_.push_back(path);
+    const uint64_t fileSize = uint64_t(st.st_size);
+
+    unsigned char prefix[8] = {};
+    const int64_t got = preadFully(fd, prefix, fileSize < 8 ? fileSize : 8, 0);
+    if (got < 0) return internalError("reading " + name + ": " + std::strerror(errno));
+    Result<uint64_t> headerLen = parseSafetensorsHeaderLength(prefix, fileSize, name);
+    if (!headerLen.ok()) return headerLen.error();
+
+    std::string header(size_t(headerLen.value()), '\0');
+    const int64_t gotHeader = preadFully(fd, header.data(), header.size(), 8);
+    if (gotHeader < 0) return internalError("reading " + name + ": " + std::strerror(errno));
+    if (uint64_t(gotHeader) != header.size())
+        return badInput("truncated safetensors file " + name + ": the header ends early");
+    return parseSafetensorsHeader(header, fileSize, fileIndex, name);
+}
+
+Status Checkpoint::addIndexedShards(const fs::path& indexPath) {
+    const std::string indexName = indexPath.string();
+    Result<std::string> text = readSmallFile(indexPath);
+    if (!text.ok()) return text.error();
+    nlohmann::json index;
+    try {
+        index = nlohmann::json::parse(text.value());
+    } catch (const nlohmann::json::exception& e) {
+        return badInput("invalid JSON in " + indexName + ": " + jsonErrorText(e));
+    }
+    if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
+        return badInput(indexName + " has no \"weight_map\" object");
+    const nlohmann::json& weightMap = index["weight_map"];
+    if (weightMap.empty()) return badInput(indexName + " lists no tensors in its weight_map");
+
+    std::map<std::string, std::vector<std::string>> tensorsByShard;
+    for (auto it = weightMap.begin(); it != weightMap.end(); ++it) {
+        if (!it.value().is_string())
+            return badInput(indexName + ": weight_map entry for tensor '" + it.key() + "' is not a file name");
+        const std::string shard = it.value().get<std::string>();
+        if (!isPlainFileName(shard))
+            return badInput(indexName + ": shard name '" + shard + "' for tensor '" + it.key() +
+                            "' is not a plain file name in the model folder");
+        tensorsByShard[shard].push_back(it.key());
+    }
+    for (const auto& [shard, names] : tensorsByShard) {
+        const fs::path shardPath = dir_ / shard;
+        std::error_code ec;
+        if (!fs::exists(shardPath, ec))
+            return badInput("missing shard " + shard + " listed in " + indexName);
+        Result<std::vector<TensorInfo>> inFile = addFile(shardPath);
+        if (!inFile.ok()) return inFile.error();
+        std::map<std::string, const TensorInfo*> byName;
+        for (const TensorInfo& t : inFile.value()) byName[t.name] = &t;
+        for (const std::string& name : names) {
+            auto found = byName.find(name);
+            if (found == byName.end())
+                return badInput("tensor '" + name + "' listed in " + indexName + " is absent from its shard " +
+                                shardPath.string());
+            tensors_[name] = *found->second;
+        }
+    }
+    return {};
+}
+
+Status Checkpoint::addUnindexedFiles(const std::vector<fs::path>& paths) {
+    for (const fs::path& path : paths) {
+        Result<std::vector<TensorInfo>> inFile = addFile(path);
+        if (!inFile.ok()) return inFile.error();
+        for (TensorInfo& t : inFile.value()) {
+            auto existing = tensors_.find(t.name);
+            if (existing != tensors_.end())
+                return badInput("tensor '" + t.name + "' appears in both " +
+                                files_[size_t(existing->second.fileIndex)].string() + " and " + path.string() +
+                                " and there is no " + kIndexName + " to choose");
+            tensors_.emplace(t.name, std::move(t));
+        }
+    }
+    return {};
+}
+
+Result<std::unique_ptr<Checkpoint>> Checkpoint::open(const fs::path& modelDir) {
+    std::error_code ec;
+    if (!fs::is_directory(modelDir, ec))
+        return badInput("model folder " + modelDir.string() + " does not exist or is not a folder");
+    std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
+    ckpt->dir_ = modelDir;
+
+    const fs::path indexPath = modelDir / kIndexName;
+    const fs::path singlePath = modelDir / kSingleName;
+    if (fs::exists(indexPath, ec)) {
+        STRATA_TRY(ckpt->addIndexedShards(indexPath));
+    } else if (fs::exists(singlePath, ec)) {
+        STRATA_TRY(ckpt->addUnindexedFiles({singlePath}));
+    } else {
+        std::vector<fs::path> found;
+        for (fs::directory_iterator it(modelDir, ec), end; !ec && it != end; it.increment(ec)) {
+            if (it->path().extension() == ".safetensors" && it->is_regular_file(ec)) found.push_back(it->path());
+        }
+        if (ec) return badInput("cannot list model folder " + modelDir.string() + ": " + ec.message());
+        std::sort(found.begin(), found.end());
+        if (found.empty())
+            return badInput("no " + std::string(kSingleName) + ", " + kIndexName + " or other .safetensors file in " +
+                            modelDir.string());
+        if (found.size() > 1 && !isCompleteNumberedSet(found)) {
+            std::string list;
+            for (const fs::path& p : found) list += (list.empty() ? "" : ", ") + p.filename().string();
+            return badInput("found several .safetensors files in " + modelDir.string() + " (" + list +
+                            ") but no " + kIndexName + " saying which belong to the model");
+        }
+        STRATA_TRY(ckpt->addUnindexedFiles(found));
+    }
+    if (ckpt->tensors_.empty()) return badInput("the checkpoint in " + modelDir.string() + " holds no tensors");
+    return ckpt;
+}
+
+const TensorInfo* Checkpoint::find(const std::string& name) const {
+    auto it = tensors_.find(name);
+    return it == tensors_.end() ? nullptr : &it->second;
+}
+
+uint64_t Checkpoint::totalTensorBytes() const {
+    uint64_t total = 0;
+    for (const auto& [name, info] : tensors_) total += info.nbytes;
+    return total;
+}
+
+Status Checkpoint::readBytes(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst,
+                             const std::string& what) const {
+    if (fileIndex < 0 || size_t(fileIndex) >= fds_.size())
+        return internalError("read of " + what + " names file index " + std::to_string(fileIndex) + " but " +
+                             dir_.string() + " has " + std::to_string(fds_.size()) + " files");
+    uint64_t end = 0;
+    if (__builtin_add_overflow(offset, nbytes, &end) || end > uint64_t(std::numeric_limits<off_t>::max()))
+        return internalError("read of " + what + " runs past the largest file offset");
+    const std::string& name = files_[size_t(fileIndex)].string();
+    const int64_t got = preadFully(fds_[size_t(fileIndex)], dst, nbytes, offset);
+    if (got < 0) return internalError("reading " + what + " from " + name + ": " + std::strerror(errno));
+    if (uint64_t(got) != nbytes)
+        return badInput("file " + name + " ended while reading " + what + " (" + std::to_string(got) + " of " +
+                        std::to_string(nbytes) + " bytes): was it truncated after it was opened?");
+    return {};
+}
+
+Status Checkpoint::read(const TensorInfo& info, void* dst) const {
+    return readBytes(info.fileIndex, info.offset, info.nbytes, dst, "tensor '" + info.name + "'");
+}
+
+Status Checkpoint::readRange(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst) const {
+    return readBytes(fileIndex, offset, nbytes, dst,
+                     "bytes " + std::to_string(offset) + ".." + std::to_string(offset + nbytes));
+}
+
+}  // namespace strata

@@ -1,0 +1,118 @@
+#pragma once
+// Writes small .safetensors files (and index files) for tests, so fixtures can be built in a
+// temporary folder instead of being committed as binaries. Header-only, Qt-free.
+//
+//   using namespace strata::testsupport;
+//   writeSafetensors(dir / "model.safetensors", {
+//       tensorF32("model.norm.weight", {4}, {1, 2, 3, 4}),
+//       tensorBf16("model.embed_tokens.weight", {2, 4}, values),
+//   });
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/DType.h"
+
+namespace strata::testsupport {
+
+struct TensorSpec {
+    std::string name;
+    std::string dtype;  // safetensors spelling: "F32", "F16", "BF16", or anything else to test rejection
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+};
+
+// fp32 to IEEE half, round to nearest even; overflow becomes infinity.
+inline uint16_t floatToF16(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const uint16_t sign = uint16_t((x >> 16) & 0x8000u);
+    const uint32_t absx = x & 0x7fffffffu;
+    if (absx > 0x7f800000u) return uint16_t(sign | 0x7e00u);  // NaN
+    if (absx >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: infinity
+    if (absx < 0x38800000u) {                                  // below the smallest normal half
+        // Subnormal: scale so the half's unit in the last place is 1, then round half to even.
+        float a;
+        std::memcpy(&a, &absx, 4);
+        const float scaled = a * 16777216.0f;  // 2^24
+        return uint16_t(sign | uint16_t(std::nearbyint(scaled)));
+    }
+    const uint32_t mant = absx & 0x7fffffu;
+    uint32_t h = ((absx >> 23) - 112) << 10 | (mant >> 13);
+    const uint32_t rest = mant & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is correct
+    return uint16_t(sign | h);
+}
+
+inline TensorSpec tensorF32(std::string name, std::vector<int64_t> shape, const std::vector<float>& values) {
+    TensorSpec t{std::move(name), "F32", std::move(shape), std::vector<uint8_t>(values.size() * 4)};
+    std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
+    return t;
+}
+
+inline TensorSpec tensorBf16(std::string name, std::vector<int64_t> shape, const std::vector<float>& values) {
+    TensorSpec t{std::move(name), "BF16", std::move(shape), std::vector<uint8_t>(values.size() * 2)};
+    for (size_t i = 0; i < values.size(); ++i) {
+        const uint16_t h = floatToBf16(values[i]);
+        std::memcpy(t.bytes.data() + 2 * i, &h, 2);
+    }
+    return t;
+}
+
+inline TensorSpec tensorF16(std::string name, std::vector<int64_t> shape, const std::vector<float>& values) {
+    TensorSpec t{std::move(name), "F16", std::move(shape), std::vector<uint8_t>(values.size() * 2)};
+    for (size_t i = 0; i < values.size(); ++i) {
+        const uint16_t h = floatToF16(values[i]);
+        std::memcpy(t.bytes.data() + 2 * i, &h, 2);
+    }
+    return t;
+}
+
+// The header JSON for tensors laid out back to back in the given order.
+inline std::string safetensorsHeader(const std::vector<TensorSpec>& tensors,
+                                     const std::map<std::string, std::string>& metadata = {{"format", "pt"}}) {
+    nlohmann::json h = nlohmann::json::object();
+    if (!metadata.empty()) h["__metadata__"] = metadata;
+    uint64_t offset = 0;
+    for (const TensorSpec& t : tensors) {
+        h[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
+        offset += t.bytes.size();
+    }
+    return h.dump();
+}
+
+// The whole file: 8-byte little-endian header length, header, data.
+inline std::string safetensorsBytes(const std::string& header, const std::vector<TensorSpec>& tensors) {
+    std::string out(8, '\0');
+    const uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) out[size_t(i)] = char((n >> (8 * i)) & 0xff);
+    out += header;
+    for (const TensorSpec& t : tensors) out.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+    return out;
+}
+
+inline bool writeFile(const std::filesystem::path& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    return bool(out);
+}
+
+inline bool writeSafetensors(const std::filesystem::path& path, const std::vector<TensorSpec>& tensors) {
+    return writeFile(path, safetensorsBytes(safetensorsHeader(tensors), tensors));
+}
+
+// model.safetensors.index.json mapping each tensor name to its shard's file name.
+inline bool writeSafetensorsIndex(const std::filesystem::path& dir,
+                                  const std::map<std::string, std::string>& weightMap) {
+    nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", weightMap}};
+    return writeFile(dir / "model.safetensors.index.json", index.dump(2));
+}
+
+}  // namespace strata::testsupport
