@@ -68,8 +68,19 @@ struct ModelConfig {
     std::string lmHeadName = "lm_head.weight";
 };
 
+class Checkpoint;
+
 // Parses config.json text. `source` names the file in error messages.
+// hidden_size, num_hidden_layers and intermediate_size must be present; every other key falls
+// back to the default of the model_type's transformers config class.
 Result<ModelConfig> parseModelConfig(const std::string& jsonText, const std::string& source);
 Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir);
+
+// Settles the names config.json cannot know: picks the tensorPrefix whose embed_tokens.weight
+// exists, and the output head. When an lm_head tensor exists, lmHeadName names it and
+// tieWordEmbeddings becomes false (transformers uses a stored head even when asked to tie);
+// when none exists and the config ties, lmHeadName names the embedding tensor. Also checks the
+// embedding's shape and that the last layer exists, so wrong config defaults fail here.
+Status resolveTensorNames(ModelConfig& config, const Checkpoint& checkpoint);
 
 }  // namespace strata

@@ -1,0 +1,518 @@
+#include "model/ModelConfig.h"
+
+#include <cmath>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "format/JsonText.h"
+
+#include "format/Checkpoint.h"
+
+namespace strata {
+namespace {
+
+using nlohmann::json;
+
+// Defaults of the transformers config classes (LlamaConfig, Qwen3Config, Gemma3TextConfig,
+// transformers 5) for the keys a config.json may omit. null means "derived": num_key_value_heads
+// falls back to num_attention_heads, Llama's head_dim to hidden_size / num_attention_heads.
+// hidden_size, num_hidden_layers and intermediate_size are deliberately absent: a config.json
+// without them is not from a real checkpoint, and a silent 4096 would only fail later.
+const json& familyDefaults(const std::string& modelType) {
+    static const json llama = {
+        {"vocab_size", 32000}, {"num_attention_heads", 32}, {"num_key_value_heads", nullptr},
+        {"head_dim", nullptr}, {"hidden_act", "silu"}, {"max_position_embeddings", 2048},
+        {"rms_norm_eps", 1e-6}, {"bos_token_id", 1}, {"eos_token_id", 2},
+        {"tie_word_embeddings", false}, {"rope_theta", 10000.0},
+    };
+    static const json qwen3 = {
+        {"vocab_size", 151936}, {"num_attention_heads", 32}, {"num_key_value_heads", 32},
+        {"head_dim", 128}, {"hidden_act", "silu"}, {"max_position_embeddings", 32768},
+        {"rms_norm_eps", 1e-6}, {"bos_token_id", nullptr}, {"eos_token_id", nullptr},
+        {"tie_word_embeddings", false}, {"rope_theta", 10000.0}, {"use_sliding_window", false},
+        {"sliding_window", 4096}, {"max_window_layers", 28},
+    };
+    static const json gemma3Text = {
+        {"vocab_size", 262208}, {"num_attention_heads", 8}, {"num_key_value_heads", 4},
+        {"head_dim", 256}, {"hidden_activation", "gelu_pytorch_tanh"},
+        {"max_position_embeddings", 131072}, {"rms_norm_eps", 1e-6}, {"bos_token_id", 2},
+        {"eos_token_id", 1}, {"tie_word_embeddings", true}, {"query_pre_attn_scalar", 256},
+        {"sliding_window", 4096}, {"sliding_window_pattern", 6}, {"final_logit_softcapping", nullptr},
+        {"attn_logit_softcapping", nullptr}, {"rope_theta", 1000000.0}, {"rope_local_base_freq", 10000.0},
+        {"use_bidirectional_attention", false},
+    };
+    if (modelType == "llama") return llama;
+    if (modelType == "qwen3") return qwen3;
+    return gemma3Text;
+}
+
+constexpr const char* kSupportedTypes = "llama, qwen3, gemma3_text, gemma3";
+
+std::string shortDump(const json& v) {
+    std::string s = v.dump();
+    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+}
+
+// Typed access to a config object (the defaults merged under the file's keys); `where` names
+// the file, and the text_config inside it where that applies.
+class Keys {
+public:
+    Keys(json merged, std::string where) : obj_(std::move(merged)), where_(std::move(where)) {}
+
+    const std::string& where() const { return where_; }
+    const json& at(const std::string& key) const {
+        static const json null;
+        auto it = obj_.find(key);
+        return it == obj_.end() ? null : *it;
+    }
+    bool isSet(const std::string& key) const { return !at(key).is_null(); }
+
+    Error bad(const std::string& key, const std::string& expected) const {
+        return badInput(where_ + ": \"" + key + "\" must be " + expected + ", got " + shortDump(at(key)));
+    }
+
+    Result<std::optional<int64_t>> optionalInt(const std::string& key) const {
+        const json& v = at(key);
+        if (v.is_null()) return std::optional<int64_t>();
+        if (v.is_number_integer()) {
+            if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) return bad(key, "an integer");
+            return std::optional<int64_t>(v.get<int64_t>());
+        }
+        // 4096.0 is an integer written by a careless tool; 4096.5 is not.
+        if (v.is_number_float()) {
+            const double d = v.get<double>();
+            if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9e15)
+                return std::optional<int64_t>(int64_t(d));
+        }
+        return bad(key, "an integer");
+    }
+    // The upper bound keeps a lying file from making later code allocate absurd amounts.
+    Result<int64_t> positiveInt(const std::string& key, int64_t max = int64_t(1) << 40) const {
+        if (!isSet(key)) return badInput(where_ + ": required key \"" + key + "\" is missing");
+        Result<std::optional<int64_t>> v = optionalInt(key);
+        if (!v.ok()) return v.error();
+        if (**v <= 0 || **v > max) return bad(key, "a positive integer no larger than " + std::to_string(max));
+        return **v;
+    }
+    Result<std::optional<double>> optionalNumber(const std::string& key) const {
+        const json& v = at(key);
+        if (v.is_null()) return std::optional<double>();
+        if (!v.is_number() || !std::isfinite(v.get<double>())) return bad(key, "a number");
+        return std::optional<double>(v.get<double>());
+    }
+    Result<double> positiveNumber(const std::string& key) const {
+        Result<std::optional<double>> v = optionalNumber(key);
+        if (!v.ok()) return v.error();
+        if (!*v || **v <= 0) return bad(key, "a positive number");
+        return **v;
+    }
+    Result<bool> boolean(const std::string& key, bool fallback) const {
+        const json& v = at(key);
+        if (v.is_null()) return fallback;
+        if (!v.is_boolean()) return bad(key, "true or false");
+        return v.get<bool>();
+    }
+
+private:
+    json obj_;
+    std::string where_;
+};
+
+#define STRATA_ASSIGN(lhs, expr)                       \
+    do {                                               \
+        auto strata_assign_result_ = (expr);           \
+        if (!strata_assign_result_.ok())               \
+            return strata_assign_result_.error();      \
+        lhs = std::move(strata_assign_result_).value(); \
+    } while (0)
+
+Result<int32_t> tokenId(const json& v, const Keys& k, const std::string& key) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
+        return k.bad(key, "a token id or a list of token ids");
+    return int32_t(v.get<int64_t>());
+}
+
+Result<std::vector<int32_t>> tokenIds(const json& v, const Keys& k, const std::string& key) {
+    std::vector<int32_t> ids;
+    if (v.is_null()) return ids;
+    if (v.is_array()) {
+        for (const json& e : v) {
+            Result<int32_t> id = tokenId(e, k, key);
+            if (!id.ok()) return id.error();
+            ids.push_back(*id);
+        }
+        return ids;
+    }
+    Result<int32_t> id = tokenId(v, k, key);
+    if (!id.ok()) return id.error();
+    ids.push_back(*id);
+    return ids;
+}
+
+struct RopeSpec {
+    double theta = 10000.0;
+    RopeScaling scaling;
+};
+
+// One rope parameter object: transformers 5's rope_parameters (or an entry of it keyed by layer
+// type), or the older rope_scaling, which spells rope_type as "type" in some files.
+Result<RopeSpec> parseRope(const json& d, double defaultTheta, int64_t maxPositions, const std::string& where) {
+    if (!d.is_object()) return badInput(where + " must be a JSON object, got " + shortDump(d));
+    Keys k(d, where);
+    RopeSpec spec;
+    std::optional<double> theta;
+    STRATA_ASSIGN(theta, k.optionalNumber("rope_theta"));
+    spec.theta = theta.value_or(defaultTheta);
+    if (spec.theta <= 0) return k.bad("rope_theta", "a positive number");
+    std::optional<double> partial;
+    STRATA_ASSIGN(partial, k.optionalNumber("partial_rotary_factor"));
+    if (partial && *partial != 1.0)
+        return badInput(where + ": partial_rotary_factor " + shortDump(k.at("partial_rotary_factor")) +
+                        " is not supported");
+
+    const json& typeValue = k.isSet("rope_type") ? k.at("rope_type") : k.at("type");
+    const std::string type = typeValue.is_string() ? typeValue.get<std::string>() : "default";
+    if (!typeValue.is_null() && !typeValue.is_string()) return k.bad("rope_type", "a string");
+    if (type == "default") return spec;
+    if (type != "linear" && type != "llama3")
+        return badInput(where + ": unsupported rope_type '" + type + "' (supported: default, linear, llama3)");
+    STRATA_ASSIGN(spec.scaling.factor, k.positiveNumber("factor"));
+    if (type == "linear") {
+        spec.scaling.type = RopeScalingType::Linear;
+        return spec;
+    }
+    spec.scaling.type = RopeScalingType::Llama3;
+    if (k.isSet("low_freq_factor")) STRATA_ASSIGN(spec.scaling.lowFreqFactor, k.positiveNumber("low_freq_factor"));
+    if (k.isSet("high_freq_factor"))
+        STRATA_ASSIGN(spec.scaling.highFreqFactor, k.positiveNumber("high_freq_factor"));
+    if (spec.scaling.highFreqFactor <= spec.scaling.lowFreqFactor)
+        return badInput(where + ": high_freq_factor must exceed low_freq_factor");
+    spec.scaling.originalMaxPositions = maxPositions;
+    if (k.isSet("original_max_position_embeddings"))
+        STRATA_ASSIGN(spec.scaling.originalMaxPositions, k.positiveInt("original_max_position_embeddings"));
+    return spec;
+}
+
+Result<std::vector<LayerAttention>> parseLayerTypes(const Keys& k, int64_t numLayers) {
+    const json& v = k.at("layer_types");
+    if (!v.is_array() || int64_t(v.size()) != numLayers)
+        return k.bad("layer_types", "a list of " + std::to_string(numLayers) + " layer types");
+    std::vector<LayerAttention> types;
+    for (const json& e : v) {
+        if (e == "full_attention") {
+            types.push_back(LayerAttention::Full);
+        } else if (e == "sliding_attention") {
+            types.push_back(LayerAttention::Sliding);
+        } else {
+            return badInput(k.where() + ": unsupported layer type " + shortDump(e) +
+                            " in layer_types (supported: full_attention, sliding_attention)");
+        }
+    }
+    return types;
+}
+
+bool anySliding(const std::vector<LayerAttention>& types) {
+    for (LayerAttention t : types)
+        if (t == LayerAttention::Sliding) return true;
+    return false;
+}
+
+Status parseActivation(ModelConfig& c, const Keys& k, const std::string& key) {
+    const json& v = k.at(key);
+    const std::string name = v.is_string() ? v.get<std::string>() : "";
+    if (name == "silu" || name == "swish") {
+        c.activation = Activation::SiLU;
+    } else if (name == "gelu_pytorch_tanh" || name == "gelu_tanh" || name == "gelu_new") {
+        c.activation = Activation::GeluTanh;
+    } else {
+        return badInput(k.where() + ": unsupported " + key + " " + shortDump(v) +
+                        " (supported: silu, gelu_pytorch_tanh)");
+    }
+    return {};
+}
+
+Status parseSizes(ModelConfig& c, const Keys& k) {
+    // Bounds far above any real model, low enough that products of them cannot overflow int64.
+    STRATA_ASSIGN(c.hiddenSize, k.positiveInt("hidden_size", 1 << 20));
+    STRATA_ASSIGN(c.numLayers, k.positiveInt("num_hidden_layers", 4096));
+    STRATA_ASSIGN(c.intermediateSize, k.positiveInt("intermediate_size", 1 << 24));
+    STRATA_ASSIGN(c.numHeads, k.positiveInt("num_attention_heads", 1 << 16));
+    STRATA_ASSIGN(c.vocabSize, k.positiveInt("vocab_size", INT32_MAX));
+    STRATA_ASSIGN(c.maxPositions, k.positiveInt("max_position_embeddings"));
+    c.numKvHeads = c.numHeads;
+    if (k.isSet("num_key_value_heads"))
+        STRATA_ASSIGN(c.numKvHeads, k.positiveInt("num_key_value_heads", 1 << 16));
+    if (c.numHeads % c.numKvHeads != 0)
+        return badInput(k.where() + ": num_attention_heads " + std::to_string(c.numHeads) +
+                        " is not a multiple of num_key_value_heads " + std::to_string(c.numKvHeads));
+    if (k.isSet("head_dim")) {
+        STRATA_ASSIGN(c.headDim, k.positiveInt("head_dim", 1 << 16));
+    } else {
+        if (c.hiddenSize % c.numHeads != 0)
+            return badInput(k.where() + ": head_dim is not given and hidden_size " + std::to_string(c.hiddenSize) +
+                            " is not a multiple of num_attention_heads " + std::to_string(c.numHeads));
+        c.headDim = c.hiddenSize / c.numHeads;
+    }
+    STRATA_ASSIGN(c.rmsNormEps, k.positiveNumber("rms_norm_eps"));
+    STRATA_ASSIGN(c.tieWordEmbeddings, k.boolean("tie_word_embeddings", false));
+    c.attentionScale = 1.0 / std::sqrt(double(c.headDim));
+    return {};
+}
+
+Status parseTokens(ModelConfig& c, const Keys& k) {
+    c.bosTokenId = -1;
+    if (k.isSet("bos_token_id")) STRATA_ASSIGN(c.bosTokenId, tokenId(k.at("bos_token_id"), k, "bos_token_id"));
+    STRATA_ASSIGN(c.eosTokenIds, tokenIds(k.at("eos_token_id"), k, "eos_token_id"));
+    return {};
+}
+
+// Llama and Qwen3 keep one rope for every layer. transformers lets rope_scaling replace
+// rope_parameters, and takes rope_theta from inside the dict first, then from the top level.
+Status parseSingleRope(ModelConfig& c, const Keys& k) {
+    double topTheta = 0;
+    STRATA_ASSIGN(topTheta, k.positiveNumber("rope_theta"));
+    const bool legacy = k.isSet("rope_scaling");
+    const json params = legacy ? k.at("rope_scaling") : k.isSet("rope_parameters") ? k.at("rope_parameters") : json::object();
+    RopeSpec spec;
+    STRATA_ASSIGN(spec, parseRope(params, topTheta, c.maxPositions,
+                                  k.where() + (legacy ? " rope_scaling" : " rope_parameters")));
+    c.ropeTheta = spec.theta;
+    c.ropeScaling = spec.scaling;
+    return {};
+}
+
+Status parseLlama(ModelConfig& c, const Keys& k) {
+    STRATA_TRY(parseActivation(c, k, "hidden_act"));
+    STRATA_TRY(parseSingleRope(c, k));
+    c.layerTypes.assign(size_t(c.numLayers), LayerAttention::Full);
+    return {};
+}
+
+Status parseQwen3(ModelConfig& c, const Keys& k) {
+    c.qkNorm = true;
+    STRATA_TRY(parseActivation(c, k, "hidden_act"));
+    STRATA_TRY(parseSingleRope(c, k));
+    bool useSliding = false;
+    STRATA_ASSIGN(useSliding, k.boolean("use_sliding_window", false));
+    std::optional<int64_t> window;
+    if (useSliding) STRATA_ASSIGN(window, k.optionalInt("sliding_window"));
+    if (window && *window <= 0) return k.bad("sliding_window", "a positive integer");
+    if (k.isSet("layer_types")) {
+        STRATA_ASSIGN(c.layerTypes, parseLayerTypes(k, c.numLayers));
+    } else {
+        std::optional<int64_t> maxWindowLayers;
+        STRATA_ASSIGN(maxWindowLayers, k.optionalInt("max_window_layers"));
+        c.layerTypes.clear();
+        for (int64_t i = 0; i < c.numLayers; ++i)
+            c.layerTypes.push_back(window && i >= maxWindowLayers.value_or(0) ? LayerAttention::Sliding : LayerAttention::Full);
+    }
+    if (anySliding(c.layerTypes) && !window)
+        return badInput(k.where() + ": layer_types lists sliding_attention layers but use_sliding_window is false "
+                        "or sliding_window is null");
+    c.slidingWindow = window.value_or(0);
+    return {};
+}
+
+Status parseGemma3Text(ModelConfig& c, const Keys& k) {
+    c.arch = Architecture::Gemma3Text;
+    c.normAddOne = c.qkNorm = c.sandwichNorms = c.scaleEmbeddings = true;
+    STRATA_TRY(parseActivation(c, k, k.isSet("hidden_activation") ? "hidden_activation" : "hidden_act"));
+    double scalar = 0;
+    STRATA_ASSIGN(scalar, k.positiveNumber("query_pre_attn_scalar"));
+    c.attentionScale = 1.0 / std::sqrt(scalar);
+    std::optional<double> cap;
+    STRATA_ASSIGN(cap, k.optionalNumber("attn_logit_softcapping"));
+    c.attnLogitSoftcap = cap.value_or(0);
+    STRATA_ASSIGN(cap, k.optionalNumber("final_logit_softcapping"));
+    c.finalLogitSoftcap = cap.value_or(0);
+    if (c.attnLogitSoftcap < 0 || c.finalLogitSoftcap < 0)
+        return badInput(k.where() + ": logit softcapping values must not be negative");
+    bool bidirectional = false;
+    STRATA_ASSIGN(bidirectional, k.boolean("use_bidirectional_attention", false));
+    if (bidirectional) return badInput(k.where() + ": use_bidirectional_attention is not supported");
+
+    std::optional<int64_t> window;
+    STRATA_ASSIGN(window, k.optionalInt("sliding_window"));
+    if (window && *window <= 0) return k.bad("sliding_window", "a positive integer");
+    if (k.isSet("layer_types")) {
+        STRATA_ASSIGN(c.layerTypes, parseLayerTypes(k, c.numLayers));
+    } else {
+        // transformers 5 writes layer_types; older files give the pattern, sometimes underscored.
+        const std::string key = k.isSet("_sliding_window_pattern") && !k.isSet("sliding_window_pattern")
+                                    ? "_sliding_window_pattern"
+                                    : "sliding_window_pattern";
+        int64_t pattern = 0;
+        STRATA_ASSIGN(pattern, k.positiveInt(key));
+        c.layerTypes.clear();
+        for (int64_t i = 0; i < c.numLayers; ++i)
+            c.layerTypes.push_back((i + 1) % pattern == 0 ? LayerAttention::Full : LayerAttention::Sliding);
+    }
+    if (anySliding(c.layerTypes) && !window)
+        return badInput(k.where() + ": sliding_window is null but some layers use sliding_attention");
+    c.slidingWindow = window.value_or(0);
+
+    // Full-attention layers take rope_theta and any scaling; sliding layers rope_local_base_freq.
+    json params = k.isSet("rope_parameters") ? k.at("rope_parameters") : json::object();
+    if (!params.is_object()) return k.bad("rope_parameters", "a JSON object");
+    json full = json::object(), sliding = json::object();
+    if (params.contains("full_attention") || params.contains("sliding_attention")) {
+        if (params.contains("full_attention") && !params["full_attention"].is_null()) full = params["full_attention"];
+        if (params.contains("sliding_attention") && !params["sliding_attention"].is_null())
+            sliding = params["sliding_attention"];
+    } else {
+        full = params;
+    }
+    if (k.isSet("rope_scaling")) {
+        if (!k.at("rope_scaling").is_object() || !full.is_object()) return k.bad("rope_scaling", "a JSON object");
+        full.update(k.at("rope_scaling"));
+    }
+    double fullTheta = 0, localTheta = 0;
+    STRATA_ASSIGN(fullTheta, k.positiveNumber("rope_theta"));
+    STRATA_ASSIGN(localTheta, k.positiveNumber("rope_local_base_freq"));
+    RopeSpec fullSpec, slidingSpec;
+    STRATA_ASSIGN(fullSpec, parseRope(full, fullTheta, c.maxPositions, k.where() + " rope (full_attention)"));
+    STRATA_ASSIGN(slidingSpec,
+                  parseRope(sliding, localTheta, c.maxPositions, k.where() + " rope (sliding_attention)"));
+    if (slidingSpec.scaling.type != RopeScalingType::None)
+        return badInput(k.where() + ": rope scaling on sliding_attention layers is not supported");
+    c.ropeTheta = fullSpec.theta;
+    c.ropeScaling = fullSpec.scaling;
+    c.ropeLocalTheta = slidingSpec.theta;
+    return {};
+}
+
+// The family defaults with the file's keys laid over them.
+json withDefaults(const std::string& modelType, const json& keys) {
+    json merged = familyDefaults(modelType);
+    for (auto it = keys.begin(); it != keys.end(); ++it) merged[it.key()] = it.value();
+    return merged;
+}
+
+Status parseTextModel(ModelConfig& c, const std::string& textType, const Keys& k) {
+    STRATA_TRY(parseSizes(c, k));
+    STRATA_TRY(parseTokens(c, k));
+    if (textType == "llama") return parseLlama(c, k);
+    if (textType == "qwen3") return parseQwen3(c, k);
+    return parseGemma3Text(c, k);
+}
+
+Result<ModelConfig> parseWithKnownType(const json& root, const std::string& modelType, const std::string& source) {
+    ModelConfig c;
+    c.modelType = modelType;
+    if (modelType == "llama") c.arch = Architecture::Llama;
+    if (modelType == "qwen3") c.arch = Architecture::Qwen3;
+    if (modelType != "gemma3") {
+        STRATA_TRY(parseTextModel(c, modelType, Keys(withDefaults(modelType, root), source)));
+        return c;
+    }
+
+    // Gemma3ForConditionalGeneration: the decoder is described by text_config, while tying and
+    // the special tokens may be written at the top level.
+    json text = root.contains("text_config") ? root["text_config"] : json();
+    if (text.is_null()) text = json::object();
+    if (!text.is_object()) return badInput(source + ": \"text_config\" must be a JSON object");
+    if (text.contains("model_type") && text["model_type"] != "gemma3_text")
+        return badInput(source + ": text_config has model_type " + shortDump(text["model_type"]) +
+                        ", expected \"gemma3_text\"");
+    for (const char* key : {"tie_word_embeddings", "bos_token_id", "eos_token_id"})
+        if (root.contains(key) && !root[key].is_null()) text[key] = root[key];
+    STRATA_TRY(parseTextModel(c, "gemma3_text", Keys(withDefaults("gemma3_text", text), source + " text_config")));
+    c.tensorPrefix = "language_model.model.";
+    c.lmHeadName = "language_model.lm_head.weight";
+    return c;
+}
+
+std::string shapeText(const std::vector<int64_t>& shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+}  // namespace
+
+Result<ModelConfig> parseModelConfig(const std::string& jsonText, const std::string& source) {
+    json root;
+    try {
+        root = json::parse(jsonText);
+    } catch (const json::exception& e) {
+        return badInput("invalid JSON in " + source + ": " + jsonErrorText(e));
+    }
+    if (!root.is_object()) return badInput(source + " is not a JSON object");
+    auto mt = root.find("model_type");
+    if (mt == root.end() || !mt->is_string())
+        return badInput(source + " has no \"model_type\" string; supported: " + kSupportedTypes);
+    const std::string modelType = mt->get<std::string>();
+    if (modelType != "llama" && modelType != "qwen3" && modelType != "gemma3_text" && modelType != "gemma3")
+        return badInput("unknown model_type '" + modelType + "' in " + source + "; supported: " + kSupportedTypes);
+    try {
+        return parseWithKnownType(root, modelType, source);
+    } catch (const json::exception& e) {
+        // Every access is type-checked first; this only guards against an overlooked one.
+        return badInput("unexpected value in " + source + ": " + jsonErrorText(e));
+    }
+}
+
+Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir) {
+    const std::filesystem::path path = modelDir / "config.json";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        return badInput("missing config.json: " + path.string() + " does not exist");
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec || size > (64u << 20)) return badInput(path.string() + " cannot be read or is implausibly large");
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) return badInput("cannot read " + path.string());
+    return parseModelConfig(text.str(), path.string());
+}
+
+Status resolveTensorNames(ModelConfig& config, const Checkpoint& checkpoint) {
+    const std::string where = checkpoint.dir().string();
+    std::string prefix;
+    for (const std::string& p : {config.tensorPrefix, std::string("model."), std::string("language_model.model."),
+                                 std::string("model.language_model.")}) {
+        if (checkpoint.find(p + "embed_tokens.weight")) {
+            prefix = p;
+            break;
+        }
+    }
+    if (prefix.empty())
+        return badInput("no embedding tensor (" + config.tensorPrefix + "embed_tokens.weight or a known variant) in " +
+                        where + "; is it a " + config.modelType + " checkpoint?");
+    config.tensorPrefix = prefix;
+
+    const std::string embedName = prefix + "embed_tokens.weight";
+    const TensorInfo* embed = checkpoint.find(embedName);
+    if (embed->shape != std::vector<int64_t>{config.vocabSize, config.hiddenSize})
+        return badInput("tensor " + embedName + " in " + where + " has shape " + shapeText(embed->shape) +
+                        " but config.json gives vocab_size " + std::to_string(config.vocabSize) +
+                        " and hidden_size " + std::to_string(config.hiddenSize));
+    const std::string lastLayer =
+        prefix + "layers." + std::to_string(config.numLayers - 1) + ".input_layernorm.weight";
+    if (!checkpoint.find(lastLayer))
+        return badInput("config.json gives " + std::to_string(config.numLayers) + " layers but " + where +
+                        " has no tensor " + lastLayer);
+
+    // A Gemma 3 decoder saved under model.language_model. keeps its head at the top level.
+    for (const std::string& head :
+         {config.lmHeadName, std::string("lm_head.weight"), std::string("language_model.lm_head.weight")}) {
+        if (const TensorInfo* t = checkpoint.find(head)) {
+            if (t->shape != embed->shape)
+                return badInput("tensor " + head + " in " + where + " has shape " + shapeText(t->shape) +
+                                ", expected " + shapeText(embed->shape));
+            config.lmHeadName = head;
+            config.tieWordEmbeddings = false;
+            return {};
+        }
+    }
+    if (!config.tieWordEmbeddings)
+        return badInput("no output head tensor (" + config.lmHeadName + ") in " + where +
+                        " and config.json does not tie it to the embeddings (tie_word_embeddings is false)");
+    config.lmHeadName = embedName;
+    return {};
+}
+
+}  // namespace strata
