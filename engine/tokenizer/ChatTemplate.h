@@ -18,10 +18,19 @@ struct ChatMessage {
 struct ChatOptions {
     bool addGenerationPrompt = true;
     bool enableThinking = true;  // Qwen3 only; false adds the empty <think></think> block
+    // Llama 3: the template shipped in the Llama 3.1 tokenizer_config.json writes no system
+    // header of its own. Meta's full Llama 3.1 Instruct template always opens with a system
+    // block carrying "Cutting Knowledge Date: December 2023\nToday Date: <date>"; set
+    // llamaDateHeader to render that form, with the date that template uses when given none.
+    bool llamaDateHeader = false;
+    std::string llamaTodayDate = "26 Jul 2024";
 };
 
 Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>& messages,
                                const ChatOptions& options = {});
+
+// Rendering fails with badInput for an empty conversation and, for Gemma 3, for roles that do
+// not alternate user/assistant (the template raises an exception there).
 
 // The format for a config.json model_type ("llama", "qwen3", "gemma3", "gemma3_text").
 Result<ChatFormat> chatFormatForModelType(const std::string& modelType);

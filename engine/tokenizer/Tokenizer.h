@@ -29,24 +29,35 @@ public:
     virtual bool isSpecial(int32_t id) const = 0;
     virtual int32_t bosId() const = 0;  // -1 when none
     virtual std::vector<int32_t> eosIds() const = 0;
+
+    // True for raw-byte pieces (<0xNN>, SentencePiece byte pieces) whose text depends on the
+    // pieces around them; StreamingDecoder holds them back until a run of them ends.
+    virtual bool isBytePiece(int32_t id) const { return false; }
+    // Whether encode(text, true) adds anything (Qwen3's tokenizer.json adds no BOS). Chat
+    // templates already write the BOS, so rendered chats are encoded with addBos = false.
+    virtual bool addsBosByDefault() const { return bosId() >= 0; }
 };
 
 // Loads tokenizer.json from the folder, else tokenizer.model (SentencePiece).
-// Reads tokenizer_config.json beside it for bos/eos and added tokens when present.
+// Reads tokenizer_config.json beside it for bos/eos and added tokens when present, and
+// generation_config.json for additional end-of-sequence ids.
 Result<std::unique_ptr<Tokenizer>> loadTokenizer(const std::filesystem::path& modelDir);
 
 // Turns a stream of ids into text pieces without splitting UTF-8 sequences or
-// SentencePiece spaces: push() returns the text that became final with this id.
+// SentencePiece spaces: push() returns the text that became final with this id. The
+// concatenation of everything returned (flush() included) equals decode() of all ids.
 class StreamingDecoder {
 public:
-    explicit StreamingDecoder(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+    explicit StreamingDecoder(const Tokenizer& tokenizer, bool skipSpecial = false)
+        : tokenizer_(tokenizer), skipSpecial_(skipSpecial) {}
     std::string push(int32_t id);
     std::string flush();
 
 private:
     const Tokenizer& tokenizer_;
-    std::vector<int32_t> ids_;
-    size_t emittedBytes_ = 0;
+    bool skipSpecial_ = false;
+    std::vector<int32_t> ids_;  // a window of recent ids; earlier text is final
+    size_t emittedBytes_ = 0;   // bytes of decode(ids_) already returned
 };
 
 }  // namespace strata

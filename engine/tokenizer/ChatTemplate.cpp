@@ -1,0 +1,157 @@
+#include "tokenizer/ChatTemplate.h"
+
+#include "tokenizer/Unicode.h"
+
+namespace strata {
+
+namespace {
+
+// Python's str.strip() (Jinja's trim filter): Unicode whitespace on both ends.
+std::string pyStrip(std::string_view s) {
+    size_t b = 0, e = s.size();
+    while (b < e) {
+        size_t len = 1;
+        if (!unicode::isPythonSpace(unicode::decodeAt(s, b, len))) break;
+        b += len;
+    }
+    while (e > b) {
+        size_t start = e - 1;
+        while (start > b && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+        size_t len = 1;
+        if (!unicode::isPythonSpace(unicode::decodeAt(s, start, len)) || start + len != e) break;
+        e = start;
+    }
+    return std::string(s.substr(b, e - b));
+}
+
+std::string_view lstripNewlines(std::string_view s) {
+    while (!s.empty() && s.front() == '\n') s.remove_prefix(1);
+    return s;
+}
+std::string_view rstripNewlines(std::string_view s) {
+    while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+    return s;
+}
+
+bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool endsWith(std::string_view s, std::string_view p) {
+    return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
+
+std::string renderLlama3(const std::vector<ChatMessage>& messages, const ChatOptions& o) {
+    std::string out = "<|begin_of_text|>";
+    size_t first = 0;
+    if (o.llamaDateHeader) {
+        std::string system;
+        if (messages[0].role == "system") {
+            system = pyStrip(messages[0].content);
+            first = 1;
+        }
+        out += "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: ";
+        out += o.llamaTodayDate + "\n\n" + system + "<|eot_id|>";
+    }
+    for (size_t i = first; i < messages.size(); ++i) {
+        out += "<|start_header_id|>" + messages[i].role + "<|end_header_id|>\n\n";
+        out += pyStrip(messages[i].content) + "<|eot_id|>";
+    }
+    if (o.addGenerationPrompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+    return out;
+}
+
+std::string renderQwen3(const std::vector<ChatMessage>& messages, const ChatOptions& o) {
+    std::string out;
+    const size_t n = messages.size();
+    if (messages[0].role == "system") out += "<|im_start|>system\n" + messages[0].content + "<|im_end|>\n";
+
+    // Reasoning is kept only for assistant turns after the last real user query.
+    size_t lastQuery = n - 1;
+    for (size_t k = n; k-- > 0;) {
+        const auto& m = messages[k];
+        if (m.role == "user" && !(startsWith(m.content, "<tool_response>") && endsWith(m.content, "</tool_response>"))) {
+            lastQuery = k;
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; ++i) {
+        const auto& m = messages[i];
+        const bool last = i + 1 == n;
+        if (m.role == "user" || (m.role == "system" && i != 0)) {
+            out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+        } else if (m.role == "assistant") {
+            std::string_view content = m.content;
+            std::string reasoning;
+            const std::string_view full = m.content;
+            if (const size_t close = full.rfind("</think>"); close != std::string_view::npos) {
+                content = lstripNewlines(full.substr(close + 8));
+                std::string_view before = rstripNewlines(full.substr(0, full.find("</think>")));
+                if (const size_t open = before.rfind("<think>"); open != std::string_view::npos)
+                    before = before.substr(open + 7);
+                reasoning = std::string(lstripNewlines(before));
+            }
+            out += "<|im_start|>assistant\n";
+            if (i > lastQuery && (last || !reasoning.empty())) {
+                out += "<think>\n";
+                out += rstripNewlines(lstripNewlines(reasoning));
+                out += "\n</think>\n\n";
+                out += lstripNewlines(content);
+            } else {
+                out += content;
+            }
+            out += "<|im_end|>\n";
+        } else if (m.role == "tool") {
+            if (i == 0 || messages[i - 1].role != "tool") out += "<|im_start|>user";
+            out += "\n<tool_response>\n" + m.content + "\n</tool_response>";
+            if (last || messages[i + 1].role != "tool") out += "<|im_end|>\n";
+        }
+    }
+    if (o.addGenerationPrompt) {
+        out += "<|im_start|>assistant\n";
+        if (!o.enableThinking) out += "<think>\n\n</think>\n\n";
+    }
+    return out;
+}
+
+Result<std::string> renderGemma3(const std::vector<ChatMessage>& messages, const ChatOptions& o) {
+    std::string out = "<bos>";
+    std::string firstUserPrefix;
+    size_t first = 0;
+    if (messages[0].role == "system") {
+        firstUserPrefix = messages[0].content + "\n\n";
+        first = 1;
+    }
+    for (size_t i = first; i < messages.size(); ++i) {
+        const auto& m = messages[i];
+        const size_t index = i - first;
+        if ((m.role == "user") != (index % 2 == 0))
+            return badInput("chat: Gemma 3 conversations must alternate user/assistant/user/assistant/... (message " +
+                            std::to_string(i) + " has role '" + m.role + "')");
+        const std::string role = m.role == "assistant" ? "model" : m.role;
+        out += "<start_of_turn>" + role + "\n";
+        if (index == 0) out += firstUserPrefix;
+        out += pyStrip(m.content) + "<end_of_turn>\n";
+    }
+    if (o.addGenerationPrompt) out += "<start_of_turn>model\n";
+    return out;
+}
+
+}  // namespace
+
+Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>& messages,
+                               const ChatOptions& options) {
+    if (messages.empty()) return badInput("chat: the conversation has no messages");
+    switch (format) {
+        case ChatFormat::Llama3: return renderLlama3(messages, options);
+        case ChatFormat::Qwen3: return renderQwen3(messages, options);
+        case ChatFormat::Gemma3: return renderGemma3(messages, options);
+    }
+    return internalError("chat: unknown chat format");
+}
+
+Result<ChatFormat> chatFormatForModelType(const std::string& modelType) {
+    if (modelType == "llama") return ChatFormat::Llama3;
+    if (modelType == "qwen3") return ChatFormat::Qwen3;
+    if (modelType == "gemma3" || modelType == "gemma3_text") return ChatFormat::Gemma3;
+    return badInput("config.json model_type '" + modelType + "' has no supported chat format (llama, qwen3, gemma3, gemma3_text)");
+}
+
+}  // namespace strata
