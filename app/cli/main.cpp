@@ -1,1 +1,55 @@
-int main(){return 0;}
+// strata-cli: headless jobs and benchmarks. Exit codes: 0 ok, 2 bad input, 1 internal error.
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "Commands.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: strata-cli COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run    --model DIR (--prompt TEXT | --prompt-file F) [--max-tokens N] [--ram-budget SIZE]\n"
+    "         [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S]\n"
+    "         [--stop TEXT]... [--system TEXT] [--raw] [--no-think] [--ignore-eos] [--threads N] [--chunk N]\n"
+    "         Streams the answer to stdout and progress to stderr.\n"
+    "  info   --model DIR [--ram-budget SIZE]\n"
+    "         Architecture, parameter count, bytes per layer and the memory plan.\n"
+    "  bench  --model DIR [--prompt-tokens N] [--gen-tokens N] [--ram-budget SIZE] [--json FILE]\n"
+    "         Prefill and decode speed against this machine's raw GEMM, memory and disk figures.\n"
+    "\n"
+    "SIZE takes units: 512MiB, 2GiB, ... --ram-budget bounds the model weights held in RAM; layers\n"
+    "beyond it are streamed from disk with read-ahead.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::fputs(kUsage, args.empty() ? stderr : stdout);
+        return args.empty() ? 2 : 0;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    strata::Status status;
+    try {
+        if (command == "run") status = strata::cli::runCommand(args);
+        else if (command == "info") status = strata::cli::infoCommand(args);
+        else if (command == "bench") status = strata::cli::benchCommand(args);
+        else status = strata::badInput("unknown command '" + command + "' (run, info, bench)");
+    } catch (const std::bad_alloc&) {
+        status = strata::internalError("out of memory");
+    } catch (const std::exception& e) {
+        status = strata::internalError(std::string("internal error: ") + e.what());
+    }
+    if (status.ok()) return 0;
+    // On a terminal, replace the progress line rather than leave it half-written before the error.
+    if (isatty(STDERR_FILENO)) std::fputs("\r\033[K", stderr);
+    std::fprintf(stderr, "strata-cli: error: %s\n", status.error().message.c_str());
+    return strata::exitCodeFor(status.error());
+}

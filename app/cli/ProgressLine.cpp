@@ -1,0 +1,60 @@
+#include "ProgressLine.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace strata::cli {
+
+ProgressLine::ProgressLine() : terminal_(isatty(STDERR_FILENO) == 1) {}
+
+std::string formatDuration(double seconds) {
+    if (seconds < 0 || !std::isfinite(seconds)) return "?";
+    const long s = long(std::lround(seconds));
+    char buf[32];
+    if (s >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+    return buf;
+}
+
+void ProgressLine::update(const GenerationProgress& p) {
+    const bool prefill = p.phase == GenerationPhase::Prefill;
+    if (terminal_ && !prefill) {
+        // The answer streams to the same terminal: a rewritten line would tear it.
+        finish();
+        return;
+    }
+    char buf[160];
+    const double pct = p.total > 0 ? 100.0 * double(p.done) / double(p.total) : 0.0;
+    std::snprintf(buf, sizeof buf, "[%s %3.0f%%] %lld/%lld tokens, %.1f tok/s, ETA %s", prefill ? "prefill" : "decode",
+                  pct, static_cast<long long>(p.done), static_cast<long long>(p.total), p.tokensPerSecond,
+                  formatDuration(p.etaSeconds).c_str());
+    write(buf, p.done == p.total || p.done == 0);
+}
+
+// Only on a terminal: in a log, the phase lines and the final summary say enough.
+void ProgressLine::status(const std::string& text) {
+    if (terminal_) write(text, true);
+}
+
+void ProgressLine::write(const std::string& line, bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (terminal_) {
+        if (!force && now - last_ < std::chrono::milliseconds(100)) return;
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
+        open_ = true;
+    } else {
+        if (!force && now - last_ < std::chrono::seconds(1)) return;
+        std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    std::fflush(stderr);
+    last_ = now;
+}
+
+void ProgressLine::finish() {
+    if (terminal_ && open_) std::fprintf(stderr, "\n");
+    open_ = false;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,27 @@
+#pragma once
+// The live progress line on stderr: rewritten in place on a terminal, one line per second
+// (and at the end of each phase) when stderr is a file or a pipe.
+#include <chrono>
+#include <string>
+
+#include "runtime/Generator.h"
+
+namespace strata::cli {
+
+class ProgressLine {
+public:
+    ProgressLine();
+    void update(const GenerationProgress& progress);
+    void status(const std::string& text);  // a free-form line, e.g. "loading model"
+    void finish();                         // ends the line on a terminal
+
+private:
+    void write(const std::string& line, bool force);
+    bool terminal_;
+    bool open_ = false;
+    std::chrono::steady_clock::time_point last_{};
+};
+
+std::string formatDuration(double seconds);
+
+}  // namespace strata::cli
