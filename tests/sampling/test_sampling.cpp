@@ -1,7 +1,6 @@
 #include <QtTest>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -358,55 +357,6 @@ private slots:
                 QVERIFY(std::abs(t.probability - expected.at(t.id)) < 1e-6);
             }
         }
-    }
-
-    void fastOnGemmaSizedVocab() {
-        // Measured against one full sort of the vocabulary in the same build, so that the check
-        // means the same with or without optimisation and sanitizers.
-        const std::vector<float> logits = randomLogits(262144, 99, 2.5f);
-        using Clock = std::chrono::steady_clock;
-        const int rounds = 20;
-        auto start = Clock::now();
-        for (int i = 0; i < rounds; ++i) {
-            std::vector<std::pair<float, int32_t>> pairs(logits.size());
-            for (size_t j = 0; j < logits.size(); ++j)
-                pairs[j] = {logits[j], int32_t(j)};
-            std::sort(pairs.begin(), pairs.end(), std::greater<>());
-        }
-        const double sortMs =
-            std::chrono::duration<double, std::milli>(Clock::now() - start).count() / rounds;
-
-        SamplingParams p;
-        p.temperature = 0.8f;
-        p.topK = 64;
-        p.topP = 0.95f;
-        p.minP = 0.05f;
-        p.repetitionPenalty = 1.1f;
-        Sampler sampler(p);
-        std::vector<int32_t> history(2000);
-        std::iota(history.begin(), history.end(), 0);
-        std::vector<float> copy;
-        start = Clock::now();
-        for (int i = 0; i < rounds; ++i) {
-            copy = logits;
-            QVERIFY(sampler.sample(copy, history) >= 0);
-        }
-        const double sampleMs =
-            std::chrono::duration<double, std::milli>(Clock::now() - start).count() / rounds;
-
-        p.topK = 0;  // top-p alone: the growing partial sort
-        Sampler topPOnly(p);
-        start = Clock::now();
-        for (int i = 0; i < rounds; ++i) {
-            copy = logits;
-            QVERIFY(topPOnly.sample(copy, history) >= 0);
-        }
-        const double topPMs =
-            std::chrono::duration<double, std::milli>(Clock::now() - start).count() / rounds;
-        qInfo("262144-entry vocabulary: %.2f ms per token with top-k, %.2f ms with top-p only; "
-              "a full sort takes %.2f ms", sampleMs, topPMs, sortMs);
-        QVERIFY2(sampleMs < 0.6 * sortMs, "sampling should not cost a full sort of the vocabulary");
-        QVERIFY2(topPMs < 0.6 * sortMs, "top-p should not cost a full sort of the vocabulary");
     }
 
     void stopStringSplitAcrossPushes() {
