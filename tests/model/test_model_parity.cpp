@@ -51,7 +51,7 @@ private slots:
 void TestModelParity::logits_data() {
     QTest::addColumn<QString>("fixture");
     QTest::addColumn<int>("chunk");
-    for (const char* name : {"llama_tied", "llama_untied_sharded", "qwen3", "gemma3_text"}) {
+    for (const char* name : {"llama_tied", "llama_untied_sharded", "qwen3", "gemma3_text", "gemma3_conditional_text"}) {
         // One chunk for the whole sequence, and chunks of 7 so that attention spans chunk borders.
         QTest::newRow((std::string(name) + "/whole").c_str()) << QString(name) << 256;
         QTest::newRow((std::string(name) + "/chunk7").c_str()) << QString(name) << 7;
