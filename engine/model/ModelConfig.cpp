@@ -40,7 +40,7 @@ const json& familyDefaults(const std::string& modelType) {
         {"head_dim", 256}, {"hidden_activation", "gelu_pytorch_tanh"},
         {"max_position_embeddings", 131072}, {"rms_norm_eps", 1e-6}, {"bos_token_id", 2},
         {"eos_token_id", 1}, {"tie_word_embeddings", true}, {"query_pre_attn_scalar", 256},
-        {"sliding_window", 4096}, {"sliding_window_pattern", 6}, {"final_logit_softcapping", nullptr},
+        {"sliding_window", 4096}, {"final_logit_softcapping", nullptr},
         {"attn_logit_softcapping", nullptr}, {"rope_theta", 1000000.0}, {"rope_local_base_freq", 10000.0},
         {"use_bidirectional_attention", false},
     };
@@ -341,11 +341,13 @@ Status parseGemma3Text(ModelConfig& c, const Keys& k) {
         STRATA_ASSIGN(c.layerTypes, parseLayerTypes(k, c.numLayers));
     } else {
         // transformers 5 writes layer_types; older files give the pattern, sometimes underscored.
-        const std::string key = k.isSet("_sliding_window_pattern") && !k.isSet("sliding_window_pattern")
-                                    ? "_sliding_window_pattern"
-                                    : "sliding_window_pattern";
-        int64_t pattern = 0;
-        STRATA_ASSIGN(pattern, k.positiveInt(key));
+        int64_t pattern = 6;  // Gemma3TextConfig's default
+        for (const char* key : {"sliding_window_pattern", "_sliding_window_pattern"}) {
+            if (k.isSet(key)) {
+                STRATA_ASSIGN(pattern, k.positiveInt(key));
+                break;
+            }
+        }
         c.layerTypes.clear();
         for (int64_t i = 0; i < c.numLayers; ++i)
             c.layerTypes.push_back((i + 1) % pattern == 0 ? LayerAttention::Full : LayerAttention::Sliding);

@@ -330,6 +330,13 @@ private slots:
         QCOMPARE(c.maxPositions, 131072);
     }
 
+    void gemma3UnderscoredPatternWithoutLayerTypes() {
+        ModelConfig c = parseOk(R"({"model_type": "gemma3_text", "hidden_size": 64, "intermediate_size": 128,
+            "num_hidden_layers": 8, "_sliding_window_pattern": 4})");
+        QCOMPARE(c.layerTypes, pattern(8, 4));
+        QCOMPARE(c.slidingWindow, 4096);
+    }
+
     void gemma3WrapperFromTransformers5() {
         ModelConfig c = parseOk(kGemma3V5);
         QCOMPARE(c.modelType, std::string("gemma3"));

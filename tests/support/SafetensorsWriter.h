@@ -53,7 +53,7 @@ inline uint16_t floatToF16(float f) {
 
 inline TensorSpec tensorF32(std::string name, std::vector<int64_t> shape, const std::vector<float>& values) {
     TensorSpec t{std::move(name), "F32", std::move(shape), std::vector<uint8_t>(values.size() * 4)};
-    std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
+    if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
     return t;
 }
 
