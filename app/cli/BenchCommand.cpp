@@ -110,15 +110,17 @@ Status benchCommand(const std::vector<std::string>& argv) {
     const ModelConfig& c = config.value();
     auto chunkArg = args->integer("chunk", 256, 1, 1 << 20);
     STRATA_TRY(chunkArg);
-    CpuOps probeOps(int(args->integer("threads", 0, 0, 1024).value()));
+    // Sets the BLAS and OpenMP thread counts for the raw measurements as the model run will.
+    CpuOps threadSetup(int(args->integer("threads", 0, 0, 1024).value()));
     const int64_t gemmRows = std::min(promptTokens.value(), chunkArg.value());
     std::fprintf(stderr, "measuring raw limits...\n");
     const double sgemm = rawSgemmGflops(gemmRows, c.hiddenSize, c.intermediateSize);
     const double memory = rawMemoryReadGBps();
-    const DiskRead disk = rawDiskRead(checkpoint.value()->files(), uint64_t(1) << 30);
+    const std::vector<std::filesystem::path> files = checkpoint.value()->files();
     checkpoint.value().reset();
-
-    dropFromPageCache(Checkpoint::open(args->get("model").value()).value()->files());
+    const DiskRead disk = rawDiskRead(files, uint64_t(1) << 30);
+    // The model is then loaded from disk, not from what the raw read left in the page cache.
+    dropFromPageCache(files);
     std::fprintf(stderr, "loading model...\n");
     auto loaded = loadCliModel(args.value());
     STRATA_TRY(loaded);

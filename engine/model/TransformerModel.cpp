@@ -58,13 +58,16 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     return model;
 }
 
-float* TransformerModel::buffer(std::vector<float*>& slot, size_t index, size_t floats) {
-    if (scratch_->size[index] < floats) {
-        if (slot[index]) ops_.release(slot[index]);
-        slot[index] = ops_.allocate(floats);
-        scratch_->size[index] = floats;
+float* TransformerModel::buffer(int name, size_t floats) {
+    Scratch& s = *scratch_;
+    if (s.size[size_t(name)] < floats) {
+        if (s.ptr[size_t(name)]) ops_.release(s.ptr[size_t(name)]);
+        s.ptr[size_t(name)] = nullptr;
+        s.size[size_t(name)] = 0;
+        s.ptr[size_t(name)] = ops_.allocate(floats);
+        s.size[size_t(name)] = floats;
     }
-    return slot[index];
+    return s.ptr[size_t(name)];
 }
 
 Status TransformerModel::embed(std::span<const int32_t> tokens, float* hidden) {
@@ -112,15 +115,15 @@ Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, b
     const int64_t chunk = std::min(n, options_.prefillChunk);
     float* hidden;
     try {
-        hidden = buffer(s.ptr, Scratch::Hidden, size_t(n * h));
-        buffer(s.ptr, Scratch::Normed, size_t(chunk * h));
-        buffer(s.ptr, Scratch::Q, size_t(chunk * c.numHeads * c.headDim));
-        buffer(s.ptr, Scratch::K, size_t(chunk * c.numKvHeads * c.headDim));
-        buffer(s.ptr, Scratch::V, size_t(chunk * c.numKvHeads * c.headDim));
-        buffer(s.ptr, Scratch::AttnOut, size_t(chunk * c.numHeads * c.headDim));
-        buffer(s.ptr, Scratch::Proj, size_t(chunk * h));
-        buffer(s.ptr, Scratch::Gate, size_t(chunk * c.intermediateSize));
-        buffer(s.ptr, Scratch::Up, size_t(chunk * c.intermediateSize));
+        hidden = buffer(Scratch::Hidden, size_t(n * h));
+        buffer(Scratch::Normed, size_t(chunk * h));
+        buffer(Scratch::Q, size_t(chunk * c.numHeads * c.headDim));
+        buffer(Scratch::K, size_t(chunk * c.numKvHeads * c.headDim));
+        buffer(Scratch::V, size_t(chunk * c.numKvHeads * c.headDim));
+        buffer(Scratch::AttnOut, size_t(chunk * c.numHeads * c.headDim));
+        buffer(Scratch::Proj, size_t(chunk * h));
+        buffer(Scratch::Gate, size_t(chunk * c.intermediateSize));
+        buffer(Scratch::Up, size_t(chunk * c.intermediateSize));
     } catch (const std::bad_alloc&) {
         return internalError("out of memory for the activations of " + std::to_string(n) + " tokens");
     }
@@ -141,9 +144,9 @@ Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, b
     STRATA_TRY(w);
     const int64_t rows = allLogits ? n : 1;
     const float* x = hidden + (allLogits ? 0 : (n - 1) * h);
-    float* normed = buffer(s.ptr, Scratch::Normed, size_t(rows * h));
+    float* normed = buffer(Scratch::Normed, size_t(rows * h));
     ops_.rmsNorm(x, rows, w->get(WeightRole::FinalNorm), float(c.rmsNormEps), c.normAddOne, normed);
-    float* out = buffer(s.ptr, Scratch::Logits, size_t(rows * c.vocabSize));
+    float* out = buffer(Scratch::Logits, size_t(rows * c.vocabSize));
     ops_.matmul(normed, rows, w->get(WeightRole::LmHead), out);
     if (c.finalLogitSoftcap > 0) ops_.softcap(out, rows * c.vocabSize, float(c.finalLogitSoftcap));
     streamer_->release(head);

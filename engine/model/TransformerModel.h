@@ -51,7 +51,7 @@ private:
     Status embed(std::span<const int32_t> tokens, float* hidden);
     void layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n, const int32_t* positions,
                       const KvCache& kv);
-    float* buffer(std::vector<float*>& slot, size_t index, size_t floats);
+    float* buffer(int name, size_t floats);  // a Scratch buffer of at least floats
 
     Ops& ops_;
     ModelConfig config_;
