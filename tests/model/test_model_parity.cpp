@@ -39,8 +39,23 @@ Reference readReference(const QString& dir) {
 
 }  // namespace
 
+QString fixtureDir(const QString& fixture) { return QStringLiteral(STRATA_TEST_DATA_DIR "/models/") + fixture; }
+
 class TestModelParity : public QObject {
     Q_OBJECT
+private:
+    CpuOps ops_;
+    // The fixture's model with the given prefill chunk; null (with a warning) when it fails to load.
+    std::unique_ptr<TransformerModel> loadFixture(const QString& fixture, int chunk) {
+        ModelOptions options;
+        options.prefillChunk = chunk;
+        auto model = TransformerModel::load(fixtureDir(fixture).toStdString(), ops_, options);
+        if (!model.ok()) {
+            qWarning("%s", model.error().message.c_str());
+            return nullptr;
+        }
+        return std::move(model.value());
+    }
 private slots:
     void logits_data();
     void logits();
@@ -61,17 +76,13 @@ void TestModelParity::logits_data() {
 void TestModelParity::logits() {
     QFETCH(QString, fixture);
     QFETCH(int, chunk);
-    const QString dir = QStringLiteral(STRATA_TEST_DATA_DIR "/models/") + fixture;
-    const Reference ref = readReference(dir);
-    CpuOps ops;
-    ModelOptions options;
-    options.prefillChunk = chunk;
-    auto model = TransformerModel::load(dir.toStdString(), ops, options);
-    QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
-    auto kv = KvCache::create(ops, model.value()->config(), int64_t(ref.inputIds.size()));
+    const Reference ref = readReference(fixtureDir(fixture));
+    auto model = loadFixture(fixture, chunk);
+    QVERIFY(model);
+    auto kv = KvCache::create(ops_, model->config(), int64_t(ref.inputIds.size()));
     QVERIFY(kv.ok());
     std::vector<float> logits;
-    const Status st = model.value()->forward(ref.inputIds, kv.value(), true, logits);
+    const Status st = model->forward(ref.inputIds, kv.value(), true, logits);
     QVERIFY2(st.ok(), st.ok() ? "" : st.error().message.c_str());
     QCOMPARE(logits.size(), ref.logits.size());
 
@@ -98,17 +109,13 @@ void TestModelParity::logits() {
 void TestModelParity::greedy() {
     QFETCH(QString, fixture);
     QFETCH(int, chunk);
-    const QString dir = QStringLiteral(STRATA_TEST_DATA_DIR "/models/") + fixture;
-    const Reference ref = readReference(dir);
-    CpuOps ops;
-    ModelOptions options;
-    options.prefillChunk = chunk;
-    auto model = TransformerModel::load(dir.toStdString(), ops, options);
-    QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
+    const Reference ref = readReference(fixtureDir(fixture));
+    auto model = loadFixture(fixture, chunk);
+    QVERIFY(model);
     GenerationRequest request;
     request.promptIds = ref.greedyPrompt;
     request.maxNewTokens = int64_t(ref.greedyNew.size());
-    auto result = generate(*model.value(), nullptr, request);
+    auto result = generate(*model, nullptr, request);
     QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
     QCOMPARE(result->outputIds, ref.greedyNew);
 }
