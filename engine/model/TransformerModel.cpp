@@ -85,10 +85,8 @@ Status TransformerModel::embed(std::span<const int32_t> tokens, float* hidden) {
             return badInput("token id " + std::to_string(id) + " is outside the vocabulary (size " +
                             std::to_string(config_.vocabSize) + ")");
         // Only the rows in use are read: the table stays on disk.
-        TensorInfo row = table;
-        row.offset = table.offset + uint64_t(id) * rowBytes;
-        row.nbytes = rowBytes;
-        STRATA_TRY(checkpoint_->read(row, s.hostRow.data()));
+        STRATA_TRY(checkpoint_->readRange(table.fileIndex, table.offset + uint64_t(id) * rowBytes, rowBytes,
+                                          s.hostRow.data()));
         float* dst = s.hostHidden.data() + t * size_t(h);
         widenToFloat(s.hostRow.data(), table.dtype, size_t(h), dst);
         if (scale != 1.0f)
