@@ -14,6 +14,7 @@
 
 #include "CliModel.h"
 #include "Commands.h"
+#include "core/Clock.h"
 #include "format/Checkpoint.h"
 #include "runtime/KvCache.h"
 
@@ -21,15 +22,12 @@ namespace strata::cli {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 // Best of three fp32 GEMMs of [m, k] x [k, n]: the ceiling for prefill's matrix products.
 double rawSgemmGflops(int64_t m, int64_t k, int64_t n) {
     std::vector<float> a(size_t(m * k), 0.5f), b(size_t(k * n), 0.25f), c(size_t(m * n));
     double best = 0;
     for (int rep = 0; rep < 3; ++rep) {
-        const auto t0 = Clock::now();
+        const auto t0 = SteadyClock::now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n), int(k), 1.0f, a.data(), int(k), b.data(),
                     int(k), 0.0f, c.data(), int(n));
         best = std::max(best, 2.0 * double(m) * double(k) * double(n) / secondsSince(t0) / 1e9);
@@ -45,7 +43,7 @@ double rawMemoryReadGBps() {
     double best = 0;
     volatile uint64_t sink = 0;
     for (int rep = 0; rep < 3; ++rep) {
-        const auto t0 = Clock::now();
+        const auto t0 = SteadyClock::now();
         uint64_t x = 0;
 #pragma omp parallel for simd reduction(^ : x) schedule(static)
         for (size_t i = 0; i < n; ++i) x ^= data[i];
@@ -64,7 +62,7 @@ struct DiskRead {
 DiskRead rawDiskRead(const std::vector<std::filesystem::path>& files, uint64_t limit) {
     DiskRead out;
     std::vector<char> buffer(size_t(8) << 20);
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     for (const auto& f : files) {
         const int fd = ::open(f.c_str(), O_RDONLY);
         if (fd < 0) continue;
@@ -138,13 +136,13 @@ Status benchCommand(const std::vector<std::string>& argv) {
     std::vector<float> logits;
     std::fprintf(stderr, "prefill of %lld tokens...\n", static_cast<long long>(promptTokens.value()));
     const StreamerStats before = model.streamer().stats();
-    const auto p0 = Clock::now();
+    const auto p0 = SteadyClock::now();
     STRATA_TRY(model.forward(prompt, kv.value(), false, logits));
     const double prefillSeconds = secondsSince(p0);
     const StreamerStats afterPrefill = model.streamer().stats();
 
     std::fprintf(stderr, "decode of %lld tokens...\n", static_cast<long long>(genTokens.value()));
-    const auto d0 = Clock::now();
+    const auto d0 = SteadyClock::now();
     for (int64_t i = 0; i < genTokens.value(); ++i) {
         const int32_t next[1] = {int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin())};
         STRATA_TRY(model.forward(next, kv.value(), false, logits));

@@ -56,6 +56,9 @@ struct ModelConfig {
     RopeScaling ropeScaling;          // applies to full-attention layers only
     int64_t slidingWindow = 0;        // keys visible iff kv > q - slidingWindow
     std::vector<LayerAttention> layerTypes;  // size numLayers
+    bool isSlidingLayer(int64_t layer) const {
+        return !layerTypes.empty() && layerTypes[size_t(layer)] == LayerAttention::Sliding;
+    }
 
     bool tieWordEmbeddings = false;
     int32_t bosTokenId = -1;

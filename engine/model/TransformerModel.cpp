@@ -47,8 +47,7 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
                                                                  std::move(layout.value()), options));
     const ModelConfig& c = model->config_;
     for (int64_t i = 0; i < c.numLayers; ++i) {
-        const bool sliding = !c.layerTypes.empty() && c.layerTypes[size_t(i)] == LayerAttention::Sliding;
-        if (sliding && c.ropeLocalTheta > 0)
+        if (c.isSlidingLayer(i) && c.ropeLocalTheta > 0)
             model->invFreq_.push_back(ropeInvFreq(c.headDim, c.ropeLocalTheta, RopeScaling{}));
         else
             model->invFreq_.push_back(ropeInvFreq(c.headDim, c.ropeTheta, c.ropeScaling));
@@ -190,8 +189,7 @@ void TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* 
     shape.headDim = c.headDim;
     shape.scale = float(c.attentionScale);
     shape.softcap = float(c.attnLogitSoftcap);
-    const bool sliding = !c.layerTypes.empty() && c.layerTypes[size_t(layer)] == LayerAttention::Sliding;
-    shape.window = sliding ? c.slidingWindow : 0;
+    shape.window = c.isSlidingLayer(layer) ? c.slidingWindow : 0;
     ops_.attention(q, n, positions, cache, shape, attn);
     ops_.matmul(attn, n, w.get(WeightRole::OProj), proj);
     if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostAttentionNorm), eps, c.normAddOne, proj);

@@ -1,15 +1,11 @@
 #include "runtime/Generator.h"
 
+#include "core/Clock.h"
+
 #include <algorithm>
-#include <chrono>
 #include <optional>
 
 namespace strata {
-
-namespace {
-using Clock = std::chrono::steady_clock;
-double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-}  // namespace
 
 Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* tokenizer, const GenerationRequest& request,
                                   const GenerationCallbacks& callbacks) {
@@ -41,7 +37,7 @@ Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* toke
 
     // Prefill: every prompt token through each layer in turn.
     std::vector<float> logits;
-    const auto prefillStart = Clock::now();
+    const auto prefillStart = SteadyClock::now();
     report(GenerationPhase::Prefill, 0, promptTokens, 0);
     STRATA_TRY(model.forward(request.promptIds, kv.value(), false, logits, [&](int64_t done, int64_t total) {
         report(GenerationPhase::Prefill, promptTokens * done / total, promptTokens, secondsSince(prefillStart));
@@ -62,7 +58,7 @@ Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* toke
         if (callbacks.onText) callbacks.onText(text);
     };
 
-    const auto decodeStart = Clock::now();
+    const auto decodeStart = SteadyClock::now();
     result.stopReason = "max tokens";
     while (result.generatedTokens < request.maxNewTokens) {
         const int32_t id = sampler.sample(logits, history);

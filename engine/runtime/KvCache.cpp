@@ -31,8 +31,6 @@ KvCache::~KvCache() {
 
 KvLayerView KvCache::layer(int64_t index) const { return {k_[size_t(index)], v_[size_t(index)], capacity_}; }
 
-uint64_t KvCache::bytes() const { return uint64_t(k_.size()) * 2 * uint64_t(capacity_ * rowFloats_) * sizeof(float); }
-
 uint64_t KvCache::bytesFor(const ModelConfig& c, int64_t capacity) {
     return uint64_t(c.numLayers) * 2 * uint64_t(capacity * c.numKvHeads * c.headDim) * sizeof(float);
 }

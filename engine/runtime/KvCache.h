@@ -21,7 +21,6 @@ public:
     int64_t length() const { return length_; }
     void setLength(int64_t length) { length_ = length; }
     int64_t capacity() const { return capacity_; }
-    uint64_t bytes() const;
     static uint64_t bytesFor(const ModelConfig& config, int64_t capacity);
 
 private:

@@ -1,15 +1,13 @@
 #include "runtime/WeightStreamer.h"
 
-#include <chrono>
+#include "core/Clock.h"
+
 #include <cstdlib>
 #include <new>
 
 namespace strata {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 // Slot and unit buffers are page-aligned so that direct I/O can read into them later.
 constexpr size_t kBufferAlign = 4096;
 }  // namespace
@@ -63,7 +61,7 @@ Status WeightStreamer::start() {
         return b;
     };
     resident_.resize(layout_.units.size());
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     for (size_t u = 0; u < layout_.units.size(); ++u) {
         if (plan_.units[u] != Residency::Ram) continue;
         auto buffer = allocate(layout_.units[u].bytes);
@@ -116,7 +114,7 @@ void WeightStreamer::readerLoop() {
         free->state = SlotState::Loading;
         free->unit = unit;
         lock.unlock();
-        const auto t0 = Clock::now();
+        const auto t0 = SteadyClock::now();
         Status status = readUnit(unit, free->buffer->data);
         const double seconds = secondsSince(t0);
         lock.lock();
@@ -138,7 +136,7 @@ Result<UnitWeights> WeightStreamer::acquire(int unit) {
         for (Slot& s : slots_) s.state = SlotState::Free;
         startReader(index);
     }
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     std::unique_lock lock(mutex_);
     Slot* ready = nullptr;
     changed_.wait(lock, [&] {
