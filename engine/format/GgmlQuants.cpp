@@ -247,6 +247,23 @@ void forEachBlock(const void* src, int64_t count, float* dst, const GgmlTypeTrai
     for (int64_t i = 0; i < blocks; ++i) Block(s + i * bytes, dst + i * elems);
 }
 
+// widenToFloat reads 16-bit elements through a uint16_t pointer, so an odd address goes through a
+// small aligned copy first.
+void widenAnyAlignment(const uint8_t* src, DType t, int64_t n, float* dst) {
+    const size_t size = dtypeSize(t);
+    if (t == DType::F32 || reinterpret_cast<uintptr_t>(src) % size == 0) {
+        widenToFloat(src, t, size_t(n), dst);
+        return;
+    }
+    constexpr int64_t kStep = 2048;
+    alignas(16) uint8_t staged[kStep * 4];
+    for (int64_t i = 0; i < n; i += kStep) {
+        const int64_t m = n - i < kStep ? n - i : kStep;
+        std::memcpy(staged, src + size_t(i) * size, size_t(m) * size);
+        widenToFloat(staged, t, size_t(m), dst + i);
+    }
+}
+
 // Plain float types go through DType's widening in chunks, so large tensors still spread over threads.
 void widenChunks(const void* src, DType t, int64_t count, float* dst) {
     constexpr int64_t kChunk = 1 << 16;
@@ -257,7 +274,7 @@ void widenChunks(const void* src, DType t, int64_t count, float* dst) {
     for (int64_t c = 0; c < chunks; ++c) {
         const int64_t begin = c * kChunk;
         const int64_t n = count - begin < kChunk ? count - begin : kChunk;
-        widenToFloat(s + begin * size, t, size_t(n), dst + begin);
+        widenAnyAlignment(s + begin * size, t, n, dst + begin);
     }
 }
 
