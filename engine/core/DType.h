@@ -1,4 +1,5 @@
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -61,6 +62,25 @@ inline float f16ToFloat(uint16_t h) {
     float f;
     std::memcpy(&f, &bits, 4);
     return f;
+}
+
+// Round to nearest even; overflow gives infinity, as torch's cast to float16 does.
+inline uint16_t floatToF16(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const uint16_t sign = uint16_t((x >> 16) & 0x8000u);
+    x &= 0x7fffffffu;
+    if (x > 0x7f800000u) return sign | 0x7e00u;     // NaN
+    if (x >= 0x477ff000u) return sign | 0x7c00u;    // 65520 and above round to infinity
+    if (x < 0x38800000u) {                          // below 2^-14: a subnormal half, in units of 2^-24
+        float a;
+        std::memcpy(&a, &x, 4);
+        return sign | uint16_t(std::nearbyint(a * 16777216.0f));
+    }
+    uint32_t h = ((((x >> 23) - 127 + 15) << 10) | ((x & 0x7fffffu) >> 13));
+    const uint32_t rest = x & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is right
+    return uint16_t(sign | h);
 }
 
 // Widen n stored elements of type t to fp32.

@@ -69,3 +69,12 @@ private:
         if (!strata_try_result_.ok())                    \
             return strata_try_result_.error();           \
     } while (0)
+
+// Assign the value of a Result expression to lhs, or propagate its error to the caller.
+#define STRATA_ASSIGN(lhs, expr)                        \
+    do {                                                \
+        auto strata_assign_result_ = (expr);            \
+        if (!strata_assign_result_.ok())                \
+            return strata_assign_result_.error();       \
+        lhs = std::move(strata_assign_result_).value(); \
+    } while (0)

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <regex>
@@ -14,8 +15,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "format/GgmlQuants.h"
+#include "format/GgufFile.h"
+#include "format/GgufTensorNames.h"
 #include "format/JsonText.h"
-
 #include "format/SafetensorsHeader.h"
 
 namespace strata {
@@ -190,11 +193,33 @@ Status Checkpoint::addUnindexedFiles(const std::vector<fs::path>& paths) {
     return {};
 }
 
+Status Checkpoint::openGguf(const fs::path& path) {
+    auto file = GgufFile::open(path);
+    STRATA_TRY(file);
+    gguf_ = std::move(file.value());
+    dir_ = path.parent_path();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return badInput("cannot open " + path.string() + ": " + std::strerror(errno));
+    fds_.push_back(fd);
+    files_.push_back(path);
+    auto infos = hfTensorsFromGguf(*gguf_, 0);
+    STRATA_TRY(infos);
+    for (TensorInfo& t : infos.value()) tensors_.emplace(t.name, std::move(t));
+    return {};
+}
+
 Result<std::unique_ptr<Checkpoint>> Checkpoint::open(const fs::path& modelDir) {
     std::error_code ec;
+    std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
+    if (fs::is_regular_file(modelDir, ec)) {
+        if (!GgufFile::hasGgufMagic(modelDir))
+            return badInput(modelDir.string() + " is a file but not a GGUF model; give a GGUF file or a model folder");
+        STRATA_TRY(ckpt->openGguf(modelDir));
+        if (ckpt->tensors_.empty()) return badInput("the GGUF file " + modelDir.string() + " holds no tensors");
+        return ckpt;
+    }
     if (!fs::is_directory(modelDir, ec))
         return badInput("model folder " + modelDir.string() + " does not exist or is not a folder");
-    std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
     ckpt->dir_ = modelDir;
 
     const fs::path indexPath = modelDir / kIndexName;
@@ -253,8 +278,87 @@ Status Checkpoint::readBytes(int fileIndex, uint64_t offset, uint64_t nbytes, vo
     return {};
 }
 
+Status Checkpoint::decodeRows(const TensorInfo& info, int64_t first, int64_t count, std::vector<float>& out) const {
+    const StoredEncoding& enc = *info.encoding;
+    const GgmlTypeTraits* traits = ggmlTypeTraits(enc.ggmlType);
+    const int64_t cols = info.shape.back();
+    if (!traits || cols % traits->blockElements != 0)
+        return internalError("tensor '" + info.name + "' has no readable GGML encoding");
+    const uint64_t rowBytes = uint64_t(cols / traits->blockElements) * traits->blockBytes;
+    std::vector<uint8_t> raw(size_t(rowBytes * uint64_t(count)));
+    STRATA_TRY(readBytes(info.fileIndex, info.offset + rowBytes * uint64_t(first), raw.size(), raw.data(),
+                         "tensor '" + info.name + "'"));
+    out.resize(size_t(cols * count));
+    dequantizeGgml(GgmlType(enc.ggmlType), raw.data(), cols * count, out.data());
+    if (enc.addend != 0)
+        for (float& v : out) v += enc.addend;
+    return {};
+}
+
+namespace {
+
+// Writes fp32 values as the tensor's dtype; float16 must hold every value.
+Status narrowFromFloat(const float* src, const TensorInfo& info, size_t n, void* dst) {
+    if (info.dtype == DType::F32) {
+        std::memcpy(dst, src, n * sizeof(float));
+    } else if (info.dtype == DType::BF16) {
+        auto* d = static_cast<uint16_t*>(dst);
+        for (size_t i = 0; i < n; ++i) d[i] = floatToBf16(src[i]);
+    } else {
+        auto* d = static_cast<uint16_t*>(dst);
+        float largest = 0;
+        for (size_t i = 0; i < n; ++i) {
+            d[i] = floatToF16(src[i]);
+            largest = std::max(largest, std::fabs(src[i]));
+        }
+        if (!(largest <= 65504.0f))
+            return badInput("tensor '" + info.name + "' holds a value (" + std::to_string(largest) +
+                            ") beyond the float16 range it is dequantised to");
+    }
+    return {};
+}
+
+// llama.cpp stores each head's rows as interleaved rope pairs (r0, r_half, r1, r_half+1, ...);
+// Hugging Face keeps the two halves apart. Row j of a head in the file is row
+// (j % 2) * half + j / 2 of the head in Hugging Face order.
+void unpermuteRows(const std::vector<float>& in, int64_t rows, int64_t cols, int64_t heads, float* out) {
+    const int64_t perHead = rows / heads, half = perHead / 2;
+    for (int64_t h = 0; h < heads; ++h)
+        for (int64_t j = 0; j < perHead; ++j) {
+            const int64_t hfRow = h * perHead + (j % 2) * half + j / 2;
+            std::memcpy(out + hfRow * cols, in.data() + (h * perHead + j) * cols, size_t(cols) * sizeof(float));
+        }
+}
+
+}  // namespace
+
 Status Checkpoint::read(const TensorInfo& info, void* dst) const {
-    return readBytes(info.fileIndex, info.offset, info.nbytes, dst, "tensor '" + info.name + "'");
+    if (!info.encoding) return readBytes(info.fileIndex, info.offset, info.nbytes, dst, "tensor '" + info.name + "'");
+    const int64_t cols = info.shape.empty() ? 1 : info.shape.back();
+    const int64_t rows = info.numel() / cols;
+    std::vector<float> values;
+    STRATA_TRY(decodeRows(info, 0, rows, values));
+    if (info.encoding->unpermuteHeads > 0) {
+        std::vector<float> ordered(values.size());
+        unpermuteRows(values, rows, cols, info.encoding->unpermuteHeads, ordered.data());
+        values.swap(ordered);
+    }
+    return narrowFromFloat(values.data(), info, values.size(), dst);
+}
+
+Status Checkpoint::readRows(const TensorInfo& info, int64_t first, int64_t count, void* dst) const {
+    if (info.shape.size() != 2 || first < 0 || count < 0 || first + count > info.shape[0])
+        return internalError("rows " + std::to_string(first) + "+" + std::to_string(count) + " of tensor '" +
+                             info.name + "' are out of range");
+    if (info.encoding && info.encoding->unpermuteHeads > 0)
+        return internalError("tensor '" + info.name + "' is stored permuted and can only be read whole");
+    const uint64_t rowBytes = uint64_t(info.shape[1]) * dtypeSize(info.dtype);
+    if (!info.encoding)
+        return readBytes(info.fileIndex, info.offset + uint64_t(first) * rowBytes, uint64_t(count) * rowBytes, dst,
+                         "rows of tensor '" + info.name + "'");
+    std::vector<float> values;
+    STRATA_TRY(decodeRows(info, first, count, values));
+    return narrowFromFloat(values.data(), info, values.size(), dst);
 }
 
 Status Checkpoint::readRange(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst) const {

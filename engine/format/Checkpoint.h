@@ -1,10 +1,14 @@
 #pragma once
-// The tensors of a Hugging Face checkpoint folder: model.safetensors, or shards listed by
-// model.safetensors.index.json. Tensors are read by byte range from the original files.
+// The tensors of a model: a Hugging Face checkpoint folder (model.safetensors, or shards listed by
+// model.safetensors.index.json) or a GGUF file. Tensors are read by byte range from the original
+// files. GGUF tensors are presented under their Hugging Face names and converted as they are read
+// (dequantised, llama.cpp's storage conventions undone), so the rest of the engine sees one kind
+// of checkpoint.
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,13 +17,24 @@
 
 namespace strata {
 
+class GgufFile;
+
+// How a GGUF tensor is stored, when reading it is more than copying dtype bytes.
+struct StoredEncoding {
+    uint32_t ggmlType = 0;       // ggml type id of the stored blocks
+    uint64_t storedBytes = 0;    // bytes in the file
+    float addend = 0;            // added to every value: -1 undoes the w+1 folding of Gemma norms
+    int64_t unpermuteHeads = 0;  // > 0: undo llama.cpp's Q/K row permutation for this many heads
+};
+
 struct TensorInfo {
     std::string name;
     DType dtype = DType::F32;
     std::vector<int64_t> shape;
     int fileIndex = 0;      // into Checkpoint::files()
     uint64_t offset = 0;    // absolute byte offset in that file
-    uint64_t nbytes = 0;
+    uint64_t nbytes = 0;    // bytes that read() writes: numel() elements of dtype
+    std::optional<StoredEncoding> encoding;  // GGUF tensors only
 
     int64_t numel() const {
         int64_t n = 1;
@@ -30,10 +45,11 @@ struct TensorInfo {
 
 class Checkpoint {
 public:
-    // Opens every safetensors file of the folder and validates each header against its file.
-    // The folder holds model.safetensors, or model.safetensors.index.json naming shards, or (without
-    // an index) one *.safetensors file or a complete set named <stem>-NNNNN-of-MMMMM.safetensors.
-    static Result<std::unique_ptr<Checkpoint>> open(const std::filesystem::path& modelDir);
+    // A GGUF file, or a folder: opens every safetensors file of the folder and validates each
+    // header against its file. The folder holds model.safetensors, or model.safetensors.index.json
+    // naming shards, or (without an index) one *.safetensors file or a complete set named
+    // <stem>-NNNNN-of-MMMMM.safetensors.
+    static Result<std::unique_ptr<Checkpoint>> open(const std::filesystem::path& modelPath);
     ~Checkpoint();
     Checkpoint(const Checkpoint&) = delete;
     Checkpoint& operator=(const Checkpoint&) = delete;
@@ -43,12 +59,17 @@ public:
     const std::vector<std::filesystem::path>& files() const { return files_; }
     uint64_t totalTensorBytes() const;
 
-    // Reads the tensor's bytes (info.nbytes) into dst. Thread-safe (pread).
+    // Reads the tensor (info.nbytes) into dst. Thread-safe (pread).
     Status read(const TensorInfo& info, void* dst) const;
+    // Reads rows [first, first + count) of a 2-D tensor (rows of shape[1] elements) into dst.
+    Status readRows(const TensorInfo& info, int64_t first, int64_t count, void* dst) const;
     // Reads nbytes starting at an absolute offset of files()[fileIndex] into dst. Thread-safe.
     Status readRange(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst) const;
 
+    // The folder of a safetensors checkpoint, the folder holding a GGUF file.
     const std::filesystem::path& dir() const { return dir_; }
+    // The parsed GGUF file (metadata included), or nullptr for a safetensors checkpoint.
+    const GgufFile* gguf() const { return gguf_.get(); }
 
 private:
     Checkpoint() = default;
@@ -57,11 +78,15 @@ private:
     Result<std::vector<TensorInfo>> addFile(const std::filesystem::path& path);
     Status addIndexedShards(const std::filesystem::path& indexPath);
     Status addUnindexedFiles(const std::vector<std::filesystem::path>& paths);
+    Status openGguf(const std::filesystem::path& path);
+    // Decodes rows of a GGUF tensor to fp32 (dequantised, addend applied).
+    Status decodeRows(const TensorInfo& info, int64_t first, int64_t count, std::vector<float>& out) const;
 
     std::filesystem::path dir_;
     std::vector<std::filesystem::path> files_;
     std::vector<int> fds_;
     std::map<std::string, TensorInfo> tensors_;
+    std::unique_ptr<GgufFile> gguf_;
 };
 
 }  // namespace strata

@@ -10,6 +10,7 @@
 #include "format/JsonText.h"
 
 #include "format/Checkpoint.h"
+#include "model/GgufConfig.h"
 
 namespace strata {
 namespace {
@@ -120,14 +121,6 @@ private:
     json obj_;
     std::string where_;
 };
-
-#define STRATA_ASSIGN(lhs, expr)                       \
-    do {                                               \
-        auto strata_assign_result_ = (expr);           \
-        if (!strata_assign_result_.ok())               \
-            return strata_assign_result_.error();      \
-        lhs = std::move(strata_assign_result_).value(); \
-    } while (0)
 
 Result<int32_t> tokenId(const json& v, const Keys& k, const std::string& key) {
     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
@@ -469,6 +462,13 @@ Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir) {
     text << in.rdbuf();
     if (!in) return badInput("cannot read " + path.string());
     return parseModelConfig(text.str(), path.string());
+}
+
+Result<ModelConfig> loadModelConfig(const Checkpoint& checkpoint) {
+    if (!checkpoint.gguf()) return loadModelConfig(checkpoint.dir());
+    auto json = hfConfigFromGguf(checkpoint);
+    STRATA_TRY(json);
+    return parseModelConfig(json.value().dump(), checkpoint.files().front().string() + " (GGUF metadata)");
 }
 
 Status resolveTensorNames(ModelConfig& config, const Checkpoint& checkpoint) {

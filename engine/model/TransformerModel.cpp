@@ -31,10 +31,10 @@ TransformerModel::~TransformerModel() {
 
 Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::filesystem::path& dir, Ops& ops,
                                                                  const ModelOptions& options) {
-    auto config = loadModelConfig(dir);
-    STRATA_TRY(config);
     auto checkpoint = Checkpoint::open(dir);
     STRATA_TRY(checkpoint);
+    auto config = loadModelConfig(*checkpoint.value());
+    STRATA_TRY(config);
     STRATA_TRY(resolveTensorNames(config.value(), *checkpoint.value()));
     auto layout = buildWeightLayout(config.value(), *checkpoint.value());
     STRATA_TRY(layout);
@@ -84,8 +84,7 @@ Status TransformerModel::embed(std::span<const int32_t> tokens, float* hidden) {
             return badInput("token id " + std::to_string(id) + " is outside the vocabulary (size " +
                             std::to_string(config_.vocabSize) + ")");
         // Only the rows in use are read: the table stays on disk.
-        STRATA_TRY(checkpoint_->readRange(table.fileIndex, table.offset + uint64_t(id) * rowBytes, rowBytes,
-                                          s.hostRow.data()));
+        STRATA_TRY(checkpoint_->readRows(table, id, 1, s.hostRow.data()));
         float* dst = s.hostHidden.data() + t * size_t(h);
         widenToFloat(s.hostRow.data(), table.dtype, size_t(h), dst);
         if (scale != 1.0f)

@@ -29,7 +29,8 @@ using LayerProgress = std::function<void(int64_t done, int64_t total)>;
 
 class TransformerModel {
 public:
-    static Result<std::unique_ptr<TransformerModel>> load(const std::filesystem::path& modelDir, Ops& ops,
+    // modelPath: a Hugging Face folder or a GGUF file.
+    static Result<std::unique_ptr<TransformerModel>> load(const std::filesystem::path& modelPath, Ops& ops,
                                                           const ModelOptions& options);
     ~TransformerModel();
 

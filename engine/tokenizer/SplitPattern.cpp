@@ -4,17 +4,29 @@
 
 namespace strata {
 
+namespace {
+constexpr std::string_view kGpt2 =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr std::string_view kLlama3 =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr std::string_view kQwen2 =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+}  // namespace
+
 std::optional<SplitPattern> recogniseSplitPattern(std::string_view regex) {
-    static constexpr std::string_view kGpt2 =
-        R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-    static constexpr std::string_view kLlama3 =
-        R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-    static constexpr std::string_view kQwen2 =
-        R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
     if (regex == kGpt2) return SplitPattern::Gpt2;
     if (regex == kLlama3) return SplitPattern::Llama3;
     if (regex == kQwen2) return SplitPattern::Qwen2;
     return std::nullopt;
+}
+
+std::string_view splitPatternRegex(SplitPattern pattern) {
+    switch (pattern) {
+    case SplitPattern::Gpt2: return kGpt2;
+    case SplitPattern::Llama3: return kLlama3;
+    case SplitPattern::Qwen2: return kQwen2;
+    }
+    return kGpt2;
 }
 
 namespace {

@@ -17,6 +17,8 @@ enum class SplitPattern {
 
 // Recognises a pattern string from tokenizer.json; nullopt for patterns we do not implement.
 std::optional<SplitPattern> recogniseSplitPattern(std::string_view regex);
+// The tokenizer.json regex of a pattern.
+std::string_view splitPatternRegex(SplitPattern pattern);
 
 // Byte ranges [begin, end) of the successive matches in text (they cover it entirely).
 void findPatternMatches(std::string_view text, SplitPattern pattern,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "format/GgufFile.h"
+#include "tokenizer/GgufVocabulary.h"
 #include "tokenizer/HfTokenizer.h"
 #include "tokenizer/SentencePieceTokenizer.h"
 #include "tokenizer/TokenizerConfig.h"
@@ -9,8 +11,27 @@
 
 namespace strata {
 
+namespace {
+
+Result<std::unique_ptr<Tokenizer>> loadGgufTokenizer(const std::filesystem::path& path) {
+    auto file = GgufFile::open(path);
+    STRATA_TRY(file);
+    auto vocab = readGgufVocabulary(*file.value());
+    STRATA_TRY(vocab);
+    auto tok = HfTokenizer::fromJson(std::move(vocab.value().tokenizer), path.string() + " (GGUF vocabulary)");
+    STRATA_TRY(tok);
+    tok.value()->setBos(vocab.value().bosId);
+    tok.value()->setEos(vocab.value().eosIds);
+    tok.value()->setDeclaresChatTemplate(file.value()->find("tokenizer.chat_template") != nullptr);
+    return std::unique_ptr<Tokenizer>(std::move(tok).value());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Tokenizer>> loadTokenizer(const std::filesystem::path& modelDir) {
     std::error_code ec;
+    if (std::filesystem::is_regular_file(modelDir, ec) && GgufFile::hasGgufMagic(modelDir))
+        return loadGgufTokenizer(modelDir);
     if (!std::filesystem::is_directory(modelDir, ec))
         return badInput("tokenizer folder " + modelDir.string() + " does not exist");
     auto config = readTokenizerConfig(modelDir);
@@ -35,12 +56,14 @@ Result<std::unique_ptr<Tokenizer>> loadTokenizer(const std::filesystem::path& mo
         for (int32_t id : cfg.generationEosIds)
             if (std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
         t.setEos(std::move(eos));
+        t.setDeclaresChatTemplate(cfg.hasChatTemplate);
         return std::unique_ptr<Tokenizer>(std::move(tok).value());
     }
     const auto modelFile = modelDir / "tokenizer.model";
     if (std::filesystem::exists(modelFile, ec)) {
         auto tok = SentencePieceTokenizer::load(modelFile, cfg);
         STRATA_TRY(tok);
+        tok.value()->setDeclaresChatTemplate(cfg.hasChatTemplate);
         return std::unique_ptr<Tokenizer>(std::move(tok).value());
     }
     return badInput("no tokenizer.json or tokenizer.model in " + modelDir.string());

@@ -36,9 +36,19 @@ public:
     // Whether encode(text, true) adds anything (Qwen3's tokenizer.json adds no BOS). Chat
     // templates already write the BOS, so rendered chats are encoded with addBos = false.
     virtual bool addsBosByDefault() const { return bosId() >= 0; }
+
+    // Whether the model ships a chat template (tokenizer_config.json's chat_template, a
+    // chat_template.jinja file, or GGUF's tokenizer.chat_template). Base models have none and
+    // answer best to plain text.
+    bool declaresChatTemplate() const { return declaresChatTemplate_; }
+    void setDeclaresChatTemplate(bool declares) { declaresChatTemplate_ = declares; }
+
+private:
+    bool declaresChatTemplate_ = false;
 };
 
-// Loads tokenizer.json from the folder, else tokenizer.model (SentencePiece).
+// Loads the vocabulary of a GGUF file, or from a folder tokenizer.json, else tokenizer.model
+// (SentencePiece).
 // Reads tokenizer_config.json beside it for bos/eos and added tokens when present, and
 // generation_config.json for additional end-of-sequence ids.
 Result<std::unique_ptr<Tokenizer>> loadTokenizer(const std::filesystem::path& modelDir);

@@ -37,6 +37,7 @@ std::optional<std::string> tokenContent(const json& v) {
 Result<TokenizerConfig> readTokenizerConfig(const std::filesystem::path& dir) {
     TokenizerConfig cfg;
     std::error_code ec;
+    cfg.hasChatTemplate = std::filesystem::exists(dir / "chat_template.jinja", ec);
     const auto tc = dir / "tokenizer_config.json";
     if (std::filesystem::exists(tc, ec)) {
         auto j = readJson(tc);
@@ -49,6 +50,7 @@ Result<TokenizerConfig> readTokenizerConfig(const std::filesystem::path& dir) {
                 cfg.bosToken = tokenContent(*it);
             }
             if (auto it = c.find("eos_token"); it != c.end()) cfg.eosToken = tokenContent(*it);
+            if (auto it = c.find("chat_template"); it != c.end() && !it->is_null()) cfg.hasChatTemplate = true;
             if (auto it = c.find("add_bos_token"); it != c.end() && it->is_boolean()) cfg.addBosToken = it->get<bool>();
             if (auto it = c.find("add_eos_token"); it != c.end() && it->is_boolean()) cfg.addEosToken = it->get<bool>();
             if (auto it = c.find("added_tokens_decoder"); it != c.end() && it->is_object()) {

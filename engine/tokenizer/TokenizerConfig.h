@@ -19,6 +19,7 @@ struct TokenizerConfig {
     std::optional<bool> addEosToken;
     std::vector<AddedToken> addedTokens;  // added_tokens_decoder
     std::vector<int32_t> generationEosIds;
+    bool hasChatTemplate = false;  // chat_template in tokenizer_config.json, or chat_template.jinja
 };
 
 // Reads the files that exist in modelDir; missing files leave the defaults.

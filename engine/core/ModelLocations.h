@@ -1,0 +1,14 @@
+#pragma once
+// Where Strata keeps installed models, following the XDG base directory rules:
+// $STRATA_MODELS_DIR, else $XDG_DATA_HOME/strata/models, else ~/.local/share/strata/models.
+// packaging/install-models.sh installs the default model there.
+#include <filesystem>
+
+namespace strata {
+
+std::filesystem::path modelsDir();
+// The model used when none is named: Gemma 3 270M (Q4_K_M GGUF).
+std::filesystem::path defaultModelPath();
+inline constexpr const char* kDefaultModelInstaller = "packaging/install-models.sh";
+
+}  // namespace strata

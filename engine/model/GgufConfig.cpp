@@ -1,0 +1,129 @@
+#include "model/GgufConfig.h"
+
+#include <cmath>
+
+#include "format/GgufFile.h"
+#include "format/GgufTensorNames.h"
+#include "model/ModelConfig.h"
+#include "model/Rope.h"
+
+namespace strata {
+
+using nlohmann::json;
+
+namespace {
+
+// llama.cpp stores Llama 3 rope scaling as per-frequency divisors (rope_freqs.weight) rather than
+// its parameters. config.json needs the parameters, so find the llama3 setting that produces the
+// same divisors; the factor is the largest divisor and the rest come from a short list.
+Result<json> llama3RopeFromFactors(const Checkpoint& ckpt, const TensorInfo& freqs, int64_t headDim, double theta) {
+    const std::string where = ckpt.files().front().string();
+    if (freqs.dtype != DType::F32 || freqs.encoding || freqs.numel() != headDim / 2)
+        return badInput(where + ": rope_freqs.weight must hold " + std::to_string(headDim / 2) + " F32 values");
+    std::vector<float> want(size_t(headDim / 2));
+    STRATA_TRY(ckpt.read(freqs, want.data()));
+    double factor = 1;
+    for (float f : want) {
+        if (!(f >= 1.0f) || !std::isfinite(f)) return badInput(where + ": rope_freqs.weight holds a divisor below 1");
+        factor = std::max(factor, double(f));
+    }
+    const std::vector<float> base = ropeInvFreq(headDim, theta, RopeScaling{});
+    for (int64_t original = 16; original <= (int64_t(1) << 22); original *= 2)
+        for (double low : {1.0, 0.5, 2.0})
+            for (double high : {4.0, 2.0, 8.0}) {
+                RopeScaling s{RopeScalingType::Llama3, factor, low, high, original};
+                const std::vector<float> scaled = ropeInvFreq(headDim, theta, s);
+                bool same = true;
+                for (size_t i = 0; same && i < want.size(); ++i)
+                    same = std::fabs(double(base[i]) / double(scaled[i]) - want[i]) <= 1e-4 * want[i];
+                if (same)
+                    return json{{"rope_type", "llama3"}, {"factor", factor}, {"low_freq_factor", low},
+                                {"high_freq_factor", high}, {"original_max_position_embeddings", original}};
+            }
+    return badInput(where + ": rope_freqs.weight does not match any llama3 rope scaling Strata knows");
+}
+
+}  // namespace
+
+Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
+    const GgufFile* gguf = ckpt.gguf();
+    if (!gguf) return internalError("hfConfigFromGguf called on a checkpoint that is not GGUF");
+    auto archName = gguf->getString("general.architecture");
+    STRATA_TRY(archName);
+    const std::string arch = archName.value();
+    auto key = [&](const char* suffix) { return arch + "." + suffix; };
+    json c = json::object();
+    int64_t hidden = 0, layers = 0, heads = 0, ffn = 0;
+    STRATA_ASSIGN(hidden, gguf->getInt(key("embedding_length")));
+    STRATA_ASSIGN(layers, gguf->getInt(key("block_count")));
+    STRATA_ASSIGN(heads, gguf->getInt(key("attention.head_count")));
+    STRATA_ASSIGN(ffn, gguf->getInt(key("feed_forward_length")));
+    if (hidden <= 0 || layers <= 0 || heads <= 0 || ffn <= 0)
+        return badInput(gguf->name() + ": the model sizes in the metadata must be positive");
+    const int64_t kvHeads = gguf->intOr(key("attention.head_count_kv")).value_or(heads);
+    const int64_t headDim = gguf->intOr(key("attention.key_length")).value_or(hidden / heads);
+    const TensorInfo* embed = ckpt.find("model.embed_tokens.weight");
+    if (!embed || embed->shape.size() != 2) return badInput(gguf->name() + " has no 2-D token_embd.weight tensor");
+
+    c["hidden_size"] = hidden;
+    c["num_hidden_layers"] = layers;
+    c["num_attention_heads"] = heads;
+    c["num_key_value_heads"] = kvHeads;
+    c["head_dim"] = headDim;
+    c["intermediate_size"] = ffn;
+    c["vocab_size"] = embed->shape[0];
+    if (auto ctx = gguf->intOr(key("context_length"))) c["max_position_embeddings"] = *ctx;
+    if (auto eps = gguf->numberOr(key("attention.layer_norm_rms_epsilon"))) c["rms_norm_eps"] = *eps;
+    if (auto theta = gguf->numberOr(key("rope.freq_base"))) c["rope_theta"] = *theta;
+    c["tie_word_embeddings"] = ckpt.find("lm_head.weight") == nullptr;
+    c["torch_dtype"] = "bfloat16";
+    if (auto bos = gguf->intOr("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = *bos;
+    if (auto eos = gguf->intOr("tokenizer.ggml.eos_token_id")) c["eos_token_id"] = *eos;
+
+    json scaling = nullptr;
+    if (auto type = gguf->getString(key("rope.scaling.type")); type.ok() && type.value() != "none") {
+        const double factor = gguf->numberOr(key("rope.scaling.factor")).value_or(1.0);
+        if (type.value() != "linear")
+            return badInput(gguf->name() + ": rope scaling '" + type.value() + "' is not supported (linear, llama3)");
+        scaling = {{"rope_type", "linear"}, {"factor", factor}};
+    }
+
+    if (arch == "llama") {
+        c["model_type"] = "llama";
+        c["architectures"] = {"LlamaForCausalLM"};
+        if (const TensorInfo* freqs = ckpt.find("rope_freqs.weight")) {
+            auto llama3 = llama3RopeFromFactors(ckpt, *freqs, headDim, c.value("rope_theta", 10000.0));
+            STRATA_TRY(llama3);
+            scaling = llama3.value();
+        }
+    } else if (arch == "qwen3") {
+        c["model_type"] = "qwen3";
+        c["architectures"] = {"Qwen3ForCausalLM"};
+    } else if (arch == "gemma3") {
+        c["model_type"] = "gemma3_text";
+        c["architectures"] = {"Gemma3ForCausalLM"};
+        c["hidden_activation"] = "gelu_pytorch_tanh";
+        // llama.cpp scales queries by 1/sqrt(head_dim), except for the 27B model (hidden / heads).
+        c["query_pre_attn_scalar"] = (hidden == 5376 && layers == 62) ? hidden / heads : headDim;
+        c["rope_local_base_freq"] = 10000.0;
+        auto window = gguf->getInt(key("attention.sliding_window"));
+        STRATA_TRY(window);
+        c["sliding_window"] = window.value();
+        json types = json::array();
+        for (int64_t i = 0; i < layers; ++i) types.push_back((i + 1) % 6 == 0 ? "full_attention" : "sliding_attention");
+        c["layer_types"] = types;
+        c["final_logit_softcapping"] = gguf->numberOr(key("final_logit_softcapping")).value_or(0) > 0
+                                           ? json(*gguf->numberOr(key("final_logit_softcapping")))
+                                           : json();
+        c["attn_logit_softcapping"] = gguf->numberOr(key("attn_logit_softcapping")).value_or(0) > 0
+                                          ? json(*gguf->numberOr(key("attn_logit_softcapping")))
+                                          : json();
+    } else {
+        return badInput(gguf->name() + " holds a '" + arch + "' model; Strata runs GGUF architectures " +
+                        kGgufArchitectures);
+    }
+    c["rope_scaling"] = scaling;
+    return c;
+}
+
+}  // namespace strata
