@@ -102,10 +102,12 @@ Status benchCommand(const std::vector<std::string>& argv) {
     const std::string jsonPath = args->get("json").value_or("strata-bench.json");
 
     // Raw limits first, on this model's shapes.
-    auto config = loadModelConfig(args->get("model").value_or(""));
-    STRATA_TRY(config);
-    auto checkpoint = Checkpoint::open(args->get("model").value());
+    auto path = modelPath(args.value());
+    STRATA_TRY(path);
+    auto checkpoint = Checkpoint::open(path.value());
     STRATA_TRY(checkpoint);
+    auto config = loadModelConfig(*checkpoint.value());
+    STRATA_TRY(config);
     const ModelConfig& c = config.value();
     auto chunkArg = args->integer("chunk", 256, 1, 1 << 20);
     STRATA_TRY(chunkArg);
@@ -167,7 +169,7 @@ Status benchCommand(const std::vector<std::string>& argv) {
     // The decode floor: resident bytes at memory speed plus streamed bytes at disk speed.
     const double boundMs = (residentPerToken / (memory * 1e9) + streamedPerToken / (disk.gbps * 1e9)) * 1000.0;
 
-    std::printf("model                %s\n", args->get("model")->c_str());
+    std::printf("model                %s\n", loaded->path.c_str());
     std::printf("threads              %d\n", loaded->ops->threads());
     std::printf("raw sgemm            %.1f GFLOP/s ([%lld x %lld] x [%lld x %lld], fp32 BLAS)\n", sgemm,
                 static_cast<long long>(gemmRows), static_cast<long long>(c.hiddenSize),
@@ -188,7 +190,7 @@ Status benchCommand(const std::vector<std::string>& argv) {
                 afterDecode.stallSeconds - before.stallSeconds);
 
     nlohmann::json j;
-    j["model"] = args->get("model").value();
+    j["model"] = loaded->path;
     j["threads"] = loaded->ops->threads();
     j["ram_budget_bytes"] = args->byteSize("ram-budget", 0).value();
     j["raw"] = {{"sgemm_gflops", sgemm}, {"memory_read_gbps", memory}, {"disk_read_gbps", disk.gbps},

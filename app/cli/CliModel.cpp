@@ -3,16 +3,31 @@
 #include <chrono>
 #include <filesystem>
 
+#include "core/ModelLocations.h"
+
 namespace strata::cli {
 
 const std::set<std::string> kModelFlags = {"model", "ram-budget", "threads", "chunk"};
 
-Result<CliModel> loadCliModel(const CliArguments& args) {
-    auto dir = args.required("model");
-    STRATA_TRY(dir);
+Result<std::string> modelPath(const CliArguments& args) {
     std::error_code ec;
-    if (!std::filesystem::is_directory(dir.value(), ec))
-        return badInput("--model " + dir.value() + ": not a folder (expected a Hugging Face model folder)");
+    if (auto given = args.get("model")) {
+        if (!std::filesystem::exists(*given, ec))
+            return badInput("--model " + *given + ": no such file or folder (expected a Hugging Face model folder or a "
+                            "GGUF file)");
+        return *given;
+    }
+    const std::filesystem::path fallback = defaultModelPath();
+    if (!std::filesystem::exists(fallback, ec))
+        return badInput(std::string("no --model given and the default model is not installed at ") +
+                        fallback.string() + "; install it with " + kDefaultModelInstaller +
+                        " or name a model folder or GGUF file with --model");
+    return fallback.string();
+}
+
+Result<CliModel> loadCliModel(const CliArguments& args) {
+    auto dir = modelPath(args);
+    STRATA_TRY(dir);
     auto budget = args.byteSize("ram-budget", 0);
     STRATA_TRY(budget);
     auto threads = args.integer("threads", 0, 0, 1024);
@@ -21,6 +36,7 @@ Result<CliModel> loadCliModel(const CliArguments& args) {
     STRATA_TRY(chunk);
 
     CliModel out;
+    out.path = dir.value();
     out.ops = std::make_unique<CpuOps>(int(threads.value()));
     ModelOptions options;
     options.ramBudget = budget.value();

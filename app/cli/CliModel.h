@@ -1,5 +1,6 @@
 #pragma once
-// What every model command shares: --model, --ram-budget, --threads, --chunk, and the loading.
+// What every model command shares: --model (default: the installed Gemma 3 270M), --ram-budget,
+// --threads, --chunk, and the loading.
 #include <memory>
 #include <set>
 #include <string>
@@ -13,11 +14,14 @@ namespace strata::cli {
 extern const std::set<std::string> kModelFlags;
 
 struct CliModel {
+    std::string path;  // the model folder or GGUF file
     std::unique_ptr<CpuOps> ops;
     std::unique_ptr<TransformerModel> model;
     double loadSeconds = 0;
 };
 
+// --model, or the default model when it is installed: a Hugging Face folder or a GGUF file.
+Result<std::string> modelPath(const CliArguments& args);
 Result<CliModel> loadCliModel(const CliArguments& args);
 
 }  // namespace strata::cli

@@ -50,7 +50,7 @@ Status infoCommand(const std::vector<std::string>& argv) {
     int64_t sliding = 0;
     for (LayerAttention t : c.layerTypes) sliding += t == LayerAttention::Sliding;
 
-    std::printf("model          %s\n", args->get("model")->c_str());
+    std::printf("model          %s\n", loaded->path.c_str());
     std::printf("architecture   %s (model_type %s)\n", architectureName(c.arch), c.modelType.c_str());
     std::printf("parameters     %.3f B (%llu) in %s, %s on disk in %zu file(s)\n", double(params) / 1e9,
                 static_cast<unsigned long long>(params), dtypeList.c_str(), formatBytes(bytes).c_str(),

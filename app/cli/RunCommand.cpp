@@ -48,10 +48,18 @@ Result<SamplingParams> samplingParams(const CliArguments& args) {
     return p;
 }
 
-// The prompt ids: the family's chat format around the text, or the text alone with --raw.
+// The prompt ids: the family's chat format around the text, or the text alone. The chat format is
+// used with --chat, or by default when the model ships a chat template; base models continue text.
 Result<std::vector<int32_t>> promptIds(const CliArguments& args, const ModelConfig& config, const Tokenizer& tokenizer,
                                        const std::string& text) {
-    if (args.has("raw")) return tokenizer.encode(text, tokenizer.addsBosByDefault());
+    if (args.has("raw") && args.has("chat")) return badInput("give at most one of --raw and --chat");
+    const bool chat = args.has("chat") || (!args.has("raw") && tokenizer.declaresChatTemplate());
+    if (!chat) {
+        if (!args.has("raw"))
+            std::fprintf(stderr, "the model has no chat template: continuing the prompt as plain text (--chat to "
+                                 "use the %s chat format anyway)\n", config.modelType.c_str());
+        return tokenizer.encode(text, tokenizer.addsBosByDefault());
+    }
     auto format = chatFormatForModelType(config.modelType);
     STRATA_TRY(format);
     std::vector<ChatMessage> messages;
@@ -82,7 +90,7 @@ Status runCommand(const std::vector<std::string>& argv) {
     std::set<std::string> flags = kModelFlags;
     flags.insert({"prompt", "prompt-file", "max-tokens", "temperature", "top-k", "top-p", "min-p",
                   "repetition-penalty", "seed", "stop", "system"});
-    auto args = CliArguments::parse(argv, flags, {"raw", "no-think", "ignore-eos"}, {"stop"});
+    auto args = CliArguments::parse(argv, flags, {"raw", "chat", "no-think", "ignore-eos"}, {"stop"});
     STRATA_TRY(args);
     auto text = promptText(args.value());
     STRATA_TRY(text);
@@ -96,7 +104,7 @@ Status runCommand(const std::vector<std::string>& argv) {
     auto loaded = loadCliModel(args.value());
     STRATA_TRY(loaded);
     TransformerModel& model = *loaded->model;
-    auto tokenizer = loadTokenizer(args->get("model").value());
+    auto tokenizer = loadTokenizer(loaded->path);
     STRATA_TRY(tokenizer);
 
     GenerationRequest request;
