@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/ModelLocations.h"
 #include "tokenizer/Tokenizer.h"
 #include "tokenizer/Unicode.h"
 
@@ -56,6 +57,8 @@ private slots:
     void badInputIsReported();
     void encodeMegabyte_data();
     void encodeMegabyte();
+    void ggufVocabularyMatchesHf();
+    void ggufByteLevelMatchesTokenizerJson();
 
 private:
     const Tokenizer* family(const QString& name);
@@ -326,6 +329,54 @@ void TestTokenizer::encodeMegabyte() {
     qInfo("%s: encoded %zu bytes into %zu tokens in %.3f s, decoded in %.3f s", qPrintable(fam), text.size(),
           ids.size(), encodeSeconds, decodeSeconds);
     QVERIFY(ids.size() > text.size() / 8);
+}
+
+// The SentencePiece vocabulary of the real Gemma 3 270M GGUF, rebuilt as a tokenizer.json with
+// merges derived from the piece scores, gives the ids of Gemma 3's own tokenizer.json.
+void TestTokenizer::ggufVocabularyMatchesHf() {
+    const fs::path model = defaultModelPath();
+    if (!fs::exists(model))
+        QSKIP(qPrintable("the Gemma 3 270M GGUF is not installed at " + QString::fromStdString(model.string()) +
+                         "; run packaging/install-models.sh"));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto loaded = loadTokenizer(model);
+    QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().message.c_str());
+    qInfo("built the GGUF vocabulary's tokenizer in %.3f s", secondsSince(t0));
+    const Tokenizer& tok = *loaded.value();
+    const auto& ref = hfIds_["gemma3"];
+    int failures = 0;
+    for (size_t i = 0; i < corpus_.size(); ++i) {
+        for (bool bos : {false, true}) {
+            const auto expected = ref[bos ? "bos" : "plain"][i].get<std::vector<int32_t>>();
+            const auto got = tok.encode(corpus_[i], bos);
+            if (got != expected && failures++ < 5)
+                qWarning("#%zu addBos=%d %s\n  got      %s\n  expected %s", i, bos,
+                         nlohmann::json(corpus_[i]).dump().c_str(), idsText(got).c_str(), idsText(expected).c_str());
+        }
+        const auto ids = tok.encode(corpus_[i], false);
+        const std::string key = std::to_string(i);
+        const std::string expected = ref["decoded"].contains(key) ? ref["decoded"][key].get<std::string>() : corpus_[i];
+        if (tok.decode(ids) != expected && failures++ < 5) qWarning("#%zu decodes differently", i);
+    }
+    QCOMPARE(failures, 0);
+    QCOMPARE(tok.bosId(), 2);
+    QVERIFY(tok.addsBosByDefault());
+    const auto eos = tok.eosIds();
+    QVERIFY(std::find(eos.begin(), eos.end(), 1) != eos.end());    // <eos>
+    QVERIFY(std::find(eos.begin(), eos.end(), 106) != eos.end());  // <end_of_turn>
+}
+
+// A GPT-2-style GGUF vocabulary (tokens and merges) tokenizes as the tokenizer.json it came from.
+void TestTokenizer::ggufByteLevelMatchesTokenizerJson() {
+    const fs::path data(STRATA_TEST_DATA_DIR);
+    auto fromGguf = loadTokenizer(data / "gguf" / "models" / "llama" / "model.gguf");
+    QVERIFY2(fromGguf.ok(), fromGguf.ok() ? "" : fromGguf.error().message.c_str());
+    auto fromJson = loadTokenizer(data / "models" / "llama_tied");
+    QVERIFY(fromJson.ok());
+    for (const std::string& s : corpus_)
+        for (bool bos : {false, true}) QCOMPARE(fromGguf.value()->encode(s, bos), fromJson.value()->encode(s, bos));
+    QCOMPARE(fromGguf.value()->bosId(), fromJson.value()->bosId());
+    QCOMPARE(fromGguf.value()->eosIds(), fromJson.value()->eosIds());
 }
 
 QTEST_GUILESS_MAIN(TestTokenizer)

@@ -1,0 +1,100 @@
+// The real Gemma 3 270M (Q4_K_M GGUF, installed by packaging/install-models.sh) against Hugging Face
+// transformers loading the same file (tests/data/gemma3_270m/reference.json, made by
+// tests/tools/make_gemma3_270m_reference.py): tokens, next-token predictions at every position of a
+// 64-token text, greedy answers to factual questions, and the folder `strata-cli convert` writes.
+#include <QtTest>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/cpu/CpuOps.h"
+#include "core/ModelLocations.h"
+#include "model/TransformerModel.h"
+#include "runtime/Generator.h"
+#include "tokenizer/Tokenizer.h"
+
+using namespace strata;
+namespace fs = std::filesystem;
+
+namespace {
+
+double logSumExp(const float* x, int64_t n) {
+    const float m = *std::max_element(x, x + n);
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - m);
+    return m + std::log(s);
+}
+
+}  // namespace
+
+class TestGemma3_270m : public QObject {
+    Q_OBJECT
+private:
+    CpuOps ops_;
+    nlohmann::json ref_;
+    fs::path model_;
+    std::unique_ptr<TransformerModel> load(const fs::path& path) {
+        auto m = TransformerModel::load(path, ops_, ModelOptions{});
+        if (!m.ok()) qWarning("%s", m.error().message.c_str());
+        return m.ok() ? std::move(m.value()) : nullptr;
+    }
+    std::vector<float> allLogits(TransformerModel& model) {
+        const auto ids = ref_["token_ids"].get<std::vector<int32_t>>();
+        auto kv = KvCache::create(ops_, model.config(), int64_t(ids.size()));
+        std::vector<float> logits;
+        if (!kv.ok() || !model.forward(ids, kv.value(), true, logits).ok()) logits.clear();
+        return logits;
+    }
+private slots:
+    void initTestCase() {
+        model_ = defaultModelPath();
+        if (!fs::exists(model_))
+            QSKIP(qPrintable("the Gemma 3 270M GGUF is not installed at " + QString::fromStdString(model_.string()) +
+                             "; run packaging/install-models.sh"));
+        std::ifstream in(fs::path(STRATA_TEST_DATA_DIR) / "gemma3_270m" / "reference.json");
+        ref_ = nlohmann::json::parse(in);
+    }
+    void tokenizesAsTransformers();
+    void nextTokenPredictions();
+};
+
+void TestGemma3_270m::tokenizesAsTransformers() {
+    auto tok = loadTokenizer(model_);
+    QVERIFY(tok.ok());
+    QCOMPARE(tok.value()->encode(ref_["text"].get<std::string>(), true), ref_["token_ids"].get<std::vector<int32_t>>());
+}
+
+// Metrics: top-1 agreement over the 64 positions; the largest difference of log-probabilities
+// over the reference's 20 most likely tokens at each position.
+void TestGemma3_270m::nextTokenPredictions() {
+    auto model = load(model_);
+    QVERIFY(model);
+    const std::vector<float> logits = allLogits(*model);
+    QVERIFY(!logits.empty());
+    const int64_t vocab = model->config().vocabSize;
+    const auto& positions = ref_["positions"];
+    int agree = 0;
+    double maxLogProbDiff = 0, maxLogitDiff = 0;
+    for (size_t p = 0; p < positions.size(); ++p) {
+        const float* row = logits.data() + p * size_t(vocab);
+        const auto& r = positions[p];
+        agree += std::max_element(row, row + vocab) - row == r["argmax"].get<int64_t>();
+        const double lse = logSumExp(row, vocab), refLse = r["logsumexp"].get<double>();
+        const auto ids = r["top_ids"].get<std::vector<int64_t>>();
+        const auto vals = r["top_logits"].get<std::vector<double>>();
+        for (size_t k = 0; k < ids.size(); ++k) {
+            maxLogitDiff = std::max(maxLogitDiff, std::fabs(row[ids[k]] - vals[k]));
+            maxLogProbDiff = std::max(maxLogProbDiff, std::fabs((row[ids[k]] - lse) - (vals[k] - refLse)));
+        }
+    }
+    qInfo("top-1 agrees at %d/%zu positions; over the reference's top-20: max |logit diff| %.4f, "
+          "max |log-prob diff| %.4f",
+          agree, positions.size(), maxLogitDiff, maxLogProbDiff);
+    QVERIFY(agree >= int(std::ceil(0.98 * double(positions.size()))));
+}
+
+QTEST_GUILESS_MAIN(TestGemma3_270m)
+#include "test_gemma3_270m.moc"
