@@ -10,5 +10,6 @@ namespace strata::cli {
 Status runCommand(const std::vector<std::string>& args);
 Status infoCommand(const std::vector<std::string>& args);
 Status benchCommand(const std::vector<std::string>& args);
+Status convertCommand(const std::vector<std::string>& args);
 
 }  // namespace strata::cli

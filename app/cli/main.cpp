@@ -14,15 +14,21 @@ const char* kUsage =
     "usage: strata-cli COMMAND [options]\n"
     "\n"
     "commands:\n"
-    "  run    --model DIR (--prompt TEXT | --prompt-file F) [--max-tokens N] [--ram-budget SIZE]\n"
+    "  run    [--model M] [--prompt TEXT | --prompt-file F] [--max-tokens N] [--ram-budget SIZE]\n"
     "         [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S]\n"
-    "         [--stop TEXT]... [--system TEXT] [--raw] [--no-think] [--ignore-eos] [--threads N] [--chunk N]\n"
-    "         Streams the answer to stdout and progress to stderr.\n"
-    "  info   --model DIR [--ram-budget SIZE]\n"
+    "         [--stop TEXT]... [--system TEXT] [--raw | --chat] [--no-think] [--ignore-eos] [--threads N]\n"
+    "         [--chunk N]\n"
+    "         Streams the answer to stdout and progress to stderr. Without a prompt, asks a question\n"
+    "         about the sample incident report.\n"
+    "  info   [--model M] [--ram-budget SIZE]\n"
     "         Architecture, parameter count, bytes per layer and the memory plan.\n"
-    "  bench  --model DIR [--prompt-tokens N] [--gen-tokens N] [--ram-budget SIZE] [--json FILE]\n"
+    "  bench  [--model M] [--prompt-tokens N] [--gen-tokens N] [--ram-budget SIZE] [--json FILE]\n"
     "         Prefill and decode speed against this machine's raw GEMM, memory and disk figures.\n"
+    "  convert --gguf FILE --out DIR\n"
+    "         Writes a GGUF model as a Hugging Face folder (bf16 safetensors, config, tokenizer).\n"
     "\n"
+    "M is a Hugging Face model folder or a GGUF file (llama, qwen3, gemma3); the default is Gemma 3\n"
+    "270M as installed by packaging/install-models.sh.\n"
     "SIZE takes units: 512MiB, 2GiB, ... --ram-budget bounds the model weights held in RAM; layers\n"
     "beyond it are streamed from disk with read-ahead.\n";
 
@@ -41,7 +47,8 @@ int main(int argc, char** argv) {
         if (command == "run") status = strata::cli::runCommand(args);
         else if (command == "info") status = strata::cli::infoCommand(args);
         else if (command == "bench") status = strata::cli::benchCommand(args);
-        else status = strata::badInput("unknown command '" + command + "' (run, info, bench)");
+        else if (command == "convert") status = strata::cli::convertCommand(args);
+        else status = strata::badInput("unknown command '" + command + "' (run, info, bench, convert)");
     } catch (const std::bad_alloc&) {
         status = strata::internalError("out of memory");
     } catch (const std::exception& e) {
