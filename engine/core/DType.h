@@ -37,28 +37,22 @@ inline uint16_t floatToBf16(float f) {
     return uint16_t(bits >> 16);
 }
 
+// Exact for every half, subnormals and NaN included, and branch-free so that loops over rows of
+// weights vectorise: the exponent is rebased by adding to the bits, subnormals are renormalised by
+// one float subtraction, infinities and NaNs get the rest of the exponent range.
 inline float f16ToFloat(uint16_t h) {
-    const uint32_t sign = uint32_t(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t mant = h & 0x3ffu;
-    uint32_t bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else {  // subnormal: renormalise
-            exp = 127 - 15 + 1;
-            while ((mant & 0x400u) == 0) {
-                mant <<= 1;
-                --exp;
-            }
-            mant &= 0x3ffu;
-            bits = sign | (exp << 23) | (mant << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    }
+    const uint32_t magnitude = uint32_t(h & 0x7fffu) << 13;
+    const uint32_t exp = magnitude & 0x0f800000u;
+    const uint32_t special = 0u - uint32_t(exp == 0x0f800000u);  // all ones for infinity / NaN
+    const uint32_t subnormal = 0u - uint32_t(exp == 0u);          // all ones for zero / subnormal
+    const uint32_t normalBits = magnitude + 0x38000000u + (special & 0x38000000u);  // rebias 15 -> 127
+    float sub;
+    const uint32_t subInput = magnitude + 0x38800000u;
+    std::memcpy(&sub, &subInput, 4);
+    sub -= 6.103515625e-05f;  // 2^-14: the implicit bit that subnormals lack
+    uint32_t subBits;
+    std::memcpy(&subBits, &sub, 4);
+    const uint32_t bits = ((normalBits & ~subnormal) | (subBits & subnormal)) | (uint32_t(h & 0x8000u) << 16);
     float f;
     std::memcpy(&f, &bits, 4);
     return f;

@@ -22,6 +22,23 @@ std::vector<float> randomVector(size_t n, uint32_t seed, float scale = 1.0f) {
 class TestCpuOps : public QObject {
     Q_OBJECT
 private slots:
+    // Every float16 value widens to the float it denotes (checked against the definition:
+    // sign, 5-bit exponent biased by 15, 10-bit fraction, subnormals below 2^-14), and narrows back
+    // to itself.
+    void halfConversionsExact() {
+        for (uint32_t h = 0; h < 65536; ++h) {
+            const int exp = int(h >> 10) & 31, frac = int(h & 1023);
+            const double magnitude = exp == 0 ? std::ldexp(frac, -24) : std::ldexp(1024 + frac, exp - 25);
+            const float got = f16ToFloat(uint16_t(h));
+            if (exp == 31) {
+                QVERIFY(frac ? std::isnan(got) : std::isinf(got));
+            } else {
+                QCOMPARE(double(got), (h & 0x8000) ? -magnitude : magnitude);
+                QCOMPARE(std::signbit(got), bool(h & 0x8000));
+            }
+            if (exp != 31 || frac == 0) QCOMPARE(floatToF16(got), uint16_t(h));
+        }
+    }
     void matmul_data() {
         QTest::addColumn<int>("dtype");
         QTest::addColumn<int>("rows");

@@ -29,28 +29,6 @@ struct TensorSpec {
     std::vector<uint8_t> bytes;
 };
 
-// fp32 to IEEE half, round to nearest even; overflow becomes infinity.
-inline uint16_t floatToF16(float f) {
-    uint32_t x;
-    std::memcpy(&x, &f, 4);
-    const uint16_t sign = uint16_t((x >> 16) & 0x8000u);
-    const uint32_t absx = x & 0x7fffffffu;
-    if (absx > 0x7f800000u) return uint16_t(sign | 0x7e00u);  // NaN
-    if (absx >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: infinity
-    if (absx < 0x38800000u) {                                  // below the smallest normal half
-        // Subnormal: scale so the half's unit in the last place is 1, then round half to even.
-        float a;
-        std::memcpy(&a, &absx, 4);
-        const float scaled = a * 16777216.0f;  // 2^24
-        return uint16_t(sign | uint16_t(std::nearbyint(scaled)));
-    }
-    const uint32_t mant = absx & 0x7fffffu;
-    uint32_t h = ((absx >> 23) - 112) << 10 | (mant >> 13);
-    const uint32_t rest = mant & 0x1fffu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is correct
-    return uint16_t(sign | h);
-}
-
 inline TensorSpec tensorF32(std::string name, std::vector<int64_t> shape, const std::vector<float>& values) {
     TensorSpec t{std::move(name), "F32", std::move(shape), std::vector<uint8_t>(values.size() * 4)};
     if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), t.bytes.size());

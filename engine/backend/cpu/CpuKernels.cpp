@@ -45,6 +45,7 @@ float dotStored(const float* x, const void* row, DType t, int64_t cols) {
     }
     case DType::F16: {
         const uint16_t* r = static_cast<const uint16_t*>(row);
+#pragma omp simd reduction(+ : acc)
         for (int64_t i = 0; i < cols; ++i) acc += x[i] * f16ToFloat(r[i]);
         break;
     }
