@@ -2,6 +2,8 @@
 // transformers loading the same file (tests/data/gemma3_270m/reference.json, made by
 // tests/tools/make_gemma3_270m_reference.py): tokens, next-token predictions at every position of a
 // 64-token text, greedy answers to factual questions, and the folder `strata-cli convert` writes.
+#include <QProcess>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <cmath>
@@ -59,6 +61,7 @@ private slots:
     }
     void tokenizesAsTransformers();
     void nextTokenPredictions();
+    void convertedFolderMatchesGguf();
 };
 
 void TestGemma3_270m::tokenizesAsTransformers() {
@@ -94,6 +97,60 @@ void TestGemma3_270m::nextTokenPredictions() {
           "max |log-prob diff| %.4f",
           agree, positions.size(), maxLogitDiff, maxLogProbDiff);
     QVERIFY(agree >= int(std::ceil(0.98 * double(positions.size()))));
+}
+
+// `strata-cli convert` writes bf16 where the GGUF path holds float16 (quantised tensors) and fp32
+// (norms): the logits may differ by that rounding, and nothing else.
+void TestGemma3_270m::convertedFolderMatchesGguf() {
+    QTemporaryDir tmp;
+    const fs::path out = fs::path(tmp.path().toStdString()) / "gemma3-270m";
+    QProcess cli;
+    cli.start(STRATA_CLI_PATH, {"convert", "--gguf", QString::fromStdString(model_.string()), "--out",
+                                QString::fromStdString(out.string())});
+    QVERIFY(cli.waitForFinished(300000));
+    QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
+    for (const char* file : {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+                             "tokenizer_config.json"})
+        QVERIFY2(fs::exists(out / file), file);
+
+    std::vector<float> fromGguf, fromFolder;
+    {
+        auto model = load(model_);
+        QVERIFY(model);
+        fromGguf = allLogits(*model);
+    }
+    {
+        auto model = load(out);
+        QVERIFY(model);
+        QCOMPARE(model->checkpoint().gguf(), nullptr);
+        fromFolder = allLogits(*model);
+        QCOMPARE(model->config().modelType, std::string("gemma3_text"));
+    }
+    QCOMPARE(fromFolder.size(), fromGguf.size());
+    auto tokGguf = loadTokenizer(model_), tokFolder = loadTokenizer(out);
+    QVERIFY(tokGguf.ok() && tokFolder.ok());
+    const std::string text = ref_["text"].get<std::string>();
+    QCOMPARE(tokFolder.value()->encode(text, true), tokGguf.value()->encode(text, true));
+    QCOMPARE(tokFolder.value()->eosIds(), tokGguf.value()->eosIds());
+
+    const int64_t vocab = 262144;
+    const size_t positions = fromGguf.size() / size_t(vocab);
+    double maxDiff = 0, maxLogit = 0;
+    int agree = 0;
+    for (size_t p = 0; p < positions; ++p) {
+        const float* a = fromGguf.data() + p * size_t(vocab);
+        const float* b = fromFolder.data() + p * size_t(vocab);
+        for (int64_t v = 0; v < vocab; ++v) {
+            maxDiff = std::max(maxDiff, double(std::fabs(a[v] - b[v])));
+            maxLogit = std::max(maxLogit, double(std::fabs(a[v])));
+        }
+        agree += std::max_element(a, a + vocab) - a == std::max_element(b, b + vocab) - b;
+    }
+    qInfo("converted folder vs GGUF: max |logit diff| %.4f (largest |logit| %.1f, relative %.2e); top-1 agrees "
+          "at %d/%zu positions",
+          maxDiff, maxLogit, maxDiff / maxLogit, agree, positions);
+    QVERIFY(maxDiff / maxLogit < 2e-2);
+    QVERIFY(agree >= int(positions) - 1);
 }
 
 QTEST_GUILESS_MAIN(TestGemma3_270m)
