@@ -61,6 +61,8 @@ private slots:
     }
     void tokenizesAsTransformers();
     void nextTokenPredictions();
+    void greedyCompletionsMatchTransformers();
+    void factualAnswers();
     void convertedFolderMatchesGguf();
 };
 
@@ -97,6 +99,56 @@ void TestGemma3_270m::nextTokenPredictions() {
           "max |log-prob diff| %.4f",
           agree, positions.size(), maxLogitDiff, maxLogProbDiff);
     QVERIFY(agree >= int(std::ceil(0.98 * double(positions.size()))));
+}
+
+// transformers' greedy continuations of plain-text prompts, token for token up to the first step
+// where its top two logits are within 0.05 of each other: there float16 weights may rightly pick
+// the other token.
+void TestGemma3_270m::greedyCompletionsMatchTransformers() {
+    auto model = load(model_);
+    QVERIFY(model);
+    for (const auto& c : ref_["completions"]) {
+        const auto expected = c["new_ids"].get<std::vector<int32_t>>();
+        const auto margins = c["margins"].get<std::vector<double>>();
+        size_t solid = 0;
+        while (solid < expected.size() && margins[solid] >= 0.05) ++solid;
+        GenerationRequest request;
+        request.promptIds = c["prompt_ids"].get<std::vector<int32_t>>();
+        request.maxNewTokens = int64_t(expected.size());
+        auto result = generate(*model, nullptr, request);
+        QVERIFY(result.ok());
+        const auto& got = result->outputIds;
+        size_t same = 0;
+        while (same < got.size() && same < expected.size() && got[same] == expected[same]) ++same;
+        qInfo("%s: %zu of %zu tokens as transformers (the first near tie is at step %zu)",
+              c["prompt"].get<std::string>().c_str(), same, expected.size(), solid);
+        QVERIFY(same >= solid);
+    }
+}
+
+// Greedy answers to factual questions, in the plain-text form a base model answers.
+void TestGemma3_270m::factualAnswers() {
+    auto model = load(model_);
+    QVERIFY(model);
+    auto tok = loadTokenizer(model_);
+    QVERIFY(tok.ok());
+    const std::pair<const char*, const char*> cases[] = {
+        {"Question: What is the capital of France?\nAnswer:", "Paris"},
+        {"Question: Who wrote Romeo and Juliet?\nAnswer:", "Shakespeare"},
+        {"Question: What is the largest planet in the solar system?\nAnswer:", "Jupiter"},
+        {"The chemical symbol for gold is", "Au"},
+    };
+    for (const auto& [prompt, expected] : cases) {
+        GenerationRequest request;
+        request.promptIds = tok.value()->encode(prompt, true);
+        request.maxNewTokens = 12;
+        request.stopStrings = {"\n"};
+        auto result = generate(*model, tok.value().get(), request);
+        QVERIFY(result.ok());
+        const std::string answer = tok.value()->decode(result->outputIds, true);
+        qInfo("%s -> %s", nlohmann::json(prompt).dump().c_str(), nlohmann::json(answer).dump().c_str());
+        QVERIFY2(answer.find(expected) != std::string::npos, (std::string(prompt) + " ->" + answer).c_str());
+    }
 }
 
 // `strata-cli convert` writes bf16 where the GGUF path holds float16 (quantised tensors) and fp32
