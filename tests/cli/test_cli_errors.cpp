@@ -1,9 +1,14 @@
 // Bad input reaches the user as one clear error line and exit code 2, never a crash.
 #include <QtTest>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
 
 #include "cli/CliRunner.h"
 
@@ -20,6 +25,187 @@ void writeAll(const fs::path& p, const std::string& s) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out << s;
 }
+
+// Where the fields of a GGUF file lie, found by walking its header as the format describes it,
+// so that the bad-file cases below can patch one field of a valid file.
+struct GgufLayout {
+    static constexpr size_t kVersionAt = 4, kTensorCountAt = 8, kKvCountAt = 16;
+    struct Kv {
+        std::string key;
+        size_t valueAt = 0;  // the value's bytes (a string's length field, for strings)
+    };
+    struct Tensor {
+        std::string name;
+        size_t nameAt = 0, nDimsAt = 0, dimsAt = 0, typeAt = 0, offsetAt = 0;
+        uint64_t offset = 0;  // from the start of the data section
+    };
+    std::vector<Kv> kvs;
+    std::vector<Tensor> tensors;
+    size_t headerEnd = 0, dataStart = 0, alignment = 32;
+
+    const Kv* kv(const std::string& key) const {
+        for (const Kv& k : kvs)
+            if (k.key == key) return &k;
+        return nullptr;
+    }
+
+    static std::optional<GgufLayout> of(const std::string& b) {
+        size_t pos = 0;
+        bool ok = true;
+        auto u32 = [&] {
+            uint32_t v = 0;
+            if (pos + 4 > b.size()) return ok = false, v;
+            std::memcpy(&v, b.data() + pos, 4);
+            pos += 4;
+            return v;
+        };
+        auto u64 = [&] {
+            uint64_t v = 0;
+            if (pos + 8 > b.size()) return ok = false, v;
+            std::memcpy(&v, b.data() + pos, 8);
+            pos += 8;
+            return v;
+        };
+        auto str = [&] {
+            const uint64_t n = u64();
+            if (!ok || n > b.size() - pos) return ok = false, std::string();
+            pos += n;
+            return b.substr(pos - n, n);
+        };
+        std::function<void(uint32_t)> skipValue = [&](uint32_t type) {
+            static const size_t sizes[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+            if (type == 8) {
+                str();
+            } else if (type == 9) {
+                const uint32_t inner = u32();
+                const uint64_t n = u64();
+                for (uint64_t i = 0; ok && i < n; ++i) skipValue(inner);
+            } else if (type < 13) {
+                pos += sizes[type];
+                ok = ok && pos <= b.size();
+            } else {
+                ok = false;
+            }
+        };
+        GgufLayout l;
+        pos = kTensorCountAt;
+        const uint64_t tensorCount = u64(), kvCount = u64();
+        for (uint64_t i = 0; ok && i < kvCount; ++i) {
+            Kv kv;
+            kv.key = str();
+            const uint32_t type = u32();
+            kv.valueAt = pos;
+            if (kv.key == "general.alignment") l.alignment = u32(), pos = kv.valueAt;
+            skipValue(type);
+            l.kvs.push_back(kv);
+        }
+        for (uint64_t i = 0; ok && i < tensorCount; ++i) {
+            Tensor t;
+            t.nameAt = pos;
+            t.name = str();
+            t.nDimsAt = pos;
+            const uint32_t nDims = u32();
+            t.dimsAt = pos;
+            pos += 8 * size_t(nDims);
+            t.typeAt = pos;
+            u32();
+            t.offsetAt = pos;
+            t.offset = u64();
+            l.tensors.push_back(t);
+        }
+        if (!ok) return std::nullopt;
+        l.headerEnd = pos;
+        l.dataStart = (pos + l.alignment - 1) / l.alignment * l.alignment;
+        return l;
+    }
+};
+
+std::string withU32(std::string b, size_t at, uint32_t v) {
+    std::memcpy(b.data() + at, &v, 4);
+    return b;
+}
+std::string withU64(std::string b, size_t at, uint64_t v) {
+    std::memcpy(b.data() + at, &v, 8);
+    return b;
+}
+
+// The file with one metadata string replaced by a string of any length: the header is rebuilt and
+// padded again, and the tensor data (addressed from the data section's start) follows unchanged.
+std::string withMetadataString(const std::string& b, const GgufLayout& l, const std::string& key,
+                               const std::string& value) {
+    const GgufLayout::Kv* kv = l.kv(key);
+    if (!kv) return {};
+    uint64_t oldLen = 0;
+    std::memcpy(&oldLen, b.data() + kv->valueAt, 8);
+    const uint64_t newLen = value.size();
+    std::string header = b.substr(0, kv->valueAt) + std::string(reinterpret_cast<const char*>(&newLen), 8) + value +
+                         b.substr(kv->valueAt + 8 + oldLen, l.headerEnd - (kv->valueAt + 8 + oldLen));
+    header.resize((header.size() + l.alignment - 1) / l.alignment * l.alignment, '\0');
+    return header + b.substr(l.dataStart);
+}
+
+// Two tensors whose names have the same length, so one can be renamed to the other in place.
+std::pair<const GgufLayout::Tensor*, const GgufLayout::Tensor*> sameLengthNames(const GgufLayout& l) {
+    for (size_t i = 0; i < l.tensors.size(); ++i)
+        for (size_t j = i + 1; j < l.tensors.size(); ++j)
+            if (l.tensors[i].name.size() == l.tensors[j].name.size()) return {&l.tensors[i], &l.tensors[j]};
+    return {nullptr, nullptr};
+}
+
+const fs::path kGgufLlama = fs::path(STRATA_TEST_DATA_DIR) / "gguf" / "models" / "llama" / "model.gguf";
+
+// A valid GGUF file with one thing wrong, and what the error must say about it.
+struct BadGguf {
+    const char* tag;
+    const char* mentions;
+    std::string (*patch)(const std::string& bytes, const GgufLayout& layout);
+};
+
+const BadGguf kBadGgufs[] = {
+    {"wrong-magic", "not a GGUF model",
+     [](const std::string& b, const GgufLayout&) { return "GGUX" + b.substr(4); }},
+    {"cut-in-half", "truncated", [](const std::string& b, const GgufLayout&) { return b.substr(0, b.size() / 2); }},
+    {"cut-in-header", "the file ends inside the metadata count",
+     [](const std::string& b, const GgufLayout&) { return b.substr(0, 20); }},
+    {"cut-in-tensor-infos", "truncated",
+     [](const std::string& b, const GgufLayout& l) { return b.substr(0, l.tensors[20].nameAt + 4); }},
+    {"absurd-tensor-count", "claims 1099511627776 tensors",
+     [](const std::string& b, const GgufLayout&) { return withU64(b, GgufLayout::kTensorCountAt, uint64_t(1) << 40); }},
+    {"absurd-kv-count", "claims 4294967296 metadata keys",
+     [](const std::string& b, const GgufLayout&) { return withU64(b, GgufLayout::kKvCountAt, uint64_t(1) << 32); }},
+    {"absurd-dimension", "impossible dimension 1125899906842624",
+     [](const std::string& b, const GgufLayout& l) { return withU64(b, l.tensors[1].dimsAt, uint64_t(1) << 50); }},
+    {"five-dims", "has 5 dimensions",
+     [](const std::string& b, const GgufLayout& l) { return withU32(b, l.tensors[1].nDimsAt, 5); }},
+    {"offset-outside-file", "lies outside",
+     [](const std::string& b, const GgufLayout& l) { return withU64(b, l.tensors[1].offsetAt, b.size()); }},
+    {"offset-unaligned", "not a multiple of the 32-byte alignment",
+     [](const std::string& b, const GgufLayout& l) {
+         return withU64(b, l.tensors[1].offsetAt, l.tensors[1].offset + 1);
+     }},
+    {"unknown-type", "type 99",
+     [](const std::string& b, const GgufLayout& l) { return withU32(b, l.tensors[1].typeAt, 99); }},
+    {"unsupported-type", "IQ2_XXS",
+     [](const std::string& b, const GgufLayout& l) { return withU32(b, l.tensors[1].typeAt, 16); }},
+    {"big-endian", "big-endian",
+     [](const std::string& b, const GgufLayout&) { return withU32(b, GgufLayout::kVersionAt, 0x03000000); }},
+    {"version-1", "version 1",
+     [](const std::string& b, const GgufLayout&) { return withU32(b, GgufLayout::kVersionAt, 1); }},
+    {"duplicate-tensor", "appears twice",
+     [](const std::string& b, const GgufLayout& l) {
+         auto [first, second] = sameLengthNames(l);
+         if (!first) return std::string();
+         std::string out = b;
+         out.replace(second->nameAt + 8, second->name.size(), first->name);
+         return out;
+     }},
+    {"falcon", "'falcon'",
+     [](const std::string& b, const GgufLayout& l) {
+         return withMetadataString(b, l, "general.architecture", "falcon");
+     }},
+    {"zero-bytes", "not a GGUF model", [](const std::string&, const GgufLayout&) { return std::string(); }},
+};
+
 }  // namespace
 
 class TestCliErrors : public QObject {
@@ -33,12 +219,15 @@ private:
     }
     // Expect exit code 2 and a single stderr line that says what is wrong.
     void expectBadInput(const QStringList& args, const QString& mentions) {
+        expectBadInputMentioning(args, {mentions});
+    }
+    void expectBadInputMentioning(const QStringList& args, const QStringList& mentions) {
         const CliRun r = runCli(args);
         QCOMPARE(r.exitCode, 2);
         const QStringList lines = r.errLines();
         QVERIFY2(lines.size() == 1, qPrintable("expected one error line, got: " + r.err));
         QVERIFY2(lines[0].startsWith("strata-cli: error: "), qPrintable(lines[0]));
-        QVERIFY2(lines[0].contains(mentions), qPrintable(lines[0] + " does not mention " + mentions));
+        for (const QString& m : mentions) QVERIFY2(lines[0].contains(m), qPrintable(lines[0] + " does not mention " + m));
         QVERIFY(r.out.isEmpty());
     }
     QStringList runArgs(const fs::path& model) {
@@ -101,9 +290,35 @@ private slots:
         const QString m = QString::fromStdString((kModels / "llama_tied").string());
         expectBadInput({"run", "--model", m, "--prompt", "x", "--temperature", "-1"}, "temperature");
         expectBadInput({"run", "--model", m, "--prompt", "x", "--frobnicate"}, "--frobnicate");
-        expectBadInput({"run", "--model", m}, "--prompt");
+        expectBadInput({"run", "--model", m, "--prompt", "x", "--prompt-file", "y"}, "--prompt");
         expectBadInput({"info", "--model", m, "--ram-budget", "lots"}, "ram-budget");
         expectBadInput({"transmogrify"}, "transmogrify");
+    }
+    // Each bad GGUF file is the llama fixture with one field patched; `info` must refuse it with
+    // one line that names the file and the problem.
+    void badGgufFile_data() {
+        QTest::addColumn<int>("index");
+        for (size_t i = 0; i < std::size(kBadGgufs); ++i) QTest::newRow(kBadGgufs[i].tag) << int(i);
+    }
+    void badGgufFile() {
+        QFETCH(int, index);
+        const BadGguf& c = kBadGgufs[index];
+        const std::string original = readAll(kGgufLlama);
+        const std::optional<GgufLayout> layout = GgufLayout::of(original);
+        QVERIFY2(layout && layout->tensors.size() > 20,
+                 qPrintable("cannot walk the header of " + QString::fromStdString(kGgufLlama.string())));
+        const std::string patched = c.patch(original, *layout);
+        QVERIFY2(!patched.empty() || std::string(c.tag) == "zero-bytes", "the fixture cannot be patched this way");
+        QVERIFY(patched != original);
+        const fs::path f = fs::path(tmp_.path().toStdString()) / (std::string(c.tag) + ".gguf");
+        writeAll(f, patched);
+        expectBadInputMentioning({"info", "--model", QString::fromStdString(f.string())},
+                                 {QString::fromStdString(f.string()), c.mentions});
+    }
+    void unpatchedGgufLoads() {
+        // The cases above patch a file that loads: their errors come from the patch.
+        const CliRun r = runCli({"info", "--model", QString::fromStdString(kGgufLlama.string())});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     }
     void tooSmallBudget() {
         expectBadInput({"info", "--model", QString::fromStdString((kModels / "llama_tied").string()), "--ram-budget",
