@@ -5,6 +5,7 @@
 #include "CliModel.h"
 #include "Commands.h"
 #include "ProgressLine.h"
+#include "SampleDocument.h"
 #include "TextDocument.h"
 #include "core/ProcessMemory.h"
 #include "runtime/Generator.h"
@@ -15,8 +16,13 @@ namespace strata::cli {
 
 namespace {
 
+// The prompt: --prompt, --prompt-file, or by default a question about the sample incident report.
 Result<std::string> promptText(const CliArguments& args) {
-    if (args.has("prompt") == args.has("prompt-file")) return badInput("give exactly one of --prompt and --prompt-file");
+    if (args.has("prompt") && args.has("prompt-file")) return badInput("give only one of --prompt and --prompt-file");
+    if (!args.has("prompt") && !args.has("prompt-file")) {
+        std::fprintf(stderr, "no prompt given: asking \"%s\" about the sample incident report\n", kSampleQuestion);
+        return std::string(kSampleDocument) + "\nQuestion: " + kSampleQuestion + "\nAnswer:";
+    }
     if (auto file = args.get("prompt-file")) return readUtf8TextFile(*file);
     std::string text = *args.get("prompt");
     size_t bad = 0;
@@ -115,6 +121,8 @@ Status runCommand(const std::vector<std::string>& argv) {
     request.sampling = sampling.value();
     if (!args->has("ignore-eos")) request.stopTokenIds = stopTokens(model.config(), *tokenizer.value());
     request.stopStrings = args->all("stop");
+    // The sample question has a one-line answer.
+    if (!args->has("prompt") && !args->has("prompt-file") && request.stopStrings.empty()) request.stopStrings = {"\n"};
 
     GenerationCallbacks callbacks;
     callbacks.onText = [](std::string_view piece) {
