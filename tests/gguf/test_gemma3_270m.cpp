@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/cpu/CpuOps.h"
+#include "../support/DefaultModel.h"
 #include "core/ModelLocations.h"
 #include "model/TransformerModel.h"
 #include "runtime/Generator.h"
@@ -52,10 +53,8 @@ private:
     }
 private slots:
     void initTestCase() {
+        STRATA_REQUIRE_DEFAULT_MODEL();
         model_ = defaultModelPath();
-        if (!fs::exists(model_))
-            QSKIP(qPrintable("the Gemma 3 270M GGUF is not installed at " + QString::fromStdString(model_.string()) +
-                             "; run packaging/install-models.sh"));
         std::ifstream in(fs::path(STRATA_TEST_DATA_DIR) / "gemma3_270m" / "reference.json");
         ref_ = nlohmann::json::parse(in);
     }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/DefaultModel.h"
 #include "core/ModelLocations.h"
 #include "tokenizer/Tokenizer.h"
 #include "tokenizer/Unicode.h"
@@ -334,10 +335,8 @@ void TestTokenizer::encodeMegabyte() {
 // The SentencePiece vocabulary of the real Gemma 3 270M GGUF, rebuilt as a tokenizer.json with
 // merges derived from the piece scores, gives the ids of Gemma 3's own tokenizer.json.
 void TestTokenizer::ggufVocabularyMatchesHf() {
+    STRATA_REQUIRE_DEFAULT_MODEL();
     const fs::path model = defaultModelPath();
-    if (!fs::exists(model))
-        QSKIP(qPrintable("the Gemma 3 270M GGUF is not installed at " + QString::fromStdString(model.string()) +
-                         "; run packaging/install-models.sh"));
     const auto t0 = std::chrono::steady_clock::now();
     auto loaded = loadTokenizer(model);
     QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().message.c_str());
