@@ -1,5 +1,6 @@
 // strata-cli info: the architecture, sizes and memory plan of a model folder.
 #include <cstdio>
+#include <filesystem>
 
 #include "CliModel.h"
 #include "Commands.h"
@@ -52,9 +53,15 @@ Status infoCommand(const std::vector<std::string>& argv) {
 
     std::printf("model          %s\n", loaded->path.c_str());
     std::printf("architecture   %s (model_type %s)\n", architectureName(c.arch), c.modelType.c_str());
-    std::printf("parameters     %.3f B (%llu) in %s, %s on disk in %zu file(s)\n", double(params) / 1e9,
-                static_cast<unsigned long long>(params), dtypeList.c_str(), formatBytes(bytes).c_str(),
-                model.checkpoint().files().size());
+    uint64_t onDisk = 0;
+    for (const auto& file : model.checkpoint().files()) {
+        std::error_code ec;
+        onDisk += std::filesystem::file_size(file, ec);
+    }
+    std::printf("parameters     %.3f B (%llu) in %s: %s as loaded, %s on disk in %zu file(s)%s\n",
+                double(params) / 1e9, static_cast<unsigned long long>(params), dtypeList.c_str(),
+                formatBytes(bytes).c_str(), formatBytes(onDisk).c_str(), model.checkpoint().files().size(),
+                model.checkpoint().gguf() ? " (GGUF, dequantised as read)" : "");
     std::printf("layers         %lld (%lld sliding-window, window %lld)\n", static_cast<long long>(c.numLayers),
                 static_cast<long long>(sliding), static_cast<long long>(c.slidingWindow));
     std::printf("hidden         %lld, ffn %lld, heads %lld q / %lld kv, head_dim %lld, vocab %lld\n",
