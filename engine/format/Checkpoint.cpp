@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "format/FileReading.h"
 #include "format/GgmlQuants.h"
 #include "format/GgufFile.h"
 #include "format/GgufTensorNames.h"
@@ -30,37 +31,15 @@ constexpr const char* kSingleName = "model.safetensors";
 // Real indexes are a few hundred KiB; this only stops a huge stray file from being slurped.
 constexpr uint64_t kMaxIndexBytes = 256ull << 20;
 
-// pread until n bytes arrive: short reads and EINTR are normal on large reads and network file systems.
-// Returns the number of bytes read, less than n only at end of file, or -1 with errno set.
-int64_t preadFully(int fd, void* dst, uint64_t n, uint64_t offset) {
-    char* p = static_cast<char*>(dst);
-    uint64_t done = 0;
-    while (done < n) {
-        const size_t chunk = size_t(std::min<uint64_t>(n - done, 1ull << 30));
-        const ssize_t r = ::pread(fd, p + done, chunk, off_t(offset + done));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (r == 0) break;
-        done += uint64_t(r);
-    }
-    return int64_t(done);
-}
-
 Result<std::string> readSmallFile(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return badInput("cannot open " + path.string() + ": " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    auto file = openRegularFile(path);
+    STRATA_TRY(file);
+    const int fd = file.value().fd;
+    if (file.value().size > kMaxIndexBytes) {
         ::close(fd);
-        return badInput(path.string() + " is not a regular file");
+        return badInput(path.string() + " is " + std::to_string(file.value().size) + " bytes, too large for an index");
     }
-    if (uint64_t(st.st_size) > kMaxIndexBytes) {
-        ::close(fd);
-        return badInput(path.string() + " is " + std::to_string(st.st_size) + " bytes, too large for an index");
-    }
-    std::string text(size_t(st.st_size), '\0');
+    std::string text(size_t(file.value().size), '\0');
     const int64_t got = preadFully(fd, text.data(), text.size(), 0);
     const int err = errno;
     ::close(fd);
@@ -106,17 +85,13 @@ Checkpoint::~Checkpoint() {
 
 Result<std::vector<TensorInfo>> Checkpoint::addFile(const fs::path& path) {
     const std::string name = path.string();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return badInput("cannot open " + name + ": " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return badInput(name + " is not a regular file");
-    }
+    auto file = openRegularFile(path);
+    STRATA_TRY(file);
+    const int fd = file.value().fd;
     const int fileIndex = int(fds_.size());
     fds_.push_back(fd);  // owned from here on: the destructor closes it on every error path
     files_.push_back(path);
-    const uint64_t fileSize = uint64_t(st.st_size);
+    const uint64_t fileSize = file.value().size;
 
     unsigned char prefix[8] = {};
     const int64_t got = preadFully(fd, prefix, fileSize < 8 ? fileSize : 8, 0);
@@ -198,9 +173,9 @@ Status Checkpoint::openGguf(const fs::path& path) {
     STRATA_TRY(file);
     gguf_ = std::move(file.value());
     dir_ = path.parent_path();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return badInput("cannot open " + path.string() + ": " + std::strerror(errno));
-    fds_.push_back(fd);
+    auto opened = openRegularFile(path);
+    STRATA_TRY(opened);
+    fds_.push_back(opened.value().fd);
     files_.push_back(path);
     auto infos = hfTensorsFromGguf(*gguf_, 0);
     STRATA_TRY(infos);

@@ -1,7 +1,5 @@
 #include "format/GgufFile.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +8,7 @@
 #include <cstring>
 #include <functional>
 
+#include "format/FileReading.h"
 #include "format/GgmlQuants.h"
 
 namespace strata {
@@ -295,23 +294,14 @@ Result<std::unique_ptr<GgufFile>> GgufFile::parse(std::string_view data, const s
 }
 
 Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::filesystem::path& path) {
+    auto file = openRegularFile(path);
+    STRATA_TRY(file);
+    const int fd = file.value().fd;
     const std::string name = path.string();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return badInput("cannot open " + name + ": " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return badInput(name + " is not a regular file");
-    }
-    Parser parser(uint64_t(st.st_size), [fd, &name](uint64_t offset, uint64_t n, char* dst) -> Status {
-        uint64_t done = 0;
-        while (done < n) {
-            const ssize_t r = ::pread(fd, dst + done, size_t(n - done), off_t(offset + done));
-            if (r < 0 && errno == EINTR) continue;
-            if (r < 0) return internalError("reading " + name + ": " + std::strerror(errno));
-            if (r == 0) return badInput("file " + name + " shrank while it was being read");
-            done += uint64_t(r);
-        }
+    Parser parser(file.value().size, [fd, &name](uint64_t offset, uint64_t n, char* dst) -> Status {
+        const int64_t got = preadFully(fd, dst, n, offset);
+        if (got < 0) return internalError("reading " + name + ": " + std::strerror(errno));
+        if (uint64_t(got) != n) return badInput("file " + name + " shrank while it was being read");
         return {};
     }, name);
     auto result = parser.run();
@@ -320,11 +310,11 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::filesystem::path& pa
 }
 
 bool GgufFile::hasGgufMagic(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
+    auto file = openRegularFile(path);
+    if (!file.ok()) return false;
     uint32_t magic = 0;
-    const bool ok = ::pread(fd, &magic, 4, 0) == 4 && magic == kMagic;
-    ::close(fd);
+    const bool ok = preadFully(file.value().fd, &magic, 4, 0) == 4 && magic == kMagic;
+    ::close(file.value().fd);
     return ok;
 }
 
