@@ -187,6 +187,7 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::open(const fs::path& modelDir) {
     std::error_code ec;
     std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
     if (fs::is_regular_file(modelDir, ec)) {
+        if (fs::file_size(modelDir, ec) == 0) return badInput(modelDir.string() + " is empty");
         if (!GgufFile::hasGgufMagic(modelDir))
             return badInput(modelDir.string() + " is a file but not a GGUF model; give a GGUF file or a model folder");
         STRATA_TRY(ckpt->openGguf(modelDir));

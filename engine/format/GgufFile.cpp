@@ -213,7 +213,7 @@ Status GgufFile::Parser::tensorInfo(GgufTensor& t, uint64_t index) {
     STRATA_TRY(scalar(t.offset, "a tensor's offset"));
     const GgmlTypeTraits* traits = ggmlTypeTraits(t.type);
     if (!traits)
-        return fail(which + " has tensor type " + ggmlTypeName(t.type) +
+        return fail(which + " is stored as " + ggmlTypeName(t.type) +
                     ", which Strata cannot read (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
                     "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)");
     if (t.dims[0] % traits->blockElements != 0)

@@ -60,6 +60,10 @@ Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
     STRATA_ASSIGN(ffn, gguf->getInt(key("feed_forward_length")));
     if (hidden <= 0 || layers <= 0 || heads <= 0 || ffn <= 0)
         return badInput(gguf->name() + ": the model sizes in the metadata must be positive");
+    // The layer count sizes lists below: it must name layers the file holds.
+    if (layers > 4096 || !ckpt.find("model.layers." + std::to_string(layers - 1) + ".input_layernorm.weight"))
+        return badInput(gguf->name() + ": " + arch + ".block_count is " + std::to_string(layers) +
+                        " but the file has no tensors for layer " + std::to_string(layers - 1));
     const int64_t kvHeads = gguf->intOr(key("attention.head_count_kv")).value_or(heads);
     const int64_t headDim = gguf->intOr(key("attention.key_length")).value_or(hidden / heads);
     const TensorInfo* embed = ckpt.find("model.embed_tokens.weight");

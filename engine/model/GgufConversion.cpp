@@ -21,8 +21,14 @@ using nlohmann::json;
 namespace {
 
 Status writeJson(const fs::path& path, const json& j) {
+    std::string text;
+    try {
+        text = j.dump(2);
+    } catch (const json::exception& e) {
+        return badInput("cannot write " + path.string() + ": " + e.what());
+    }
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << j.dump(2) << '\n';
+    out << text << '\n';
     out.flush();
     if (!out) return badInput("cannot write " + path.string() + " (is the disk full?)");
     return {};

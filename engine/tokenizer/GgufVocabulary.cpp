@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "tokenizer/SplitPattern.h"
+#include "tokenizer/Unicode.h"
 
 namespace strata {
 
@@ -187,11 +188,20 @@ Result<GgufVocabulary> readGgufVocabulary(const GgufFile& gguf) {
         return badInput(gguf.name() + ": tokenizer.ggml.tokens must be a list of strings");
     std::vector<std::string> pieces = tokenValue->strings;
     const size_t n = pieces.size();
+    for (size_t i = 0; i < n; ++i)
+        if (!unicode::isValidUtf8(pieces[i]))
+            return badInput(gguf.name() + ": token " + std::to_string(i) + " of tokenizer.ggml.tokens is not valid UTF-8");
     std::vector<int> types(n, Normal);
     if (const GgufValue* t = gguf.find("tokenizer.ggml.token_type")) {
         if (t->type != GgufValueType::Array || t->numbers.size() != n)
             return badInput(gguf.name() + ": tokenizer.ggml.token_type must list one type per token");
-        for (size_t i = 0; i < n; ++i) types[i] = int(t->numbers[i]);
+        for (size_t i = 0; i < n; ++i) {
+            const double v = t->numbers[i];
+            if (!(v >= 0 && v <= double(Byte)) || v != double(int(v)))
+                return badInput(gguf.name() + ": tokenizer.ggml.token_type holds " + std::to_string(v) +
+                                " for token " + std::to_string(i) + ", not a token type (0 to 6)");
+            types[i] = int(v);
+        }
     }
 
     GgufVocabulary out;

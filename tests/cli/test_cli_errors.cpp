@@ -203,7 +203,7 @@ const BadGguf kBadGgufs[] = {
      [](const std::string& b, const GgufLayout& l) {
          return withMetadataString(b, l, "general.architecture", "falcon");
      }},
-    {"zero-bytes", "not a GGUF model", [](const std::string&, const GgufLayout&) { return std::string(); }},
+    {"zero-bytes", "is empty", [](const std::string&, const GgufLayout&) { return std::string(); }},
 };
 
 }  // namespace
@@ -286,6 +286,15 @@ private slots:
                        "not valid UTF-8");
     }
     void missingModelFolder() { expectBadInput({"info", "--model", "/no/such/model"}, "/no/such/model"); }
+    // Inputs the GGUF fuzz target's author found (tests/fuzz/crashes): each is refused as bad input.
+    void ggufFuzzFindings() {
+        const QString crashes = QStringLiteral(STRATA_TEST_DATA_DIR "/../fuzz/crashes/");
+        expectBadInput({"info", "--model", crashes + "oom-gemma3-block-count.gguf"}, "block_count");
+        const QString out = tmp_.path() + "/converted";
+        expectBadInput({"convert", "--gguf", crashes + "convert-invalid-utf8-token.gguf", "--out", out},
+                       "not valid UTF-8");
+        QVERIFY(!QFileInfo::exists(out));
+    }
     void badFlags() {
         const QString m = QString::fromStdString((kModels / "llama_tied").string());
         expectBadInput({"run", "--model", m, "--prompt", "x", "--temperature", "-1"}, "temperature");

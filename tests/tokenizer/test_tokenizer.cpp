@@ -60,6 +60,7 @@ private slots:
     void encodeMegabyte();
     void ggufVocabularyMatchesHf();
     void ggufByteLevelMatchesTokenizerJson();
+    void ggufBadVocabularies();
 
 private:
     const Tokenizer* family(const QString& name);
@@ -376,6 +377,17 @@ void TestTokenizer::ggufByteLevelMatchesTokenizerJson() {
         for (bool bos : {false, true}) QCOMPARE(fromGguf.value()->encode(s, bos), fromJson.value()->encode(s, bos));
     QCOMPARE(fromGguf.value()->bosId(), fromJson.value()->bosId());
     QCOMPARE(fromGguf.value()->eosIds(), fromJson.value()->eosIds());
+}
+
+// Vocabularies that cannot be turned into a tokenizer give errors, not undefined behaviour.
+void TestTokenizer::ggufBadVocabularies() {
+    const fs::path crashes = fs::path(STRATA_TEST_DATA_DIR) / ".." / "fuzz" / "crashes";
+    auto floatTypes = loadTokenizer(crashes / "ubsan-token-type-float.gguf");
+    QVERIFY(!floatTypes.ok());
+    QVERIFY2(floatTypes.error().message.find("token_type") != std::string::npos, floatTypes.error().message.c_str());
+    auto badUtf8 = loadTokenizer(crashes / "convert-invalid-utf8-token.gguf");
+    QVERIFY(!badUtf8.ok());
+    QVERIFY2(badUtf8.error().message.find("UTF-8") != std::string::npos, badUtf8.error().message.c_str());
 }
 
 QTEST_GUILESS_MAIN(TestTokenizer)
