@@ -165,33 +165,16 @@ inline void kScaleMin(const uint8_t* s, uint8_t* sc, uint8_t* mn) {
 }
 
 // Q4_K: d, dmin, scales[12], qs[128]; byte l of each 32-byte chunk c holds elements 64c+l (low
-// nibble) and 64c+32+l (high nibble).
-void blockQ4_K(const uint8_t* b, float* y) {
-    const float d = halfAt(b);
-    const float dmin = halfAt(b + 2);
-    uint8_t sc[8], mn[8];
-    kScaleMin(b + 4, sc, mn);
-    const uint8_t* qs = b + 16;
-    for (int c = 0; c < 4; ++c) {
-        for (int s = 0; s < 2; ++s) {
-            const int sb = c * 2 + s;
-            const float dl = d * float(sc[sb]);
-            const float ml = dmin * float(mn[sb]);
-            const uint8_t* q = qs + c * 32;
-            float* out = y + sb * 32;
-            for (int l = 0; l < 32; ++l) out[l] = dl * float((q[l] >> (4 * s)) & 0x0f) - ml;
-        }
-    }
-}
-
-// Q5_K: as Q4_K with qh[32] before qs: bit sb of byte l is the fifth bit of element 32*sb+l.
-void blockQ5_K(const uint8_t* b, float* y) {
+// nibble) and 64c+32+l (high nibble). Q5_K is the same with qh[32] before qs: bit sb of byte l is
+// the fifth bit of element 32*sb+l.
+template <bool FifthBit>
+void blockQ4Q5_K(const uint8_t* b, float* y) {
     const float d = halfAt(b);
     const float dmin = halfAt(b + 2);
     uint8_t sc[8], mn[8];
     kScaleMin(b + 4, sc, mn);
     const uint8_t* qh = b + 16;
-    const uint8_t* qs = b + 48;
+    const uint8_t* qs = b + (FifthBit ? 48 : 16);
     for (int c = 0; c < 4; ++c) {
         for (int s = 0; s < 2; ++s) {
             const int sb = c * 2 + s;
@@ -200,7 +183,8 @@ void blockQ5_K(const uint8_t* b, float* y) {
             const uint8_t* q = qs + c * 32;
             float* out = y + sb * 32;
             for (int l = 0; l < 32; ++l) {
-                const int v = ((q[l] >> (4 * s)) & 0x0f) | (((qh[l] >> sb) & 1) << 4);
+                int v = (q[l] >> (4 * s)) & 0x0f;
+                if constexpr (FifthBit) v |= ((qh[l] >> sb) & 1) << 4;
                 out[l] = dl * float(v) - ml;
             }
         }
@@ -320,8 +304,8 @@ void dequantizeGgml(GgmlType type, const void* src, int64_t count, float* dst) {
     case GgmlType::Q8_0: forEachBlock<blockQ8_0>(src, count, dst, t); return;
     case GgmlType::Q2_K: forEachBlock<blockQ2_K>(src, count, dst, t); return;
     case GgmlType::Q3_K: forEachBlock<blockQ3_K>(src, count, dst, t); return;
-    case GgmlType::Q4_K: forEachBlock<blockQ4_K>(src, count, dst, t); return;
-    case GgmlType::Q5_K: forEachBlock<blockQ5_K>(src, count, dst, t); return;
+    case GgmlType::Q4_K: forEachBlock<blockQ4Q5_K<false>>(src, count, dst, t); return;
+    case GgmlType::Q5_K: forEachBlock<blockQ4Q5_K<true>>(src, count, dst, t); return;
     case GgmlType::Q6_K: forEachBlock<blockQ6_K>(src, count, dst, t); return;
     }
 }
