@@ -22,11 +22,13 @@ namespace strata::cli {
 
 namespace {
 
-// Best of three fp32 GEMMs of [m, k] x [k, n]: the ceiling for prefill's matrix products.
+// Best of repeated fp32 GEMMs of [m, k] x [k, n] (five at least, more for half a second when
+// each is short, as for small models): the ceiling for prefill's matrix products.
 double rawSgemmGflops(int64_t m, int64_t k, int64_t n) {
     std::vector<float> a(size_t(m * k), 0.5f), b(size_t(k * n), 0.25f), c(size_t(m * n));
     double best = 0;
-    for (int rep = 0; rep < 3; ++rep) {
+    const auto start = SteadyClock::now();
+    for (int rep = 0; rep < 5 || (rep < 200 && secondsSince(start) < 0.5); ++rep) {
         const auto t0 = SteadyClock::now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n), int(k), 1.0f, a.data(), int(k), b.data(),
                     int(k), 0.0f, c.data(), int(n));
