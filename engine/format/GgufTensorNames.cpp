@@ -76,7 +76,6 @@ Result<std::vector<TensorInfo>> hfTensorsFromGguf(const GgufFile& gguf, int file
         info.offset = t.offset;
         StoredEncoding enc;
         enc.ggmlType = t.type;
-        enc.storedBytes = t.nbytes;
         switch (GgmlType(t.type)) {
         case GgmlType::F32: info.dtype = DType::F32; break;
         case GgmlType::BF16: info.dtype = DType::BF16; break;
