@@ -1,0 +1,107 @@
+#include "CudaGemm.h"
+
+#include <limits>
+#include <string>
+
+#include "CudaDevice.h"
+#include "DevicePool.h"
+#include "backend/Ops.h"
+
+namespace strata {
+
+namespace {
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
+uint64_t recommendedWorkspace(int device) {
+    int major = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+        (void)cudaGetLastError();
+        major = 0;
+    }
+    return major >= 9 ? (uint64_t(32) << 20) : (uint64_t(4) << 20);
+}
+
+}  // namespace
+
+Status cublasStatus(cublasStatus_t status, std::string_view what) {
+    if (status == CUBLAS_STATUS_SUCCESS) return Status::success();
+    std::string m(what);
+    m += ": ";
+    m += cublasGetStatusName(status);
+    m += ": ";
+    m += cublasGetStatusString(status);
+    return internalError(std::move(m));
+}
+
+Result<std::unique_ptr<CudaGemm>> CudaGemm::create(DevicePool& pool, cudaStream_t stream, uint64_t workspaceBytes) {
+    STRATA_TRY(cudaStatus(cudaSetDevice(pool.device()), "cudaSetDevice(" + std::to_string(pool.device()) + ")"));
+    std::unique_ptr<CudaGemm> g(new CudaGemm(pool, stream));
+    STRATA_TRY(cublasStatus(cublasCreate(&g->handle_), "cublasCreate"));
+    // cublasSetStream resets the handle to cuBLAS's own workspace pool, so the stream comes first.
+    STRATA_TRY(cublasStatus(cublasSetStream(g->handle_, stream), "cublasSetStream"));
+    if (workspaceBytes == kAutoWorkspace) workspaceBytes = recommendedWorkspace(pool.device());
+    if (workspaceBytes > 0) {
+        STRATA_ASSIGN(g->workspace_, pool.allocate(workspaceBytes, "the cuBLAS workspace"));
+        g->workspaceBytes_ = workspaceBytes;
+        STRATA_TRY(cublasStatus(cublasSetWorkspace(g->handle_, g->workspace_, size_t(workspaceBytes)),
+                                "cublasSetWorkspace"));
+    }
+    return g;
+}
+
+CudaGemm::~CudaGemm() {
+    if (handle_) (void)cublasDestroy(handle_);  // synchronises the device, so the blocks below are idle
+    if (workspace_) (void)pool_.release(workspace_);
+    if (scratch_) (void)pool_.release(scratch_);
+}
+
+Status CudaGemm::reserveScratch(uint64_t elements) {
+    if (elements <= scratchElements_) return Status::success();
+    if (scratch_) {
+        STRATA_TRY(cudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize before growing GEMM scratch"));
+        STRATA_TRY(pool_.release(scratch_));
+        scratch_ = nullptr;
+        scratchElements_ = 0;
+    }
+    STRATA_ASSIGN(scratch_, pool_.allocate(elements * sizeof(uint16_t), "activations converted for a matrix product"));
+    scratchElements_ = elements;
+    return Status::success();
+}
+
+Status CudaGemm::matmul(const float* dX, int64_t n, const WeightRef& w, float* dY) {
+    if (n < 0 || n > kIntMax) return badInput("cudaMatmul: token count " + std::to_string(n) + " is out of range");
+    if (w.rows <= 0 || w.cols <= 0 || w.rows > kIntMax || w.cols > kIntMax)
+        return badInput("cudaMatmul: weight shape [" + std::to_string(w.rows) + ", " + std::to_string(w.cols) +
+                        "] is out of range");
+    if (n == 0) return Status::success();
+    if (!dX || !w.data || !dY) return badInput("cudaMatmul: null input, weight or output pointer");
+
+    const int m = int(w.rows), k = int(w.cols), cols = int(n);
+    const float alpha = 1.0f, beta = 0.0f;
+    // Column-major view: row-major W[rows, cols] is W'[cols, rows] with ld = cols, so op(A) = T
+    // gives [rows, cols]; x[n, cols] is x'[cols, n]; y' = [rows, n] with ld = rows is y[n, rows].
+    if (w.dtype == DType::F32) {
+        return cublasStatus(cublasSgemm(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, cols, k, &alpha,
+                                        static_cast<const float*>(w.data), k, dX, k, &beta, dY, m),
+                            "cublasSgemm");
+    }
+
+    cudaDataType_t type;
+    switch (w.dtype) {
+    case DType::BF16: type = CUDA_R_16BF; break;
+    case DType::F16: type = CUDA_R_16F; break;
+    default: return badInput("cudaMatmul: unsupported weight type");
+    }
+    STRATA_TRY(reserveScratch(uint64_t(n) * uint64_t(k)));
+    STRATA_TRY(cudaConvertFromF32(dX, n * int64_t(k), w.dtype, scratch_, stream_));
+    // Tensor cores need 16-byte aligned rows: cols a multiple of 8. Other widths still work;
+    // cuBLAS picks a slower kernel for them.
+    return cublasStatus(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, cols, k, &alpha, w.data, type, k,
+                                     scratch_, type, k, &beta, dY, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
+                                     CUBLAS_GEMM_DEFAULT),
+                        "cublasGemmEx(" + std::string(dtypeName(w.dtype)) + " weight [" + std::to_string(m) + ", " +
+                            std::to_string(k) + "], n = " + std::to_string(n) + ")");
+}
+
+}  // namespace strata

@@ -1,0 +1,404 @@
+// The device memory pool and the cuBLAS matrix product against the CPU reference, across token
+// counts, shapes (multiples of 8 and not) and the three weight types.
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "CudaDevice.h"
+#include "CudaGemm.h"
+#include "DevicePool.h"
+#include "backend/Ops.h"
+#include "backend/cpu/CpuKernels.h"
+#include "core/DType.h"
+
+using namespace strata;
+
+namespace {
+
+QString describe(const Error& e) { return QString::fromStdString(e.message); }
+QString describe(const Status& s) { return s.ok() ? QString() : describe(s.error()); }
+
+constexpr double kU32 = 1.0 / 16777216.0;  // 2^-24, fp32 unit roundoff
+
+// Unit roundoff of rounding x to the weight's type (what the product's input loses).
+double inputRoundoff(DType t) {
+    switch (t) {
+    case DType::BF16: return 1.0 / 512.0;   // 2^-9
+    case DType::F16: return 1.0 / 2048.0;   // 2^-11
+    case DType::F32: return 0.0;
+    }
+    return 0.0;
+}
+
+float roundTo(DType t, float v) {
+    switch (t) {
+    case DType::BF16: return bf16ToFloat(floatToBf16(v));
+    case DType::F16: return f16ToFloat(floatToF16(v));
+    case DType::F32: return v;
+    }
+    return v;
+}
+
+Status upload(void* dst, const void* src, size_t bytes) {
+    return cudaStatus(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to the device");
+}
+Status download(void* dst, const void* src, size_t bytes) {
+    return cudaStatus(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy from the device");
+}
+
+}  // namespace
+
+class TestCudaGemm : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase() {
+        std::string reason;
+        if (!cudaDeviceAvailable(&reason)) QSKIP(qPrintable("no CUDA device: " + QString::fromStdString(reason)));
+        auto info = cudaDeviceInfo(0);
+        QVERIFY2(info.ok(), qPrintable(info.ok() ? QString() : describe(info.error())));
+        qInfo("device 0: %s, compute %d.%d, %lld MiB", info->name.c_str(), info->computeMajor, info->computeMinor,
+              static_cast<long long>(info->totalMemoryBytes >> 20));
+        totalDeviceMemory_ = uint64_t(info->totalMemoryBytes);
+
+        auto pool = DevicePool::create(uint64_t(512) << 20);
+        QVERIFY2(pool.ok(), qPrintable(pool.ok() ? QString() : describe(pool.error())));
+        pool_ = std::move(*pool);
+        QVERIFY2(cudaStatus(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate").ok(),
+                 "cannot create a stream");
+        auto gemm = CudaGemm::create(*pool_, stream_);
+        QVERIFY2(gemm.ok(), qPrintable(gemm.ok() ? QString() : describe(gemm.error())));
+        gemm_ = std::move(*gemm);
+        QVERIFY(gemm_->workspaceBytes() >= (uint64_t(4) << 20));
+        QCOMPARE(pool_->allocationCount(), size_t(1));  // the cuBLAS workspace
+    }
+
+    void cleanupTestCase() {
+        gemm_.reset();
+        if (stream_) (void)cudaStreamDestroy(stream_);
+        pool_.reset();
+    }
+
+    // --- the pool ---
+
+    void poolAlignsAndMemoryIsUsable() {
+        auto pool = DevicePool::create(uint64_t(8) << 20);
+        QVERIFY2(pool.ok(), qPrintable(pool.ok() ? QString() : describe(pool.error())));
+        DevicePool& p = **pool;
+        QCOMPARE(p.budget(), uint64_t(8) << 20);
+        QCOMPARE(p.capacity(), uint64_t(8) << 20);  // cudaMalloc returns 256-byte aligned memory
+        std::vector<void*> blocks;
+        for (uint64_t bytes : {uint64_t(1), uint64_t(1000), uint64_t(4096), uint64_t(65537), uint64_t(3)}) {
+            auto b = p.allocate(bytes);
+            QVERIFY2(b.ok(), qPrintable(b.ok() ? QString() : describe(b.error())));
+            QCOMPARE(reinterpret_cast<uintptr_t>(*b) % 256, uintptr_t(0));
+            blocks.push_back(*b);
+        }
+        // Every byte of every block can be written and read back, with no neighbour overwritten.
+        const uint64_t sizes[] = {1, 1000, 4096, 65537, 3};
+        for (size_t i = 0; i < blocks.size(); ++i)
+            QVERIFY(cudaStatus(cudaMemset(blocks[i], int(i + 1), sizes[i]), "cudaMemset").ok());
+        for (size_t i = 0; i < blocks.size(); ++i) {
+            std::vector<unsigned char> back(sizes[i]);
+            QVERIFY(download(back.data(), blocks[i], back.size()).ok());
+            QVERIFY(std::all_of(back.begin(), back.end(), [&](unsigned char c) { return c == i + 1; }));
+        }
+        for (void* b : blocks) QVERIFY(p.release(b).ok());
+        QCOMPARE(p.usedBytes(), uint64_t(0));
+        QVERIFY(p.peakBytes() >= 1000 + 4096 + 65537);
+    }
+
+    void poolReusesReleasedBlocks() {
+        auto pool = DevicePool::create(uint64_t(1) << 20);
+        QVERIFY(pool.ok());
+        DevicePool& p = **pool;
+        auto a = p.allocate(4096), b = p.allocate(4096);
+        QVERIFY(a.ok() && b.ok());
+        void* first = *a;
+        QVERIFY(p.release(*a).ok());
+        auto c = p.allocate(1000);
+        QVERIFY(c.ok());
+        QCOMPARE(*c, first);
+        QCOMPARE(p.allocationCount(), size_t(2));
+        QVERIFY(p.release(*c).ok());
+        QVERIFY(p.release(*b).ok());
+        QVERIFY(!p.release(*b).ok());  // twice is an error, not a crash
+        {
+            auto owned = p.allocateBuffer(10000, "a scoped buffer");
+            QVERIFY(owned.ok());
+            QCOMPARE(p.allocationCount(), size_t(1));
+        }
+        QCOMPARE(p.allocationCount(), size_t(0));
+        QCOMPARE(p.usedBytes(), uint64_t(0));
+        QVERIFY(p.peakBytes() >= 2 * 4096);
+        p.resetPeak();
+        QCOMPARE(p.peakBytes(), uint64_t(0));
+        auto all = p.allocate(uint64_t(1) << 20);
+        QVERIFY(all.ok());
+        p.reset();
+        QCOMPARE(p.usedBytes(), uint64_t(0));
+        QCOMPARE(p.peakBytes(), uint64_t(1) << 20);
+    }
+
+    void poolExhaustionNamesTheBudget() {
+        auto pool = DevicePool::create(uint64_t(1) << 20);
+        QVERIFY(pool.ok());
+        DevicePool& p = **pool;
+        QVERIFY(p.allocate((uint64_t(1) << 20) - 1024).ok());
+        auto r = p.allocate(4096, "the KV cache");
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().kind, ErrorKind::BadInput);
+        QVERIFY2(describe(r.error()).startsWith("the VRAM budget of 1.00 MiB is exhausted: 4096 bytes requested for the KV "
+                                                "cache, 1024 free"),
+                 qPrintable(describe(r.error())));
+        QVERIFY2(describe(r.error()).contains("--vram-budget"), qPrintable(describe(r.error())));
+    }
+
+    void poolBudgetBeyondTheDevice() {
+        auto r = DevicePool::create(totalDeviceMemory_ * 2);
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().kind, ErrorKind::BadInput);
+        QVERIFY2(describe(r.error()).contains("cannot reserve the VRAM budget"), qPrintable(describe(r.error())));
+        QVERIFY2(describe(r.error()).contains("smaller --vram-budget"), qPrintable(describe(r.error())));
+        QVERIFY(!DevicePool::create(0).ok());
+        // The failed reservation must not poison later CUDA calls.
+        auto ok = DevicePool::create(uint64_t(1) << 20);
+        QVERIFY2(ok.ok(), qPrintable(ok.ok() ? QString() : describe(ok.error())));
+    }
+
+    // --- the conversion kernel ---
+
+    void conversionMatchesHostRounding() {
+        std::vector<float> x = {0.0f, -0.0f, 1.0f, -1.0f, 1.00390625f /* bf16 tie, rounds to even */,
+                                1.01171875f /* tie, rounds up */, 3.14159265f, 65504.0f, 65519.0f, 65520.0f, 1e30f,
+                                -1e30f, 6.1e-5f, 5.96e-8f, 2.98e-8f, 1e-40f, INFINITY, -INFINITY, NAN,
+                                1.00048828125f /* f16 tie, rounds to even */, 1.00146484375f /* tie, rounds up */};
+        std::mt19937 rng(7);
+        std::uniform_int_distribution<uint32_t> bits;
+        for (int i = 0; i < 4000; ++i) {
+            const uint32_t b = bits(rng);
+            float f;
+            std::memcpy(&f, &b, 4);
+            x.push_back(f);
+        }
+        PoolBuffer dX, dOut;
+        {
+            auto a = pool_->allocateBuffer(x.size() * 4), b = pool_->allocateBuffer(x.size() * 2);
+            QVERIFY(a.ok() && b.ok());
+            dX = std::move(*a);
+            dOut = std::move(*b);
+        }
+        QVERIFY(upload(dX.get(), x.data(), x.size() * 4).ok());
+        for (DType t : {DType::BF16, DType::F16}) {
+            Status s = cudaConvertFromF32(dX.as<float>(), int64_t(x.size()), t, dOut.get(), stream_);
+            QVERIFY2(s.ok(), qPrintable(describe(s)));
+            QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
+            std::vector<uint16_t> got(x.size());
+            QVERIFY(download(got.data(), dOut.get(), got.size() * 2).ok());
+            for (size_t i = 0; i < x.size(); ++i) {
+                if (std::isnan(x[i])) {
+                    QVERIFY(std::isnan(t == DType::BF16 ? bf16ToFloat(got[i]) : f16ToFloat(got[i])));
+                    continue;
+                }
+                const uint16_t want = t == DType::BF16 ? floatToBf16(x[i]) : floatToF16(x[i]);
+                if (got[i] != want)
+                    QFAIL(qPrintable(QString("%1 of %2: got 0x%3, want 0x%4")
+                                         .arg(QString::fromLatin1(dtypeName(t).data()))
+                                         .arg(double(x[i]), 0, 'g', 9)
+                                         .arg(got[i], 4, 16, QChar('0'))
+                                         .arg(want, 4, 16, QChar('0'))));
+            }
+        }
+        QVERIFY(!cudaConvertFromF32(dX.as<float>(), 4, DType::F32, dOut.get(), stream_).ok());
+        QVERIFY(!cudaConvertFromF32(dX.as<float>(), -1, DType::BF16, dOut.get(), stream_).ok());
+    }
+
+    // --- the product ---
+
+    void matchesCpu_data() {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<int>("wType");
+        const int shapes[][2] = {{64, 64}, {100, 72}, {257, 1000}, {1000, 257}, {896, 1152}, {4093, 4096}, {4096, 4093}};
+        const DType types[] = {DType::BF16, DType::F16, DType::F32};
+        for (int n : {1, 3, 17, 300})
+            for (const auto& s : shapes)
+                for (DType t : types) {
+                    const std::string name = "n" + std::to_string(n) + " " + std::to_string(s[0]) + "x" +
+                                             std::to_string(s[1]) + " " + std::string(dtypeName(t));
+                    QTest::newRow(name.c_str()) << n << s[0] << s[1] << int(t);
+                }
+    }
+
+    void matchesCpu() {
+        QFETCH(int, n);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        QFETCH(int, wType);
+        const DType type = DType(wType);
+
+        std::mt19937 rng(uint32_t(n * 7919 + rows * 31 + cols * 17 + wType));
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        std::vector<float> x(size_t(n) * cols);
+        for (float& v : x) v = 2.0f * normal(rng);
+        // Weights scaled as trained ones are, so outputs stay near x's magnitude.
+        const float scale = 1.0f / std::sqrt(float(cols));
+        std::vector<float> w(size_t(rows) * cols);  // the stored values, widened
+        std::vector<uint16_t> w16(type == DType::F32 ? 0 : w.size());
+        for (size_t i = 0; i < w.size(); ++i) {
+            const float v = scale * normal(rng);
+            if (type == DType::BF16) w16[i] = floatToBf16(v), w[i] = bf16ToFloat(w16[i]);
+            else if (type == DType::F16) w16[i] = floatToF16(v), w[i] = f16ToFloat(w16[i]);
+            else w[i] = v;
+        }
+        const void* storedW = type == DType::F32 ? static_cast<const void*>(w.data()) : w16.data();
+        const size_t wBytes = w.size() * dtypeSize(type);
+
+        // Three references on the CPU: the fp32 product, the product of x rounded as the device
+        // rounds it, and sum |x||w| per output, the scale of every rounding bound.
+        const WeightRef hostW{storedW, type, rows, cols};
+        std::vector<float> want(size_t(n) * rows), wantRounded(want.size()), absSum(want.size());
+        cpu::matmul(x.data(), n, hostW, want.data());
+        std::vector<float> xr(x.size()), absX(x.size()), absW(w.size());
+        for (size_t i = 0; i < x.size(); ++i) xr[i] = roundTo(type, x[i]), absX[i] = std::fabs(xr[i]);
+        for (size_t i = 0; i < w.size(); ++i) absW[i] = std::fabs(w[i]);
+        cpu::matmul(xr.data(), n, hostW, wantRounded.data());
+        cpu::matmul(absX.data(), n, WeightRef{absW.data(), DType::F32, rows, cols}, absSum.data());
+        std::vector<double> rowAbsW(size_t(rows), 0.0);
+        for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) rowAbsW[size_t(r)] += absW[size_t(r) * cols + c];
+
+        PoolBuffer dX, dW, dY;
+        {
+            auto a = pool_->allocateBuffer(x.size() * 4, "x"), b = pool_->allocateBuffer(wBytes, "W"),
+                 c = pool_->allocateBuffer(want.size() * 4, "y");
+            QVERIFY2(a.ok() && b.ok() && c.ok(), "the test pool is too small");
+            dX = std::move(*a);
+            dW = std::move(*b);
+            dY = std::move(*c);
+        }
+        QVERIFY(upload(dX.get(), x.data(), x.size() * 4).ok());
+        QVERIFY(upload(dW.get(), storedW, wBytes).ok());
+        // NaN everywhere first: an output the product fails to write cannot pass.
+        QVERIFY(cudaStatus(cudaMemset(dY.get(), 0xff, want.size() * 4), "cudaMemset").ok());
+
+        Status s = gemm_->matmul(dX.as<float>(), n, WeightRef{dW.get(), type, rows, cols}, dY.as<float>());
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize").ok());
+        std::vector<float> got(want.size());
+        QVERIFY(download(got.data(), dY.get(), got.size() * 4).ok());
+
+        // Accumulation: fp32 over k = cols terms, on the device and in the reference, in any order;
+        // 4 k u rather than 2 k u leaves room for tensor cores that truncate when they align addends.
+        const double accum = (4.0 * cols + 16.0) * kU32;
+        const double u = inputRoundoff(type);
+        const double subnormal = type == DType::F16 ? std::ldexp(1.0, -25) : 0.0;
+        double worstTight = 0, worstLoose = 0;
+        for (int t = 0; t < n; ++t)
+            for (int r = 0; r < rows; ++r) {
+                const size_t i = size_t(t) * rows + r;
+                if (!std::isfinite(got[i])) QFAIL(qPrintable(QString("y[%1, %2] = %3").arg(t).arg(r).arg(got[i])));
+                const double scaleSum = std::max(double(absSum[i]), 1e-30);
+                const double tight = std::fabs(double(got[i]) - wantRounded[i]);
+                const double loose = std::fabs(double(got[i]) - want[i]);
+                worstTight = std::max(worstTight, tight / scaleSum);
+                worstLoose = std::max(worstLoose, loose / scaleSum);
+                if (tight > accum * scaleSum)
+                    QFAIL(qPrintable(QString("y[%1, %2] = %3, CPU with x rounded to %4: %5; error %6 > %7 sum|x||w|")
+                                         .arg(t).arg(r).arg(got[i], 0, 'g', 9)
+                                         .arg(QString::fromLatin1(dtypeName(type).data()))
+                                         .arg(wantRounded[i], 0, 'g', 9).arg(tight / scaleSum).arg(accum)));
+                const double bound = (u + accum) * scaleSum + subnormal * rowAbsW[size_t(r)];
+                if (loose > bound)
+                    QFAIL(qPrintable(QString("y[%1, %2] = %3, fp32 CPU: %4; error %5 exceeds the bound %6")
+                                         .arg(t).arg(r).arg(got[i], 0, 'g', 9).arg(want[i], 0, 'g', 9)
+                                         .arg(loose).arg(bound)));
+            }
+        qInfo("max error / sum|x||w|: %.3g against x rounded as on the device (bound %.3g), %.3g against fp32 x "
+              "(bound %.3g)",
+              worstTight, accum, worstLoose, u + accum);
+    }
+
+    void productNeedsNoNewPoolMemoryOnceWarm() {
+        QVERIFY(gemm_->reserveScratch(uint64_t(300) * 4096).ok());
+        auto dX = pool_->allocateBuffer(300 * 4096 * 4), dW = pool_->allocateBuffer(64 * 4096 * 4),
+             dY = pool_->allocateBuffer(300 * 64 * 4);
+        QVERIFY(dX.ok() && dW.ok() && dY.ok());
+        QVERIFY(cudaStatus(cudaMemset(dX->get(), 0, 300 * 4096 * 4), "memset").ok());
+        QVERIFY(cudaStatus(cudaMemset(dW->get(), 0, 64 * 4096 * 4), "memset").ok());
+        const uint64_t used = pool_->usedBytes();
+        const size_t count = pool_->allocationCount();
+        for (DType t : {DType::BF16, DType::F16, DType::F32})
+            for (int n : {1, 17, 300}) {
+                Status s = gemm_->matmul(dX->as<float>(), n, WeightRef{dW->get(), t, 64, 4096}, dY->as<float>());
+                QVERIFY2(s.ok(), qPrintable(describe(s)));
+            }
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
+        QCOMPARE(pool_->usedBytes(), used);
+        QCOMPARE(pool_->allocationCount(), count);
+    }
+
+    void exhaustedScratchIsAnError() {
+        auto pool = DevicePool::create(uint64_t(1) << 20);
+        QVERIFY(pool.ok());
+        auto gemm = CudaGemm::create(**pool, stream_, 0);
+        QVERIFY2(gemm.ok(), qPrintable(gemm.ok() ? QString() : describe(gemm.error())));
+        QCOMPARE((*pool)->usedBytes(), uint64_t(0));
+        // x and W live in the big pool; the converted x (256 x 4096 x 2 bytes = 2 MiB) does not fit 1 MiB.
+        auto dX = pool_->allocateBuffer(256 * 4096 * 4), dW = pool_->allocateBuffer(64 * 4096 * 2),
+             dY = pool_->allocateBuffer(256 * 64 * 4);
+        QVERIFY(dX.ok() && dW.ok() && dY.ok());
+        QVERIFY(cudaStatus(cudaMemset(dX->get(), 0, 256 * 4096 * 4), "memset").ok());
+        QVERIFY(cudaStatus(cudaMemset(dW->get(), 0, 64 * 4096 * 2), "memset").ok());
+        Status s = (*gemm)->matmul(dX->as<float>(), 256, WeightRef{dW->get(), DType::BF16, 64, 4096}, dY->as<float>());
+        QVERIFY(!s.ok());
+        QVERIFY2(describe(s).startsWith("the VRAM budget of 1.00 MiB is exhausted: 2097152 bytes requested for "
+                                        "activations converted for a matrix product"),
+                 qPrintable(describe(s)));
+        // A product that fits still works after the failure, and with no cuBLAS workspace at all.
+        s = (*gemm)->matmul(dX->as<float>(), 16, WeightRef{dW->get(), DType::BF16, 64, 4096}, dY->as<float>());
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
+        std::vector<float> y(16 * 64, 1.0f);
+        QVERIFY(download(y.data(), dY->get(), y.size() * 4).ok());
+        QVERIFY(std::all_of(y.begin(), y.end(), [](float v) { return v == 0.0f; }));
+    }
+
+    void rejectsBadArguments() {
+        float* dummy = reinterpret_cast<float*>(uintptr_t(256));  // never dereferenced: checks come first
+        const WeightRef w{dummy, DType::BF16, 64, 64};
+        Status s = gemm_->matmul(dummy, -1, w, dummy);
+        QVERIFY(!s.ok());
+        QCOMPARE(s.error().kind, ErrorKind::BadInput);
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::BF16, 0, 64}, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::BF16, 64, -3}, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::BF16, int64_t(1) << 33, 64}, dummy).ok());
+        QVERIFY(!gemm_->matmul(nullptr, 1, w, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{nullptr, DType::BF16, 64, 64}, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 1, w, nullptr).ok());
+        QVERIFY(gemm_->matmul(nullptr, 0, WeightRef{nullptr, DType::F32, 64, 64}, nullptr).ok());
+    }
+
+    void releasesEverything() {
+        qInfo("peak use of the test pool: %.1f MiB", double(pool_->peakBytes()) / (1 << 20));
+        gemm_.reset();
+        QCOMPARE(pool_->usedBytes(), uint64_t(0));
+        QCOMPARE(pool_->allocationCount(), size_t(0));
+    }
+
+private:
+    uint64_t totalDeviceMemory_ = 0;
+    std::unique_ptr<DevicePool> pool_;
+    cudaStream_t stream_ = nullptr;
+    std::unique_ptr<CudaGemm> gemm_;
+};
+
+QTEST_GUILESS_MAIN(TestCudaGemm)
+#include "test_cuda_gemm.moc"
