@@ -38,7 +38,7 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     STRATA_TRY(resolveTensorNames(config.value(), *checkpoint.value()));
     auto layout = buildWeightLayout(config.value(), *checkpoint.value());
     STRATA_TRY(layout);
-    auto plan = planResidency(layout.value(), options.ramBudget);
+    auto plan = planResidency(layout.value(), {.vramBudget = options.vramBudget, .ramBudget = options.ramBudget});
     STRATA_TRY(plan);
     if (options.prefillChunk <= 0) return badInput("the prefill chunk must be at least one token");
 

@@ -21,6 +21,7 @@ namespace strata {
 
 struct ModelOptions {
     uint64_t ramBudget = 0;      // bytes of weights held in RAM at once; 0: no limit
+    uint64_t vramBudget = 0;     // bytes of VRAM for weights, staging and activations; 0: no GPU tier
     int64_t prefillChunk = 256;  // tokens per attention/MLP chunk in prefill
 };
 
