@@ -7,7 +7,7 @@
 
 namespace strata::cli {
 
-const std::set<std::string> kModelFlags = {"model", "ram-budget", "threads", "chunk"};
+const std::set<std::string> kModelFlags = {"model", "ram-budget", "vram-budget", "threads", "chunk"};
 
 Result<std::string> modelPath(const CliArguments& args) {
     std::error_code ec;
@@ -25,11 +25,28 @@ Result<std::string> modelPath(const CliArguments& args) {
     return fallback.string();
 }
 
+Result<ResidencyOptions> residencyOptions(const CliArguments& args) {
+    auto ram = args.byteSize("ram-budget", 0);
+    STRATA_TRY(ram);
+    auto vram = args.byteSize("vram-budget", 0);
+    STRATA_TRY(vram);
+    ResidencyOptions options;
+    options.ramBudget = ram.value();
+    options.vramBudget = vram.value();
+    return options;
+}
+
 Result<CliModel> loadCliModel(const CliArguments& args) {
+    auto residency = residencyOptions(args);
+    STRATA_TRY(residency);
+    // Checked before anything is loaded: the model runs on CpuOps, which has no VRAM to plan for.
+    if (residency->vramBudget > 0)
+        return badInput("--vram-budget " + *args.get("vram-budget") +
+                        " needs a CUDA backend and device, and none is available to strata-cli here; leave "
+                        "--vram-budget out (or give 0) to run on the CPU, or see the plan with strata-cli info "
+                        "--vram-budget " + *args.get("vram-budget"));
     auto dir = modelPath(args);
     STRATA_TRY(dir);
-    auto budget = args.byteSize("ram-budget", 0);
-    STRATA_TRY(budget);
     auto threads = args.integer("threads", 0, 0, 1024);
     STRATA_TRY(threads);
     auto chunk = args.integer("chunk", 256, 1, 1 << 20);
@@ -39,7 +56,8 @@ Result<CliModel> loadCliModel(const CliArguments& args) {
     out.path = dir.value();
     out.ops = std::make_unique<CpuOps>(int(threads.value()));
     ModelOptions options;
-    options.ramBudget = budget.value();
+    options.ramBudget = residency->ramBudget;
+    options.vramBudget = residency->vramBudget;
     options.prefillChunk = chunk.value();
     const auto t0 = std::chrono::steady_clock::now();
     auto model = TransformerModel::load(dir.value(), *out.ops, options);

@@ -1,6 +1,6 @@
 #pragma once
 // What every model command shares: --model (default: the installed Gemma 3 270M), --ram-budget,
-// --threads, --chunk, and the loading.
+// --vram-budget, --threads, --chunk, and the loading.
 #include <memory>
 #include <set>
 #include <string>
@@ -8,6 +8,7 @@
 #include "CliArguments.h"
 #include "backend/cpu/CpuOps.h"
 #include "model/TransformerModel.h"
+#include "runtime/ResidencyPlan.h"
 
 namespace strata::cli {
 
@@ -22,6 +23,9 @@ struct CliModel {
 
 // --model, or the default model when it is installed: a Hugging Face folder or a GGUF file.
 Result<std::string> modelPath(const CliArguments& args);
+// --ram-budget and --vram-budget (each 0 when absent).
+Result<ResidencyOptions> residencyOptions(const CliArguments& args);
+// Fails with bad input for a non-zero --vram-budget: models load on the CPU backend.
 Result<CliModel> loadCliModel(const CliArguments& args);
 
 }  // namespace strata::cli

@@ -1,9 +1,11 @@
-// strata-cli info: the architecture, sizes and memory plan of a model folder.
+// strata-cli info: the architecture, sizes and memory plan of a model folder. It only plans: no
+// weights are read, so it can show the plan for a GPU budget on a machine without one.
 #include <cstdio>
 #include <filesystem>
 
 #include "CliModel.h"
 #include "Commands.h"
+#include "format/Checkpoint.h"
 #include "runtime/KvCache.h"
 #include "runtime/ResidencyPlan.h"
 
@@ -27,21 +29,76 @@ const char* ropeScalingName(RopeScalingType t) {
     }
     return "?";
 }
+
+std::string tierTraffic(const TierBytes& t, bool device) {
+    std::string text = "from VRAM " + formatBytes(t.fromVram) + ", from RAM " + formatBytes(t.fromRam) +
+                       ", from disk " + formatBytes(t.fromDisk);
+    if (device) text += "; copied host->device " + formatBytes(t.hostToDevice);
+    return text;
+}
+
+void printPlan(uint64_t ramBudget, const WeightLayout& layout, const ResidencyPlan& plan) {
+    const int units = int(plan.units.size());
+    const std::string ram = ramBudget ? formatBytes(ramBudget) : std::string("unlimited");
+    if (plan.deviceTier)
+        std::printf("memory plan    VRAM budget %s, RAM budget %s\n", formatBytes(plan.vramBudget).c_str(), ram.c_str());
+    else
+        std::printf("memory plan    CPU backend (no --vram-budget), RAM budget %s\n", ram.c_str());
+    if (plan.deviceTier) {
+        std::printf("  VRAM         %d of %d units, %s; %d staging slots of %s; %s reserved for activations/KV; "
+                    "%s in all\n",
+                    plan.unitsIn(Residency::Vram), units, formatBytes(plan.vramResidentBytes).c_str(), plan.deviceSlots,
+                    formatBytes(plan.deviceSlotBytes).c_str(), formatBytes(plan.vramReserve).c_str(),
+                    formatBytes(plan.vramBytes()).c_str());
+    }
+    std::printf("  RAM          %d of %d units, %s%s; %s in all\n", plan.unitsIn(Residency::Ram), units,
+                formatBytes(plan.residentBytes).c_str(), plan.deviceTier ? " (pinned)" : "",
+                formatBytes(plan.ramBytes()).c_str());
+    std::printf("  disk         %d of %d units, %s, streamed through %d slots of %s\n", plan.unitsIn(Residency::Disk),
+                units, formatBytes(plan.streamedBytesPerPass).c_str(), plan.streamSlots,
+                formatBytes(plan.slotBytes).c_str());
+    if (plan.embeddingBytes > 0) {
+        std::printf("  embeddings   %s %s %s%s; one %s row read per token\n", formatBytes(plan.embeddingBytes).c_str(),
+                    plan.embedding == Residency::Disk ? "on" : "in", residencyName(plan.embedding), plan.embeddingSharesHead ? " (the head's tensor, tied)" : "",
+                    formatBytes(plan.embeddingRowBytes).c_str());
+    }
+    const int64_t promptTokens = 512;
+    std::printf("per token      (decode) %s\n", tierTraffic(plan.bytesPerToken(), plan.deviceTier).c_str());
+    std::printf("per prefill    pass of a %lld-token prompt: %s\n", static_cast<long long>(promptTokens),
+                tierTraffic(plan.bytesPerPass(promptTokens), plan.deviceTier).c_str());
+    for (size_t u = 0; u < plan.units.size(); ++u)
+        std::printf("    %-10s %12s  %s\n", layout.units[u].label.c_str(), formatBytes(layout.units[u].bytes).c_str(),
+                    residencyName(plan.units[u]));
+    if (plan.embeddingBytes > 0)
+        std::printf("    %-10s %12s  %s (rows)\n", "embeddings", formatBytes(plan.embeddingBytes).c_str(),
+                    residencyName(plan.embedding));
+}
 }  // namespace
 
 Status infoCommand(const std::vector<std::string>& argv) {
     auto args = CliArguments::parse(argv, kModelFlags, {});
     STRATA_TRY(args);
-    auto loaded = loadCliModel(args.value());
-    STRATA_TRY(loaded);
-    const TransformerModel& model = *loaded->model;
-    const ModelConfig& c = model.config();
-    const WeightLayout& layout = model.layout();
-    const ResidencyPlan& plan = model.streamer().plan();
+    auto residency = residencyOptions(args.value());
+    STRATA_TRY(residency);
+    auto path = modelPath(args.value());
+    STRATA_TRY(path);
+    auto opened = Checkpoint::open(path.value());
+    STRATA_TRY(opened);
+    const Checkpoint& checkpoint = *opened.value();
+    auto config = loadModelConfig(checkpoint);
+    STRATA_TRY(config);
+    STRATA_TRY(resolveTensorNames(config.value(), checkpoint));
+    auto built = buildWeightLayout(config.value(), checkpoint);
+    STRATA_TRY(built);
+    const WeightLayout& layout = built.value();
+    auto planned = planResidency(layout, residency.value());
+    STRATA_TRY(planned);
+    const ResidencyPlan& plan = planned.value();
+    const ModelConfig& c = config.value();
 
     uint64_t params = 0, bytes = 0;
     std::set<std::string> dtypes;
-    for (const auto& [name, info] : model.checkpoint().tensors()) {
+    for (const auto& [name, info] : checkpoint.tensors()) {
         params += uint64_t(info.numel());
         bytes += info.nbytes;
         dtypes.insert(std::string(dtypeName(info.dtype)));
@@ -51,17 +108,17 @@ Status infoCommand(const std::vector<std::string>& argv) {
     int64_t sliding = 0;
     for (LayerAttention t : c.layerTypes) sliding += t == LayerAttention::Sliding;
 
-    std::printf("model          %s\n", loaded->path.c_str());
+    std::printf("model          %s\n", path->c_str());
     std::printf("architecture   %s (model_type %s)\n", architectureName(c.arch), c.modelType.c_str());
     uint64_t onDisk = 0;
-    for (const auto& file : model.checkpoint().files()) {
+    for (const auto& file : checkpoint.files()) {
         std::error_code ec;
         onDisk += std::filesystem::file_size(file, ec);
     }
     std::printf("parameters     %.3f B (%llu) in %s: %s as loaded, %s on disk in %zu file(s)%s\n",
                 double(params) / 1e9, static_cast<unsigned long long>(params), dtypeList.c_str(),
-                formatBytes(bytes).c_str(), formatBytes(onDisk).c_str(), model.checkpoint().files().size(),
-                model.checkpoint().gguf() ? " (GGUF, dequantised as read)" : "");
+                formatBytes(bytes).c_str(), formatBytes(onDisk).c_str(), checkpoint.files().size(),
+                checkpoint.gguf() ? " (GGUF, dequantised as read)" : "");
     std::printf("layers         %lld (%lld sliding-window, window %lld)\n", static_cast<long long>(c.numLayers),
                 static_cast<long long>(sliding), static_cast<long long>(c.slidingWindow));
     std::printf("hidden         %lld, ffn %lld, heads %lld q / %lld kv, head_dim %lld, vocab %lld\n",
@@ -74,22 +131,10 @@ Status infoCommand(const std::vector<std::string>& argv) {
     std::printf("head           %s\n", c.tieWordEmbeddings ? "tied to the embeddings" : "separate lm_head");
     std::printf("bytes/layer    %s (layer 0)\n", formatBytes(layout.units.front().bytes).c_str());
     std::printf("head unit      %s (final norm + output head)\n", formatBytes(layout.units.back().bytes).c_str());
-    std::printf("embeddings     %s on disk, rows read per token\n", formatBytes(layout.embedding->nbytes).c_str());
+    std::printf("embeddings     %s, rows read per token\n", formatBytes(layout.embedding->nbytes).c_str());
     std::printf("KV cache       %s per 1k tokens (fp32, in RAM)\n",
                 formatBytes(KvCache::bytesFor(c, 1000)).c_str());
-    std::printf("memory plan    RAM budget %s\n",
-                args->has("ram-budget") ? args->get("ram-budget")->c_str() : "unlimited");
-    int resident = 0;
-    for (Residency r : plan.units) resident += r == Residency::Ram;
-    std::printf("  resident     %d of %zu units, %s\n", resident, plan.units.size(),
-                formatBytes(plan.residentBytes).c_str());
-    std::printf("  streamed     %zu units through %d slots of %s; %s read from disk per token\n",
-                plan.units.size() - size_t(resident), plan.streamSlots, formatBytes(plan.slotBytes).c_str(),
-                formatBytes(plan.streamedBytesPerPass).c_str());
-    std::printf("  weights RAM  %s at most\n", formatBytes(plan.ramBytes()).c_str());
-    for (size_t u = 0; u < plan.units.size(); ++u)
-        std::printf("    %-10s %10s  %s\n", layout.units[u].label.c_str(), formatBytes(layout.units[u].bytes).c_str(),
-                    plan.units[u] == Residency::Ram ? "RAM" : "disk");
+    printPlan(residency->ramBudget, layout, plan);
     return {};
 }
 
