@@ -103,6 +103,7 @@ Status benchCommand(const std::vector<std::string>& argv) {
     STRATA_TRY(seed);
     const std::string jsonPath = args->get("json").value_or("strata-bench.json");
 
+    STRATA_TRY(checkRunnableBudgets(args.value()));
     // Raw limits first, on this model's shapes.
     auto path = modelPath(args.value());
     STRATA_TRY(path);

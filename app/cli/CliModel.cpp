@@ -36,15 +36,22 @@ Result<ResidencyOptions> residencyOptions(const CliArguments& args) {
     return options;
 }
 
-Result<CliModel> loadCliModel(const CliArguments& args) {
+Status checkRunnableBudgets(const CliArguments& args) {
     auto residency = residencyOptions(args);
     STRATA_TRY(residency);
-    // Checked before anything is loaded: the model runs on CpuOps, which has no VRAM to plan for.
+    // Models run on CpuOps, which has no VRAM to plan for.
     if (residency->vramBudget > 0)
         return badInput("--vram-budget " + *args.get("vram-budget") +
                         " needs a CUDA backend and device, and none is available to strata-cli here; leave "
                         "--vram-budget out (or give 0) to run on the CPU, or see the plan with strata-cli info "
                         "--vram-budget " + *args.get("vram-budget"));
+    return {};
+}
+
+Result<CliModel> loadCliModel(const CliArguments& args) {
+    STRATA_TRY(checkRunnableBudgets(args));
+    auto residency = residencyOptions(args);
+    STRATA_TRY(residency);
     auto dir = modelPath(args);
     STRATA_TRY(dir);
     auto threads = args.integer("threads", 0, 0, 1024);

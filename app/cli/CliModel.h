@@ -25,7 +25,9 @@ struct CliModel {
 Result<std::string> modelPath(const CliArguments& args);
 // --ram-budget and --vram-budget (each 0 when absent).
 Result<ResidencyOptions> residencyOptions(const CliArguments& args);
-// Fails with bad input for a non-zero --vram-budget: models load on the CPU backend.
+// Bad input for a non-zero --vram-budget: models run on the CPU backend. Commands check it before
+// slow work.
+Status checkRunnableBudgets(const CliArguments& args);
 Result<CliModel> loadCliModel(const CliArguments& args);
 
 }  // namespace strata::cli

@@ -15,14 +15,17 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  run    [--model M] [--prompt TEXT | --prompt-file F] [--max-tokens N] [--ram-budget SIZE]\n"
+    "         [--vram-budget SIZE]\n"
     "         [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S]\n"
     "         [--stop TEXT]... [--system TEXT] [--raw | --chat] [--no-think] [--ignore-eos] [--threads N]\n"
     "         [--chunk N]\n"
     "         Streams the answer to stdout and progress to stderr. Without a prompt, asks a question\n"
     "         about the sample incident report.\n"
-    "  info   [--model M] [--ram-budget SIZE]\n"
-    "         Architecture, parameter count, bytes per layer and the memory plan.\n"
-    "  bench  [--model M] [--prompt-tokens N] [--gen-tokens N] [--ram-budget SIZE] [--json FILE]\n"
+    "  info   [--model M] [--ram-budget SIZE] [--vram-budget SIZE]\n"
+    "         Architecture, parameter count, bytes per layer and the memory plan: the tier (VRAM, RAM,\n"
+    "         disk) of every layer and the bytes each tier supplies per token.\n"
+    "  bench  [--model M] [--prompt-tokens N] [--gen-tokens N] [--ram-budget SIZE] [--vram-budget SIZE]\n"
+    "         [--json FILE]\n"
     "         Prefill and decode speed against this machine's raw GEMM, memory and disk figures.\n"
     "  convert --gguf FILE --out DIR\n"
     "         Writes a GGUF model as a Hugging Face folder (bf16 safetensors, config, tokenizer).\n"
@@ -30,7 +33,8 @@ const char* kUsage =
     "M is a Hugging Face model folder or a GGUF file (llama, qwen3, gemma3); the default is Gemma 3\n"
     "270M as installed by packaging/install-models.sh.\n"
     "SIZE takes units: 512MiB, 2GiB, ... --ram-budget bounds the model weights held in RAM; layers\n"
-    "beyond it are streamed from disk with read-ahead.\n";
+    "beyond it are streamed from disk with read-ahead. --vram-budget plans the GPU tier (info shows\n"
+    "the plan; running on a GPU needs the CUDA backend, which this strata-cli does not run yet).\n";
 
 }  // namespace
 

@@ -40,6 +40,10 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     STRATA_TRY(layout);
     auto plan = planResidency(layout.value(), {.vramBudget = options.vramBudget, .ramBudget = options.ramBudget});
     STRATA_TRY(plan);
+    // The weight streamer fills RAM slots only; units planned for VRAM need the CUDA backend's streamer.
+    if (plan.value().deviceTier)
+        return badInput("a VRAM budget was given, but models run on the " + std::string(ops.name()) +
+                        " backend, which has no device memory to place weights in");
     if (options.prefillChunk <= 0) return badInput("the prefill chunk must be at least one token");
 
     std::unique_ptr<TransformerModel> model(new TransformerModel(ops, std::move(config.value()),

@@ -301,6 +301,8 @@ private slots:
         expectBadInput({"run", "--model", m, "--prompt", "x", "--frobnicate"}, "--frobnicate");
         expectBadInput({"run", "--model", m, "--prompt", "x", "--prompt-file", "y"}, "--prompt");
         expectBadInput({"info", "--model", m, "--ram-budget", "lots"}, "ram-budget");
+        expectBadInput({"run", "--model", m, "--prompt", "x", "--vram-budget", "6GiB"}, "CUDA");
+        expectBadInput({"bench", "--model", m, "--vram-budget", "6GiB"}, "CUDA");
         expectBadInput({"transmogrify"}, "transmogrify");
     }
     // Each bad GGUF file is the llama fixture with one field patched; `info` must refuse it with
