@@ -9,26 +9,10 @@
 
 #include "CudaDevice.h"
 #include "CudaKernels.h"
+#include "WeightLoad.cuh"
 
 namespace strata {
 namespace {
-
-// bf16 is the high half of an fp32, so widening is a shift (exact, as on the CPU).
-struct LoadF32 {
-    __device__ __forceinline__ float operator()(const void* w, int64_t i) const {
-        return static_cast<const float*>(w)[i];
-    }
-};
-struct LoadBF16 {
-    __device__ __forceinline__ float operator()(const void* w, int64_t i) const {
-        return __uint_as_float(uint32_t(static_cast<const uint16_t*>(w)[i]) << 16);
-    }
-};
-struct LoadF16 {
-    __device__ __forceinline__ float operator()(const void* w, int64_t i) const {
-        return __half2float(static_cast<const __half*>(w)[i]);
-    }
-};
 
 template <typename Load>
 __global__ void gatherKernel(const void* __restrict__ table, int64_t rows, int cols, const int32_t* __restrict__ ids,

@@ -7,6 +7,7 @@
 
 #include "CudaDevice.h"
 #include "CudaKernels.h"
+#include "WeightLoad.cuh"
 
 namespace strata {
 namespace {
@@ -17,23 +18,6 @@ __device__ __forceinline__ float warpSum(float v) {
     for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
     return v;
 }
-
-// Weight loaders: bf16 is the high half of an fp32, so widening is a shift (exact, as on the CPU).
-struct LoadF32 {
-    __device__ __forceinline__ float operator()(const void* w, int i) const {
-        return static_cast<const float*>(w)[i];
-    }
-};
-struct LoadBF16 {
-    __device__ __forceinline__ float operator()(const void* w, int i) const {
-        return __uint_as_float(uint32_t(static_cast<const uint16_t*>(w)[i]) << 16);
-    }
-};
-struct LoadF16 {
-    __device__ __forceinline__ float operator()(const void* w, int i) const {
-        return __half2float(static_cast<const __half*>(w)[i]);
-    }
-};
 
 // x and y are not __restrict__: in-place use is allowed, and safe because every read of the row
 // for the sum happens before the __syncthreads that precedes the first write.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "CudaDevice.h"
+#include "CudaTestSupport.h"
 #include "CudaGemm.h"
 #include "DevicePool.h"
 #include "backend/Ops.h"
@@ -18,11 +19,10 @@
 #include "core/DType.h"
 
 using namespace strata;
+using namespace strata::cudatest;
 
 namespace {
 
-QString describe(const Error& e) { return QString::fromStdString(e.message); }
-QString describe(const Status& s) { return s.ok() ? QString() : describe(s.error()); }
 
 constexpr double kU32 = 1.0 / 16777216.0;  // 2^-24, fp32 unit roundoff
 
@@ -59,12 +59,7 @@ class TestCudaGemm : public QObject {
 
 private slots:
     void initTestCase() {
-        std::string reason;
-        if (!cudaDeviceAvailable(&reason)) QSKIP(qPrintable("no CUDA device: " + QString::fromStdString(reason)));
-        auto info = cudaDeviceInfo(0);
-        QVERIFY2(info.ok(), qPrintable(info.ok() ? QString() : describe(info.error())));
-        qInfo("device 0: %s, compute %d.%d, %lld MiB", info->name.c_str(), info->computeMajor, info->computeMinor,
-              static_cast<long long>(info->totalMemoryBytes >> 20));
+        STRATA_REQUIRE_CUDA_DEVICE(info);
         totalDeviceMemory_ = uint64_t(info->totalMemoryBytes);
 
         auto pool = DevicePool::create(uint64_t(512) << 20);

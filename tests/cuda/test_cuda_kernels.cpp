@@ -13,37 +13,17 @@
 #include <vector>
 
 #include "CudaDevice.h"
+#include "CudaTestSupport.h"
 #include "CudaKernels.h"
 #include "backend/cpu/CpuKernels.h"
 #include "core/DType.h"
 #include "sampling/Sampler.h"
 
 using namespace strata;
+using namespace strata::cudatest;
 
 namespace {
 
-// Owns one device allocation; the test must not leak on a failed QVERIFY.
-class DeviceBuffer {
-public:
-    explicit DeviceBuffer(size_t bytes) {
-        status_ = cudaStatus(cudaMalloc(&ptr_, std::max<size_t>(bytes, 4)), "cudaMalloc");
-    }
-    ~DeviceBuffer() {
-        if (ptr_) cudaFree(ptr_);
-    }
-    DeviceBuffer(const DeviceBuffer&) = delete;
-    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-    const Status& status() const { return status_; }
-    void* get() const { return ptr_; }
-    float* floats() const { return static_cast<float*>(ptr_); }
-    int32_t* ints() const { return static_cast<int32_t*>(ptr_); }
-
-private:
-    void* ptr_ = nullptr;
-    Status status_;
-};
-
-QString describe(const Status& s) { return s.ok() ? QString() : QString::fromStdString(s.error().message); }
 
 #define CHECK_STATUS(expr)                                   \
     do {                                                     \
@@ -97,14 +77,7 @@ class TestCudaKernels : public QObject {
     Q_OBJECT
 
 private slots:
-    void initTestCase() {
-        std::string reason;
-        if (!cudaDeviceAvailable(&reason)) QSKIP(qPrintable("no CUDA device: " + QString::fromStdString(reason)));
-        auto info = cudaDeviceInfo(0);
-        QVERIFY2(info.ok(), qPrintable(info.ok() ? QString() : QString::fromStdString(info.error().message)));
-        qInfo("device 0: %s, compute %d.%d, %d SMs", info->name.c_str(), info->computeMajor, info->computeMinor,
-              info->multiprocessors);
-    }
+    void initTestCase() { STRATA_REQUIRE_CUDA_DEVICE(info); }
 
     void rope_data() {
         QTest::addColumn<int>("headDim");

@@ -9,33 +9,16 @@
 #include <vector>
 
 #include "CudaDevice.h"
+#include "CudaTestSupport.h"
 #include "CudaKernels.h"
 #include "backend/cpu/CpuKernels.h"
 #include "core/DType.h"
 
 using namespace strata;
+using namespace strata::cudatest;
 
 namespace {
 
-// Owns one device allocation; the test must not leak on a failed QVERIFY.
-class DeviceBuffer {
-public:
-    explicit DeviceBuffer(size_t bytes) { status_ = cudaStatus(cudaMalloc(&ptr_, bytes), "cudaMalloc"); }
-    ~DeviceBuffer() {
-        if (ptr_) cudaFree(ptr_);
-    }
-    DeviceBuffer(const DeviceBuffer&) = delete;
-    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-    const Status& status() const { return status_; }
-    void* get() const { return ptr_; }
-    float* floats() const { return static_cast<float*>(ptr_); }
-
-private:
-    void* ptr_ = nullptr;
-    Status status_;
-};
-
-QString describe(const Status& s) { return s.ok() ? QString() : QString::fromStdString(s.error().message); }
 
 }  // namespace
 
@@ -43,14 +26,7 @@ class TestCudaRmsNorm : public QObject {
     Q_OBJECT
 
 private slots:
-    void initTestCase() {
-        std::string reason;
-        if (!cudaDeviceAvailable(&reason)) QSKIP(qPrintable("no CUDA device: " + QString::fromStdString(reason)));
-        auto info = cudaDeviceInfo(0);
-        QVERIFY2(info.ok(), qPrintable(info.ok() ? QString() : QString::fromStdString(info.error().message)));
-        qInfo("device 0: %s, compute %d.%d, %lld MiB", info->name.c_str(), info->computeMajor, info->computeMinor,
-              static_cast<long long>(info->totalMemoryBytes >> 20));
-    }
+    void initTestCase() { STRATA_REQUIRE_CUDA_DEVICE(info); }
 
     void matchesCpu_data() {
         QTest::addColumn<int>("rows");
