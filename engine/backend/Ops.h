@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/DType.h"
+#include "core/Result.h"
 #include "model/ModelConfig.h"
 
 namespace strata {
@@ -44,6 +45,9 @@ class Ops {
 public:
     virtual ~Ops() = default;
     virtual const char* name() const = 0;
+    // Ops return nothing, so a backend whose calls can fail (a device) keeps the first failure;
+    // this returns it and clears it. The model checks it at the end of each forward pass.
+    virtual Status takeError() { return {}; }
 
     virtual float* allocate(size_t floats) = 0;
     virtual void release(float* p) = 0;

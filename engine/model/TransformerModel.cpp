@@ -152,6 +152,7 @@ Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, b
     streamer_->release(head);
     logits.resize(size_t(rows * c.vocabSize));
     ops_.download(logits.data(), out, logits.size());
+    STRATA_TRY(ops_.takeError());
     kv.setLength(start + n);
     if (progress) progress(totalUnits, totalUnits);
     return {};

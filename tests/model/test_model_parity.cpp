@@ -5,49 +5,15 @@
 #include <QtTest>
 
 #include <cmath>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
+#include "../support/ParityFixture.h"
 #include "backend/cpu/CpuOps.h"
 #include "model/TransformerModel.h"
 #include "runtime/Generator.h"
 
 using namespace strata;
+using namespace strata::testsupport;
 
-namespace {
-
-struct Reference {
-    std::vector<int32_t> inputIds;
-    std::vector<float> logits;
-    int64_t vocab = 0;
-    std::vector<int32_t> greedyPrompt, greedyNew;
-};
-
-Reference readReference(const QString& dir) {
-    Reference r;
-    std::ifstream f((dir + "/reference.json").toStdString());
-    const auto j = nlohmann::json::parse(f);
-    r.inputIds = j["input_ids"].get<std::vector<int32_t>>();
-    r.vocab = j["logits_shape"][1].get<int64_t>();
-    r.greedyPrompt = j["greedy"]["prompt_ids"].get<std::vector<int32_t>>();
-    r.greedyNew = j["greedy"]["new_ids"].get<std::vector<int32_t>>();
-    std::ifstream lf((dir + "/" + QString::fromStdString(j["logits_file"].get<std::string>())).toStdString(),
-                     std::ios::binary);
-    r.logits.resize(r.inputIds.size() * size_t(r.vocab));
-    lf.read(reinterpret_cast<char*>(r.logits.data()), std::streamsize(r.logits.size() * sizeof(float)));
-    return r;
-}
-
-}  // namespace
-
-// "name" is tests/data/models/name; "gguf/name" is tests/data/gguf/models/name/model.gguf.
-QString fixtureDir(const QString& fixture) {
-    if (fixture.startsWith("gguf/")) return QStringLiteral(STRATA_TEST_DATA_DIR "/gguf/models/") + fixture.mid(5);
-    return QStringLiteral(STRATA_TEST_DATA_DIR "/models/") + fixture;
-}
-QString modelPath(const QString& fixture) {
-    return fixture.startsWith("gguf/") ? fixtureDir(fixture) + "/model.gguf" : fixtureDir(fixture);
-}
 // Q8_0 weights are dequantised to float16 while the reference keeps them in fp32; that rounding
 // (2^-12 of each weight) moves these logits by about 1.6e-3 of their size.
 double tolerance(const QString& fixture) { return fixture == "gguf/llama_q8" ? 3e-3 : 1e-4; }
@@ -60,7 +26,7 @@ private:
     std::unique_ptr<TransformerModel> loadFixture(const QString& fixture, int chunk) {
         ModelOptions options;
         options.prefillChunk = chunk;
-        auto model = TransformerModel::load(modelPath(fixture).toStdString(), ops_, options);
+        auto model = TransformerModel::load(parityModelPath(fixture).toStdString(), ops_, options);
         if (!model.ok()) {
             qWarning("%s", model.error().message.c_str());
             return nullptr;
@@ -77,8 +43,7 @@ private slots:
 void TestModelParity::logits_data() {
     QTest::addColumn<QString>("fixture");
     QTest::addColumn<int>("chunk");
-    for (const char* name : {"llama_tied", "llama_untied_sharded", "qwen3", "gemma3_text", "gemma3_conditional_text",
-                             "gguf/llama", "gguf/llama_q8", "gguf/qwen3", "gguf/gemma3"}) {
+    for (const char* name : kParityFixtures) {
         // One chunk for the whole sequence, and chunks of 7 so that attention spans chunk borders.
         QTest::newRow((std::string(name) + "/whole").c_str()) << QString(name) << 256;
         QTest::newRow((std::string(name) + "/chunk7").c_str()) << QString(name) << 7;
@@ -88,7 +53,7 @@ void TestModelParity::logits_data() {
 void TestModelParity::logits() {
     QFETCH(QString, fixture);
     QFETCH(int, chunk);
-    const Reference ref = readReference(fixtureDir(fixture));
+    const ParityReference ref = readParityReference(fixture);
     auto model = loadFixture(fixture, chunk);
     QVERIFY(model);
     auto kv = KvCache::create(ops_, model->config(), int64_t(ref.inputIds.size()));
@@ -121,7 +86,7 @@ void TestModelParity::logits() {
 void TestModelParity::greedy() {
     QFETCH(QString, fixture);
     QFETCH(int, chunk);
-    const Reference ref = readReference(fixtureDir(fixture));
+    const ParityReference ref = readParityReference(fixture);
     auto model = loadFixture(fixture, chunk);
     QVERIFY(model);
     GenerationRequest request;

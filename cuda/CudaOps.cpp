@@ -1,0 +1,140 @@
+#include "CudaOps.h"
+
+#include <new>
+
+#include "CudaDevice.h"
+#include "CudaKernels.h"
+
+namespace strata {
+
+Result<std::unique_ptr<CudaOps>> CudaOps::create(uint64_t vramBudget, int device) {
+    std::unique_ptr<CudaOps> ops(new CudaOps());
+    auto pool = DevicePool::create(vramBudget, device);
+    STRATA_TRY(pool);
+    ops->pool_ = std::move(pool.value());
+    STRATA_CUDA_TRY(cudaStreamCreateWithFlags(&ops->stream_, cudaStreamNonBlocking));
+    auto gemm = CudaGemm::create(*ops->pool_, ops->stream_);
+    STRATA_TRY(gemm);
+    ops->gemm_ = std::move(gemm.value());
+    return ops;
+}
+
+CudaOps::~CudaOps() {
+    if (stream_) cudaStreamSynchronize(stream_);
+    gemm_.reset();
+    if (pool_)
+        for (void* p : staging_)
+            if (p) (void)pool_->release(p);
+    if (stream_) cudaStreamDestroy(stream_);
+}
+
+void CudaOps::record(Status s) {
+    if (!s.ok() && error_.ok()) error_ = std::move(s);
+}
+
+Status CudaOps::takeError() {
+    record(cudaStatus(cudaStreamSynchronize(stream_), "running the CUDA ops"));
+    Status out = std::move(error_);
+    error_ = Status();
+    return out;
+}
+
+float* CudaOps::allocate(size_t floats) {
+    auto p = pool_->allocate(uint64_t(floats) * sizeof(float), "activations or KV cache");
+    if (!p.ok()) {
+        record(p.error());
+        throw std::bad_alloc();
+    }
+    return static_cast<float*>(p.value());
+}
+
+void CudaOps::release(float* p) {
+    // Work queued on the stream may still use the block.
+    record(cudaStatus(cudaStreamSynchronize(stream_), "waiting before a release"));
+    record(pool_->release(p));
+}
+
+void CudaOps::upload(float* dst, const float* hostSrc, size_t floats) {
+    record(cudaStatus(cudaMemcpyAsync(dst, hostSrc, floats * sizeof(float), cudaMemcpyHostToDevice, stream_),
+                      "copying activations to the device"));
+    // The host buffer may be reused as soon as we return.
+    record(cudaStatus(cudaStreamSynchronize(stream_), "copying activations to the device"));
+}
+
+void CudaOps::download(float* hostDst, const float* src, size_t floats) {
+    record(cudaStatus(cudaMemcpyAsync(hostDst, src, floats * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+                      "copying results to the host"));
+    record(cudaStatus(cudaStreamSynchronize(stream_), "copying results to the host"));
+}
+
+void CudaOps::copy(float* dst, const float* src, size_t floats) {
+    record(cudaStatus(cudaMemcpyAsync(dst, src, floats * sizeof(float), cudaMemcpyDeviceToDevice, stream_),
+                      "copying on the device"));
+}
+
+void* CudaOps::stage(int slot, const void* host, size_t bytes) {
+    if (stagingBytes_[slot] < bytes) {
+        record(cudaStatus(cudaStreamSynchronize(stream_), "waiting before a staging buffer grows"));
+        if (staging_[slot]) record(pool_->release(staging_[slot]));
+        staging_[slot] = nullptr;
+        stagingBytes_[slot] = 0;
+        auto p = pool_->allocate(bytes, "staging of weights and positions");
+        if (!p.ok()) {
+            record(p.error());
+            return nullptr;
+        }
+        staging_[slot] = p.value();
+        stagingBytes_[slot] = bytes;
+    }
+    // Pageable host memory: the call returns once the data has left the host buffer.
+    record(cudaStatus(cudaMemcpyAsync(staging_[slot], host, bytes, cudaMemcpyHostToDevice, stream_),
+                      "copying to a staging buffer"));
+    return staging_[slot];
+}
+
+WeightRef CudaOps::deviceWeight(const WeightRef& w, int slot) {
+    WeightRef d = w;
+    d.data = stage(slot, w.data, size_t(w.rows * w.cols) * dtypeSize(w.dtype));
+    return d;
+}
+
+void CudaOps::matmul(const float* x, int64_t n, const WeightRef& w, float* y) {
+    const WeightRef d = deviceWeight(w, WeightSlot);
+    if (d.data) record(gemm_->matmul(x, n, d, y));
+}
+
+void CudaOps::rmsNorm(const float* x, int64_t rows, const WeightRef& w, float eps, bool addOne, float* y) {
+    const WeightRef d = deviceWeight(w, WeightSlot);
+    if (d.data) record(cudaRmsNorm(x, rows, w.cols, d.data, w.dtype, eps, addOne, y, stream_));
+}
+
+void CudaOps::rope(float* x, int64_t n, int64_t numHeads, int64_t headDim, const int32_t* positions,
+                   const float* invFreq, RopeStyle style) {
+    auto* dPos = static_cast<const int32_t*>(stage(PositionSlot, positions, size_t(n) * sizeof(int32_t)));
+    auto* dFreq = static_cast<const float*>(stage(InvFreqSlot, invFreq, size_t(headDim / 2) * sizeof(float)));
+    if (dPos && dFreq) record(cudaRope(x, n, numHeads, headDim, dPos, dFreq, style, stream_));
+}
+
+void CudaOps::gatedActivation(const float* gate, const float* up, int64_t count, Activation act, float* out) {
+    record(cudaGatedActivation(gate, up, count, act, out, stream_));
+}
+
+void CudaOps::add(float* y, const float* x, int64_t count) { record(cudaAdd(y, x, count, stream_)); }
+
+void CudaOps::scale(float* x, int64_t count, float factor) { record(cudaScale(x, count, factor, stream_)); }
+
+void CudaOps::softcap(float* x, int64_t count, float cap) { record(cudaSoftcap(x, count, cap, stream_)); }
+
+void CudaOps::writeKv(const KvLayerView& kv, const float* k, const float* v, int64_t n, int64_t rowFloats,
+                      const int32_t* positions) {
+    auto* dPos = static_cast<const int32_t*>(stage(PositionSlot, positions, size_t(n) * sizeof(int32_t)));
+    if (dPos) record(cudaWriteKv(kv, k, v, n, rowFloats, dPos, stream_));
+}
+
+void CudaOps::attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv,
+                        const AttentionShape& shape, float* out) {
+    auto* dPos = static_cast<const int32_t*>(stage(PositionSlot, positions, size_t(n) * sizeof(int32_t)));
+    if (dPos) record(cudaAttention(q, n, dPos, kv, shape, out, stream_));
+}
+
+}  // namespace strata

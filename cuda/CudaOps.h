@@ -1,0 +1,66 @@
+#pragma once
+// The engine's op set on a CUDA device. Activations, the KV cache and scratch live in a pool that
+// reserves the VRAM budget once; every op runs in order on one stream.
+//
+// The small, correct first version: weights still arrive in host memory (the weight streamer
+// fills RAM units), so each product or norm copies its weight into a device staging buffer
+// before use. That makes whole-model runs correct on a GPU, and slow; placing units in VRAM and
+// pinned RAM is the weight streamer's job, next.
+#include <cuda_runtime_api.h>
+
+#include <memory>
+
+#include "CudaGemm.h"
+#include "DevicePool.h"
+#include "backend/Ops.h"
+
+namespace strata {
+
+class CudaOps final : public Ops {
+public:
+    static Result<std::unique_ptr<CudaOps>> create(uint64_t vramBudget, int device = 0);
+    ~CudaOps() override;
+    CudaOps(const CudaOps&) = delete;
+    CudaOps& operator=(const CudaOps&) = delete;
+
+    const char* name() const override { return "cuda"; }
+    Status takeError() override;
+    uint64_t peakBytes() const { return pool_->peakBytes(); }
+
+    // Throws std::bad_alloc when the budget is exhausted (the reason is kept for takeError).
+    float* allocate(size_t floats) override;
+    void release(float* p) override;
+    void upload(float* dst, const float* hostSrc, size_t floats) override;
+    void download(float* hostDst, const float* src, size_t floats) override;
+    void copy(float* dst, const float* src, size_t floats) override;
+
+    void matmul(const float* x, int64_t n, const WeightRef& w, float* y) override;
+    void rmsNorm(const float* x, int64_t rows, const WeightRef& w, float eps, bool addOne, float* y) override;
+    void rope(float* x, int64_t n, int64_t numHeads, int64_t headDim, const int32_t* positions,
+              const float* invFreq, RopeStyle style) override;
+    void gatedActivation(const float* gate, const float* up, int64_t count, Activation act, float* out) override;
+    void add(float* y, const float* x, int64_t count) override;
+    void scale(float* x, int64_t count, float factor) override;
+    void softcap(float* x, int64_t count, float cap) override;
+    void writeKv(const KvLayerView& kv, const float* k, const float* v, int64_t n, int64_t rowFloats,
+                 const int32_t* positions) override;
+    void attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv,
+                   const AttentionShape& shape, float* out) override;
+
+private:
+    CudaOps() = default;
+    void record(Status s);
+    // Device copies of host data, in staging buffers that grow (pool allocations) and are reused.
+    void* stage(int slot, const void* host, size_t bytes);
+    WeightRef deviceWeight(const WeightRef& w, int slot);
+
+    enum Slot { WeightSlot, PositionSlot, InvFreqSlot, SlotCount };
+    std::unique_ptr<DevicePool> pool_;
+    cudaStream_t stream_ = nullptr;
+    std::unique_ptr<CudaGemm> gemm_;
+    void* staging_[SlotCount] = {};
+    size_t stagingBytes_[SlotCount] = {};
+    Status error_;
+};
+
+}  // namespace strata
