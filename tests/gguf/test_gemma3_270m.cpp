@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/cpu/CpuOps.h"
+#include "../cli/CliRunner.h"
 #include "../support/DefaultModel.h"
 #include "core/ModelLocations.h"
 #include "model/TransformerModel.h"
@@ -63,6 +64,7 @@ private slots:
     void greedyCompletionsMatchTransformers();
     void factualAnswers();
     void convertedFolderMatchesGguf();
+    void readmeCommandAnswersTheSampleQuestion();
 };
 
 void TestGemma3_270m::tokenizesAsTransformers() {
@@ -202,6 +204,15 @@ void TestGemma3_270m::convertedFolderMatchesGguf() {
           maxDiff, maxLogit, maxDiff / maxLogit, agree, positions);
     QVERIFY(maxDiff / maxLogit < 2e-2);
     QVERIFY(agree >= int(positions) - 1);
+}
+
+// The README's first command ends in `strata-cli run` with no arguments: the default model asked
+// about the sample incident report.
+void TestGemma3_270m::readmeCommandAnswersTheSampleQuestion() {
+    const CliRun r = runCli({"run"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    qInfo("strata-cli run -> %s", qPrintable(r.out.trimmed()));
+    QVERIFY2(r.out.contains("1 hour 37 minutes"), qPrintable(r.out));
 }
 
 QTEST_GUILESS_MAIN(TestGemma3_270m)
