@@ -6,7 +6,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   qt6-base-dev libgl1-mesa-dev
-  libopenblas-dev libsentencepiece-dev nlohmann-json3-dev libutf8proc-dev
+  libopenblas-dev libsentencepiece-dev nlohmann-json3-dev libutf8proc-dev libsqlite3-dev
   python3
 )
 missing=()

@@ -11,6 +11,8 @@ namespace strata {
 enum class ErrorKind {
     BadInput,   // the user's files, flags or prompt are at fault: exit code 2
     Internal,   // our fault or the machine's (I/O error, out of memory): exit code 1
+    DiskFull,   // a write found no space (ENOSPC): the job pauses, keeps what it saved, and can
+                // resume once space is free: exit code 75 (EX_TEMPFAIL)
 };
 
 struct Error {
@@ -21,7 +23,16 @@ struct Error {
 inline Error badInput(std::string message) { return {ErrorKind::BadInput, std::move(message)}; }
 inline Error internalError(std::string message) { return {ErrorKind::Internal, std::move(message)}; }
 
-inline int exitCodeFor(const Error& e) { return e.kind == ErrorKind::BadInput ? 2 : 1; }
+inline Error diskFull(std::string message) { return {ErrorKind::DiskFull, std::move(message)}; }
+
+inline int exitCodeFor(const Error& e) {
+    switch (e.kind) {
+    case ErrorKind::BadInput: return 2;
+    case ErrorKind::DiskFull: return 75;
+    case ErrorKind::Internal: break;
+    }
+    return 1;
+}
 
 template <typename T>
 class [[nodiscard]] Result {
