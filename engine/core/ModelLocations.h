@@ -9,6 +9,9 @@ namespace strata {
 std::filesystem::path modelsDir();
 // The model used when none is named: Gemma 3 270M (Q4_K_M GGUF).
 std::filesystem::path defaultModelPath();
+// Where saved sessions live (the SessionStore root), by the same rules:
+// $STRATA_SESSIONS_DIR, else $XDG_DATA_HOME/strata/sessions, else ~/.local/share/strata/sessions.
+std::filesystem::path sessionsDir();
 inline constexpr const char* kDefaultModelInstaller = "packaging/install-models.sh";
 
 }  // namespace strata
