@@ -1,0 +1,128 @@
+#include "session/SessionExport.h"
+
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+namespace strata {
+
+namespace {
+
+struct SessionContent {
+    SessionInfo info;
+    std::vector<Attachment> attachments;
+    std::vector<Turn> turns;
+};
+
+Result<SessionContent> readContent(SessionStore& store, const std::string& id) {
+    SessionContent content;
+    STRATA_ASSIGN(content.info, store.session(id));
+    STRATA_ASSIGN(content.attachments, store.attachments(id));
+    STRATA_ASSIGN(content.turns, store.turns(id));
+    return content;
+}
+
+// A title or file name on one Markdown line: line breaks would end the heading or table row.
+std::string oneLine(std::string text) {
+    for (char& c : text)
+        if (c == '\n' || c == '\r') c = ' ';
+    return text;
+}
+
+std::string tableCell(const std::string& text) {
+    std::string out;
+    for (char c : oneLine(text)) {
+        if (c == '|') out.push_back('\\');
+        out.push_back(c);
+    }
+    return out;
+}
+
+std::string roleHeading(TurnRole role) {
+    switch (role) {
+    case TurnRole::System: return "System";
+    case TurnRole::User: return "User";
+    case TurnRole::Assistant: return "Assistant";
+    }
+    return "User";
+}
+
+}  // namespace
+
+std::string formatUtcTime(int64_t unixMs) {
+    const std::time_t seconds = std::time_t(unixMs / 1000);
+    std::tm utc{};
+    if (!gmtime_r(&seconds, &utc)) return std::to_string(unixMs);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+Result<std::string> exportMarkdown(SessionStore& store, const std::string& id) {
+    SessionContent c;
+    STRATA_ASSIGN(c, readContent(store, id));
+    const SessionInfo& info = c.info;
+
+    std::string md = "# " + oneLine(info.title.empty() ? "Untitled session" : info.title) + "\n\n";
+    md += "- Session: " + info.id + "\n";
+    md += "- Model: " + oneLine(info.modelPath);
+    if (!info.modelFingerprint.empty()) md += " (" + oneLine(info.modelFingerprint) + ")";
+    md += "\n- Created: " + formatUtcTime(info.createdAt) + "\n";
+    md += "- Updated: " + formatUtcTime(info.updatedAt) + "\n";
+    md += "- State: " + std::string(toString(info.state)) + ", " +
+          std::to_string(info.contextTokens) + " tokens of context\n";
+
+    if (!c.attachments.empty()) {
+        md += "\n## Attachments\n\n| File | SHA-256 | Tokens |\n|---|---|---|\n";
+        for (const Attachment& a : c.attachments)
+            md += "| " + tableCell(a.path.filename().string()) + " | `" + a.sha256 + "` | " +
+                  std::to_string(a.tokenCount) + " |\n";
+    }
+
+    md += "\n## Transcript\n";
+    for (const Turn& t : c.turns) {
+        md += "\n### " + roleHeading(t.role) + "\n\n" + t.text;
+        if (t.text.empty() || t.text.back() != '\n') md += "\n";
+    }
+    return md;
+}
+
+Result<std::string> exportJson(SessionStore& store, const std::string& id) {
+    SessionContent c;
+    STRATA_ASSIGN(c, readContent(store, id));
+    const SessionInfo& info = c.info;
+
+    nlohmann::ordered_json doc;
+    doc["format"] = "strata-session";
+    doc["version"] = 1;
+    doc["id"] = info.id;
+    doc["title"] = info.title;
+    doc["model"] = {{"path", info.modelPath}, {"fingerprint", info.modelFingerprint}};
+    doc["created_at"] = formatUtcTime(info.createdAt);
+    doc["updated_at"] = formatUtcTime(info.updatedAt);
+    doc["state"] = toString(info.state);
+    doc["context_tokens"] = info.contextTokens;
+    doc["attachments"] = nlohmann::ordered_json::array();
+    for (const Attachment& a : c.attachments)
+        doc["attachments"].push_back({{"name", a.path.filename().string()},
+                                      {"path", a.path.string()},
+                                      {"sha256", a.sha256},
+                                      {"bytes", a.bytes},
+                                      {"kind", a.kind},
+                                      {"tokens", a.tokenCount},
+                                      {"added_at", formatUtcTime(a.addedAt)}});
+    doc["turns"] = nlohmann::ordered_json::array();
+    for (const Turn& t : c.turns)
+        doc["turns"].push_back({{"index", t.index},
+                                {"role", toString(t.role)},
+                                {"text", t.text},
+                                {"tokens", t.tokenCount},
+                                {"created_at", formatUtcTime(t.createdAt)},
+                                {"prefill_ms", t.prefillMs},
+                                {"decode_ms", t.decodeMs}});
+    // Text that is not valid UTF-8 (a model can emit a broken byte sequence) is replaced by
+    // U+FFFD rather than making the export fail.
+    return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace strata
