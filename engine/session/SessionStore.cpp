@@ -610,8 +610,8 @@ Result<std::vector<Attachment>> SessionStore::attachments(const std::string& id)
     }
 }
 
-Status SessionStore::addKvBlocks(const std::string& id, const std::vector<KvBlockRecord>& blocks) {
-    for (const KvBlockRecord& b : blocks) {
+Status SessionStore::addKvBlocks(const std::string& id, const std::vector<KvManifestEntry>& blocks) {
+    for (const KvManifestEntry& b : blocks) {
         const std::string where = "KV block (layer " + std::to_string(b.layer) + ", block " +
                                   std::to_string(b.blockIndex) + ") of session " + id;
         if (!isPlainFileName(b.fileName))
@@ -626,7 +626,7 @@ Status SessionStore::addKvBlocks(const std::string& id, const std::vector<KvBloc
                          "INSERT OR REPLACE INTO kv_blocks (session_id, layer, block_index, "
                          "first_token, tokens, file_name, file_offset, bytes, checksum) "
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-        for (const KvBlockRecord& b : blocks) {
+        for (const KvManifestEntry& b : blocks) {
             insert.reset();
             insert.bindText(1, id).bindInt(2, b.layer).bindInt(3, b.blockIndex);
             insert.bindInt(4, b.firstToken).bindInt(5, b.tokens).bindText(6, b.fileName);
@@ -639,19 +639,19 @@ Status SessionStore::addKvBlocks(const std::string& id, const std::vector<KvBloc
     });
 }
 
-Result<std::vector<KvBlockRecord>> SessionStore::kvBlocks(const std::string& id) {
+Result<std::vector<KvManifestEntry>> SessionStore::kvBlocks(const std::string& id) {
     std::lock_guard lock(mutex_);
     STRATA_TRY(requireSession(id));
     Statement select(db_, databaseFile_,
                      "SELECT layer, block_index, first_token, tokens, file_name, file_offset, bytes, "
                      "checksum FROM kv_blocks WHERE session_id = ?1 ORDER BY layer, block_index");
     select.bindText(1, id);
-    std::vector<KvBlockRecord> out;
+    std::vector<KvManifestEntry> out;
     for (;;) {
         Result<bool> row = select.next("cannot read the KV manifest of session " + id);
         if (!row) return row.error();
         if (!*row) return out;
-        KvBlockRecord b;
+        KvManifestEntry b;
         b.layer = int32_t(select.integer(0));
         b.blockIndex = select.integer(1);
         b.firstToken = select.integer(2);

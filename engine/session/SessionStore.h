@@ -65,7 +65,7 @@ struct Attachment {
 
 // One KV block written to a file in the session folder. Blocks cover token positions
 // [firstToken, firstToken + tokens) of one layer.
-struct KvBlockRecord {
+struct KvManifestEntry {
     int32_t layer = 0;
     int64_t blockIndex = 0;
     int64_t firstToken = 0;
@@ -125,8 +125,8 @@ public:
 
     // All records in one transaction. A record for a (layer, blockIndex) the manifest already
     // has replaces it (a partly filled last block that was written again).
-    Status addKvBlocks(const std::string& id, const std::vector<KvBlockRecord>& blocks);
-    Result<std::vector<KvBlockRecord>> kvBlocks(const std::string& id);  // by layer, then block
+    Status addKvBlocks(const std::string& id, const std::vector<KvManifestEntry>& blocks);
+    Result<std::vector<KvManifestEntry>> kvBlocks(const std::string& id);  // by layer, then block
     // Truncates the manifest to the first tokenCount tokens: blocks starting at or after it are
     // dropped, a block straddling it keeps only its first (tokenCount - firstToken) tokens.
     // The block files are left alone; their owner reclaims the space.

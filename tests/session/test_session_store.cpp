@@ -59,8 +59,8 @@ Turn makeTurn(TurnRole role, std::string text, int64_t tokens = 3) {
     return t;
 }
 
-KvBlockRecord block(int32_t layer, int64_t index, int64_t tokensPerBlock) {
-    KvBlockRecord b;
+KvManifestEntry block(int32_t layer, int64_t index, int64_t tokensPerBlock) {
+    KvManifestEntry b;
     b.layer = layer;
     b.blockIndex = index;
     b.firstToken = index * tokensPerBlock;
@@ -280,7 +280,7 @@ private slots:
     void kvManifestAddListTruncate() {
         auto store = openStore(freshRoot("kv"));
         const std::string id = newSession(*store, "KV");
-        std::vector<KvBlockRecord> blocks;
+        std::vector<KvManifestEntry> blocks;
         for (int32_t layer = 1; layer >= 0; --layer)
             for (int64_t i = 0; i < 4; ++i)
                 blocks.push_back(block(layer, i, 16));
@@ -297,7 +297,7 @@ private slots:
         QCOMPARE(listed->at(2).fileName, std::string("layer0.kv"));
 
         // Re-recording a block replaces it.
-        KvBlockRecord again = block(0, 3, 16);
+        KvManifestEntry again = block(0, 3, 16);
         again.checksum = 7;
         QVERIFY(store->addKvBlocks(id, {again}));
         QCOMPARE(store->kvBlocks(id)->size(), size_t(8));
@@ -307,7 +307,7 @@ private slots:
         QVERIFY(store->removeKvBlocksFrom(id, 40));
         listed = store->kvBlocks(id);
         QCOMPARE(listed->size(), size_t(6));
-        for (const KvBlockRecord& b : *listed) {
+        for (const KvManifestEntry& b : *listed) {
             QVERIFY(b.blockIndex <= 2);
             QCOMPARE(b.tokens, b.blockIndex == 2 ? int64_t(8) : int64_t(16));
         }
@@ -315,7 +315,7 @@ private slots:
         QVERIFY(store->kvBlocks(id)->empty());
 
         // A bad record rejects the whole batch.
-        KvBlockRecord escape = block(0, 0, 16);
+        KvManifestEntry escape = block(0, 0, 16);
         escape.fileName = "../../etc/passwd";
         auto refused = store->addKvBlocks(id, {block(0, 0, 16), escape});
         QVERIFY(!refused);
