@@ -4,12 +4,18 @@
 // memory (host memory on the CPU, device memory on CUDA); model code never dereferences them.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "core/DType.h"
 #include "core/Result.h"
 #include "model/ModelConfig.h"
 
 namespace strata {
+
+class Checkpoint;
+struct WeightLayout;
+struct ResidencyPlan;
+class WeightSource;
 
 // A stored weight matrix [rows, cols] in row-major order, as in the checkpoint: rows are output
 // features, cols are input features. A norm weight is a single row.
@@ -48,6 +54,12 @@ public:
     // Ops return nothing, so a backend whose calls can fail (a device) keeps the first failure;
     // this returns it and clears it. The model checks it at the end of each forward pass.
     virtual Status takeError() { return {}; }
+
+    // Where this backend's model weights come from, started: on the CPU, RAM and the checkpoint
+    // files (a plan with a VRAM tier is refused); on a device, VRAM, pinned RAM and the files.
+    virtual Result<std::unique_ptr<WeightSource>> makeWeightSource(const Checkpoint& checkpoint,
+                                                                   const WeightLayout& layout,
+                                                                   const ResidencyPlan& plan);
 
     virtual float* allocate(size_t floats) = 0;
     virtual void release(float* p) = 0;

@@ -38,12 +38,10 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     STRATA_TRY(resolveTensorNames(config.value(), *checkpoint.value()));
     auto layout = buildWeightLayout(config.value(), *checkpoint.value());
     STRATA_TRY(layout);
-    auto plan = planResidency(layout.value(), {.vramBudget = options.vramBudget, .ramBudget = options.ramBudget});
+    auto plan = planResidency(layout.value(), {.vramBudget = options.vramBudget,
+                                               .ramBudget = options.ramBudget,
+                                               .vramReserve = options.vramReserve});
     STRATA_TRY(plan);
-    // The weight streamer fills RAM slots only; units planned for VRAM need the CUDA backend's streamer.
-    if (plan.value().deviceTier)
-        return badInput("a VRAM budget was given, but models run on the " + std::string(ops.name()) +
-                        " backend, which has no device memory to place weights in");
     if (options.prefillChunk <= 0) return badInput("the prefill chunk must be at least one token");
 
     std::unique_ptr<TransformerModel> model(new TransformerModel(ops, std::move(config.value()),
@@ -56,8 +54,7 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
         else
             model->invFreq_.push_back(ropeInvFreq(c.headDim, c.ropeTheta, c.ropeScaling));
     }
-    model->streamer_ = std::make_unique<WeightStreamer>(*model->checkpoint_, model->layout_, std::move(plan.value()));
-    STRATA_TRY(model->streamer_->start());
+    STRATA_ASSIGN(model->streamer_, ops.makeWeightSource(*model->checkpoint_, model->layout_, plan.value()));
     return model;
 }
 

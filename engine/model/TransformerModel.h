@@ -15,13 +15,14 @@
 #include "model/ModelConfig.h"
 #include "model/WeightLayout.h"
 #include "runtime/KvCache.h"
-#include "runtime/WeightStreamer.h"
+#include "runtime/WeightSource.h"
 
 namespace strata {
 
 struct ModelOptions {
     uint64_t ramBudget = 0;      // bytes of weights held in RAM at once; 0: no limit
     uint64_t vramBudget = 0;     // bytes of VRAM for weights, staging and activations; 0: no GPU tier
+    uint64_t vramReserve = kDefaultVramReserve;  // part of vramBudget kept for activations and KV
     int64_t prefillChunk = 256;  // tokens per attention/MLP chunk in prefill
 };
 
@@ -38,7 +39,7 @@ public:
     const ModelConfig& config() const { return config_; }
     const WeightLayout& layout() const { return layout_; }
     const Checkpoint& checkpoint() const { return *checkpoint_; }
-    const WeightStreamer& streamer() const { return *streamer_; }
+    const WeightSource& streamer() const { return *streamer_; }
     Ops& ops() const { return ops_; }
 
     // Runs tokens at positions kv.length() onwards and appends their K/V to kv. Writes the logits
@@ -60,7 +61,7 @@ private:
     std::unique_ptr<Checkpoint> checkpoint_;
     WeightLayout layout_;
     ModelOptions options_;
-    std::unique_ptr<WeightStreamer> streamer_;
+    std::unique_ptr<WeightSource> streamer_;
     std::vector<std::vector<float>> invFreq_;  // per layer
     std::unique_ptr<Scratch> scratch_;
 };

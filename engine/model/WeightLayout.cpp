@@ -1,5 +1,7 @@
 #include "model/WeightLayout.h"
 
+#include <algorithm>
+#include <tuple>
 #include <sstream>
 
 namespace strata {
@@ -26,12 +28,58 @@ struct Builder {
         if (info->shape != expected)
             return badInput("tensor '" + name + "' has shape " + shapeText(info->shape) + " but config.json implies " +
                             shapeText(expected));
-        unit.bytes = (unit.bytes + 63) / 64 * 64;
-        unit.tensors.push_back({role, info, unit.bytes});
-        unit.bytes += info->nbytes;
+        unit.tensors.push_back({role, info});
         return {};
     }
 };
+
+uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+// Tensors further apart in a file than this are read as separate extents rather than reading the gap.
+constexpr uint64_t kMaxExtentGap = uint64_t(64) << 10;
+
+// Places plain tensors in file-ordered extents, then converted (GGUF-quantised) tensors after them.
+void placeTensors(WeightUnit& unit) {
+    constexpr uint64_t A = UnitExtent::kAlignment;
+    std::vector<size_t> plain;
+    for (size_t i = 0; i < unit.tensors.size(); ++i)
+        if (!unit.tensors[i].info->encoding) plain.push_back(i);
+    std::sort(plain.begin(), plain.end(), [&](size_t a, size_t b) {
+        const TensorInfo& x = *unit.tensors[a].info;
+        const TensorInfo& y = *unit.tensors[b].info;
+        return std::tie(x.fileIndex, x.offset) < std::tie(y.fileIndex, y.offset);
+    });
+    unit.bytes = 0;
+    uint64_t end = 0;  // file offset past the current extent's last tensor
+    for (size_t i : plain) {
+        UnitTensor& t = unit.tensors[i];
+        const TensorInfo& info = *t.info;
+        const bool extend = !unit.extents.empty() && unit.extents.back().fileIndex == info.fileIndex &&
+                            info.offset <= end + kMaxExtentGap;
+        if (!extend) {
+            unit.bytes = alignUp(unit.bytes, A);
+            UnitExtent e;
+            e.fileIndex = info.fileIndex;
+            e.fileOffset = info.offset / A * A;
+            e.bufferOffset = unit.bytes;
+            unit.extents.push_back(e);
+            end = info.offset;
+        }
+        UnitExtent& e = unit.extents.back();
+        end = std::max(end, info.offset + info.nbytes);
+        e.dataBytes = end - e.fileOffset;
+        e.bytes = alignUp(e.dataBytes, A);
+        t.bufferOffset = e.bufferOffset + (info.offset - e.fileOffset);
+        t.inExtent = true;
+        unit.bytes = e.bufferOffset + e.bytes;
+    }
+    for (UnitTensor& t : unit.tensors) {
+        if (t.inExtent) continue;
+        unit.bytes = alignUp(unit.bytes, 64);
+        t.bufferOffset = unit.bytes;
+        unit.bytes += t.info->nbytes;
+    }
+}
 
 }  // namespace
 
@@ -74,12 +122,14 @@ Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& c
         STRATA_TRY(b.add(WeightRole::GateProj, l + "mlp.gate_proj.weight", {ffn, h}));
         STRATA_TRY(b.add(WeightRole::UpProj, l + "mlp.up_proj.weight", {ffn, h}));
         STRATA_TRY(b.add(WeightRole::DownProj, l + "mlp.down_proj.weight", {h, ffn}));
+        placeTensors(b.unit);
         layout.units.push_back(std::move(b.unit));
     }
     Builder head{checkpoint, {}};
     head.unit.label = "head";
     STRATA_TRY(head.add(WeightRole::FinalNorm, p + "norm.weight", {h}));
     STRATA_TRY(head.add(WeightRole::LmHead, c.tieWordEmbeddings ? embedName : c.lmHeadName, {c.vocabSize, h}));
+    placeTensors(head.unit);
     layout.units.push_back(std::move(head.unit));
     return layout;
 }

@@ -1,6 +1,10 @@
 #pragma once
 // Which checkpoint tensors make up each streaming unit (one per decoder layer, then the output
 // head), where they go in the unit's buffer, and the shapes the architecture expects of them.
+//
+// Tensors stored as they are used (not GGUF-quantised) are placed in the buffer as they lie in
+// their file: neighbours form an extent that starts at a 4096-aligned file offset and a
+// 4096-aligned buffer offset, so that one large direct (O_DIRECT) read fills it with no copy.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,12 +26,24 @@ enum class WeightRole {
 struct UnitTensor {
     WeightRole role;
     const TensorInfo* info;
-    uint64_t bufferOffset;  // 64-byte aligned offset in the unit's buffer
+    uint64_t bufferOffset = 0;  // in the unit's buffer
+    bool inExtent = false;      // read as part of an extent; otherwise converted by Checkpoint::read
+};
+
+// A byte range of one checkpoint file read whole into the unit's buffer.
+struct UnitExtent {
+    static constexpr uint64_t kAlignment = 4096;  // file offset, size and buffer offset
+    int fileIndex = 0;
+    uint64_t fileOffset = 0;    // aligned down from the first tensor
+    uint64_t bytes = 0;         // aligned up past the last tensor (may run past the end of the file)
+    uint64_t dataBytes = 0;     // up to the end of the last tensor: what the file must supply
+    uint64_t bufferOffset = 0;
 };
 
 struct WeightUnit {
     std::string label;  // "layer 3", "head"
     std::vector<UnitTensor> tensors;
+    std::vector<UnitExtent> extents;
     uint64_t bytes = 0;  // buffer size, with alignment padding
 };
 

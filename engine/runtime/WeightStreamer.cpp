@@ -7,35 +7,22 @@
 
 namespace strata {
 
-namespace {
-// Slot and unit buffers are page-aligned so that direct I/O can read into them later.
-constexpr size_t kBufferAlign = 4096;
-}  // namespace
-
-WeightStreamer::Buffer::~Buffer() { std::free(data); }
-
-bool UnitWeights::has(WeightRole role) const {
-    for (const UnitTensor& t : unit_->tensors)
-        if (t.role == role) return true;
-    return false;
+HostMemory HostMemory::aligned() {
+    return {[](uint64_t bytes) -> void* {
+                constexpr uint64_t A = UnitExtent::kAlignment;
+                return std::aligned_alloc(A, (bytes + A - 1) / A * A);
+            },
+            [](void* p) { std::free(p); }};
 }
 
-WeightRef UnitWeights::get(WeightRole role) const {
-    for (const UnitTensor& t : unit_->tensors) {
-        if (t.role != role) continue;
-        const auto& shape = t.info->shape;
-        WeightRef ref;
-        ref.data = base_ + t.bufferOffset;
-        ref.dtype = t.info->dtype;
-        ref.rows = shape.size() == 2 ? shape[0] : 1;
-        ref.cols = shape.back();
-        return ref;
-    }
-    return {};
+WeightStreamer::Buffer::~Buffer() {
+    if (data) memory->free(data);
 }
 
-WeightStreamer::WeightStreamer(const Checkpoint& checkpoint, const WeightLayout& layout, ResidencyPlan plan)
-    : checkpoint_(checkpoint), layout_(layout), plan_(std::move(plan)) {
+WeightStreamer::WeightStreamer(const Checkpoint& checkpoint, const WeightLayout& layout, ResidencyPlan plan,
+                               HostMemory memory, int readerThreads)
+    : checkpoint_(checkpoint), layout_(layout), plan_(std::move(plan)), memory_(std::move(memory)),
+      readerThreads_(readerThreads) {
     streamedIndex_.assign(layout_.units.size(), -1);
     for (size_t u = 0; u < layout_.units.size(); ++u) {
         if (plan_.units[u] == Residency::Disk) {
@@ -48,18 +35,27 @@ WeightStreamer::WeightStreamer(const Checkpoint& checkpoint, const WeightLayout&
 WeightStreamer::~WeightStreamer() { stopReader(); }
 
 Status WeightStreamer::readUnit(int unit, char* dst) const {
-    for (const UnitTensor& t : layout_.units[size_t(unit)].tensors) STRATA_TRY(checkpoint_.read(*t.info, dst + t.bufferOffset));
-    return {};
+    std::lock_guard lock(readMutex_);
+    return reader_->read(unit, dst);
+}
+
+Result<std::unique_ptr<WeightStreamer::Buffer>> WeightStreamer::allocate(uint64_t bytes) const {
+    auto b = std::make_unique<Buffer>();
+    b->memory = &memory_;
+    b->bytes = bytes;
+    b->data = static_cast<char*>(memory_.allocate(bytes));
+    if (!b->data)
+        return internalError("out of memory allocating " + formatBytes(bytes) +
+                             " of RAM for weights; lower --ram-budget to stream more of the model from disk");
+    if (reinterpret_cast<uintptr_t>(b->data) % UnitExtent::kAlignment != 0)
+        return internalError("weight buffer is not aligned for direct reads");
+    return b;
 }
 
 Status WeightStreamer::start() {
-    auto allocate = [](uint64_t bytes) -> Result<std::unique_ptr<Buffer>> {
-        auto b = std::make_unique<Buffer>();
-        b->bytes = bytes;
-        b->data = static_cast<char*>(std::aligned_alloc(kBufferAlign, (bytes + kBufferAlign - 1) / kBufferAlign * kBufferAlign));
-        if (!b->data) return internalError("out of memory allocating " + formatBytes(bytes) + " for weights");
-        return b;
-    };
+    auto reader = UnitReader::open(checkpoint_, layout_, readerThreads_);
+    STRATA_TRY(reader);
+    reader_ = std::move(reader.value());
     resident_.resize(layout_.units.size());
     const auto t0 = SteadyClock::now();
     for (size_t u = 0; u < layout_.units.size(); ++u) {
@@ -86,7 +82,7 @@ void WeightStreamer::startReader(size_t from) {
     readerNext_ = from;
     consumerNext_ = from;
     stopping_ = false;
-    reader_ = std::thread([this] { readerLoop(); });
+    readerThread_ = std::thread([this] { readerLoop(); });
 }
 
 void WeightStreamer::stopReader() {
@@ -95,7 +91,7 @@ void WeightStreamer::stopReader() {
         stopping_ = true;
     }
     changed_.notify_all();
-    if (reader_.joinable()) reader_.join();
+    if (readerThread_.joinable()) readerThread_.join();
 }
 
 void WeightStreamer::readerLoop() {
@@ -113,7 +109,10 @@ void WeightStreamer::readerLoop() {
         readerNext_ = (readerNext_ + 1) % streamed_.size();
         free->state = SlotState::Loading;
         free->unit = unit;
+        std::function<void()> beforeReuse = std::move(free->beforeReuse);
+        free->beforeReuse = nullptr;
         lock.unlock();
+        if (beforeReuse) beforeReuse();
         const auto t0 = SteadyClock::now();
         Status status = readUnit(unit, free->buffer->data);
         const double seconds = secondsSince(t0);
@@ -129,6 +128,8 @@ void WeightStreamer::readerLoop() {
 Result<UnitWeights> WeightStreamer::acquire(int unit) {
     const WeightUnit* u = &layout_.units[size_t(unit)];
     if (resident_[size_t(unit)]) return UnitWeights(u, resident_[size_t(unit)]->data);
+    if (streamedIndex_[size_t(unit)] < 0)
+        return internalError(u->label + " is planned for VRAM, which the RAM weight streamer does not hold");
     const size_t index = size_t(streamedIndex_[size_t(unit)]);
     if (index != consumerNext_) {
         // Out of the cyclic order (a pass was abandoned): restart the reader at this unit.
@@ -162,13 +163,14 @@ Result<UnitWeights> WeightStreamer::acquire(int unit) {
     return UnitWeights(u, ready->buffer->data);
 }
 
-void WeightStreamer::release(int unit) {
+void WeightStreamer::release(int unit, std::function<void()> beforeReuse) {
     if (resident_[size_t(unit)]) return;
     {
         std::lock_guard lock(mutex_);
         for (Slot& s : slots_) {
             if (s.state == SlotState::InUse && s.unit == unit) {
                 s.state = SlotState::Free;
+                s.beforeReuse = std::move(beforeReuse);
                 break;
             }
         }

@@ -1,61 +1,57 @@
 #pragma once
-// Keeps resident weight units in RAM and streams the others from the checkpoint files through a
+// Keeps RAM-tier weight units in RAM and streams the disk tier from the checkpoint files through a
 // ring of RAM slots: a reader thread fills the next slot while the caller computes with the
 // current one. Units are used in a fixed cyclic order (layers, then the head, then again), which
-// is the order the reader prefetches in.
+// is the order the reader prefetches in. VRAM-tier units are not its business: the device
+// streamer reads them once with readUnit().
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include "backend/Ops.h"
-#include "core/Result.h"
 #include "format/Checkpoint.h"
-#include "model/WeightLayout.h"
-#include "runtime/ResidencyPlan.h"
+#include "runtime/UnitReader.h"
+#include "runtime/WeightSource.h"
 
 namespace strata {
 
-// The tensors of one loaded unit.
-class UnitWeights {
-public:
-    UnitWeights() = default;
-    UnitWeights(const WeightUnit* unit, const char* base) : unit_(unit), base_(base) {}
-    bool has(WeightRole role) const;
-    WeightRef get(WeightRole role) const;  // an empty ref when absent
-
-private:
-    const WeightUnit* unit_ = nullptr;
-    const char* base_ = nullptr;
+// How the streamer gets its RAM: plain page-aligned memory on the CPU backend, pinned memory (which
+// the device can copy from at full speed) on a GPU. Buffers must be UnitExtent::kAlignment-aligned.
+struct HostMemory {
+    std::function<void*(uint64_t bytes)> allocate;  // nullptr when out of memory
+    std::function<void(void*)> free;
+    static HostMemory aligned();
 };
 
-struct StreamerStats {
-    uint64_t bytesRead = 0;      // by the reader thread, for streamed units
-    uint64_t residentBytes = 0;  // read once at load
-    double readSeconds = 0;      // reader thread time spent in reads
-    double stallSeconds = 0;     // caller time spent waiting for a unit
-};
-
-class WeightStreamer {
+class WeightStreamer final : public WeightSource {
 public:
-    WeightStreamer(const Checkpoint& checkpoint, const WeightLayout& layout, ResidencyPlan plan);
-    ~WeightStreamer();
+    WeightStreamer(const Checkpoint& checkpoint, const WeightLayout& layout, ResidencyPlan plan,
+                   HostMemory memory = HostMemory::aligned(), int readerThreads = 4);
+    ~WeightStreamer() override;
     WeightStreamer(const WeightStreamer&) = delete;
     WeightStreamer& operator=(const WeightStreamer&) = delete;
 
-    // Reads the resident units and starts the reader for the streamed ones.
+    // Reads the RAM-tier units and starts the reader for the disk tier.
     Status start();
     // Blocks until the unit is in RAM. Must be paired with release().
-    Result<UnitWeights> acquire(int unit);
-    void release(int unit);
+    Result<UnitWeights> acquire(int unit) override;
+    void release(int unit) override { release(unit, {}); }
+    // beforeReuse runs on the reader thread before the unit's slot is filled again: a device copy
+    // still reading from the slot is waited for there, not on the caller's thread.
+    void release(int unit, std::function<void()> beforeReuse);
+    // Reads any unit into dst (UnitExtent::kAlignment-aligned); for units held elsewhere.
+    Status readUnit(int unit, char* dst) const;
+    bool directReads() const { return reader_ && reader_->direct(); }
 
-    const ResidencyPlan& plan() const { return plan_; }
-    StreamerStats stats() const;
+    const ResidencyPlan& plan() const override { return plan_; }
+    StreamerStats stats() const override;
 
 private:
     struct Buffer {
+        const HostMemory* memory = nullptr;
         char* data = nullptr;
         uint64_t bytes = 0;
         ~Buffer();
@@ -65,10 +61,11 @@ private:
         SlotState state = SlotState::Free;
         int unit = -1;
         Status error;
+        std::function<void()> beforeReuse;
         std::unique_ptr<Buffer> buffer;
     };
 
-    Status readUnit(int unit, char* dst) const;
+    Result<std::unique_ptr<Buffer>> allocate(uint64_t bytes) const;
     void readerLoop();
     void startReader(size_t from);
     void stopReader();
@@ -76,14 +73,18 @@ private:
     const Checkpoint& checkpoint_;
     const WeightLayout& layout_;
     ResidencyPlan plan_;
-    std::vector<std::unique_ptr<Buffer>> resident_;  // per unit; null when streamed
-    std::vector<int> streamed_;                      // streamed unit ids in use order
+    HostMemory memory_;
+    int readerThreads_;
+    std::unique_ptr<UnitReader> reader_;
+    mutable std::mutex readMutex_;  // the UnitReader takes one unit at a time
+    std::vector<std::unique_ptr<Buffer>> resident_;  // per unit; null unless RAM tier
+    std::vector<int> streamed_;                      // disk-tier unit ids in use order
     std::vector<int> streamedIndex_;                 // unit id -> index in streamed_, or -1
 
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<Slot> slots_;
-    std::thread reader_;
+    std::thread readerThread_;
     bool stopping_ = false;
     size_t readerNext_ = 0;
     size_t consumerNext_ = 0;

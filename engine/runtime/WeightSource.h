@@ -1,0 +1,48 @@
+#pragma once
+// Where model code gets a weight unit's tensors from, in the backend's memory: the CPU backend's
+// WeightStreamer (RAM and the checkpoint files), or the CUDA backend's device streamer (VRAM,
+// pinned RAM and the files). Units are acquired in a fixed cyclic order (layers, then the head,
+// then again), which is the order sources prefetch in; each acquire is paired with a release.
+#include <cstdint>
+
+#include "backend/Ops.h"
+#include "core/Result.h"
+#include "model/WeightLayout.h"
+#include "runtime/ResidencyPlan.h"
+
+namespace strata {
+
+// The tensors of one loaded unit.
+class UnitWeights {
+public:
+    UnitWeights() = default;
+    UnitWeights(const WeightUnit* unit, const char* base) : unit_(unit), base_(base) {}
+    bool has(WeightRole role) const;
+    WeightRef get(WeightRole role) const;  // an empty ref when absent
+    const char* base() const { return base_; }
+
+private:
+    const WeightUnit* unit_ = nullptr;
+    const char* base_ = nullptr;
+};
+
+struct StreamerStats {
+    uint64_t bytesRead = 0;      // from the checkpoint files, for streamed units
+    uint64_t residentBytes = 0;  // read once at load
+    uint64_t bytesToDevice = 0;  // copied host to device for units outside VRAM
+    double readSeconds = 0;      // reader time spent in reads
+    double stallSeconds = 0;     // caller time spent waiting for a unit to be read
+};
+
+class WeightSource {
+public:
+    virtual ~WeightSource() = default;
+    // Blocks until the unit can be used by work queued after this call.
+    virtual Result<UnitWeights> acquire(int unit) = 0;
+    // After the work that uses the unit has been queued.
+    virtual void release(int unit) = 0;
+    virtual const ResidencyPlan& plan() const = 0;
+    virtual StreamerStats stats() const = 0;
+};
+
+}  // namespace strata
