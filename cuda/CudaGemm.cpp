@@ -28,30 +28,33 @@ Status cublasStatus(cublasStatus_t status, std::string_view what) {
     if (status == CUBLAS_STATUS_SUCCESS) return Status::success();
     std::string m(what);
     m += ": ";
-    m += cublasGetStatusName(status);
+    // Only reached after cuBLAS was loaded (every handle comes from it).
+    const CublasApi* api = cublasApi().value();
+    m += api->statusName(status);
     m += ": ";
-    m += cublasGetStatusString(status);
+    m += api->statusString(status);
     return internalError(std::move(m));
 }
 
 Result<std::unique_ptr<CudaGemm>> CudaGemm::create(DevicePool& pool, cudaStream_t stream, uint64_t workspaceBytes) {
     STRATA_TRY(cudaStatus(cudaSetDevice(pool.device()), "cudaSetDevice(" + std::to_string(pool.device()) + ")"));
     std::unique_ptr<CudaGemm> g(new CudaGemm(pool, stream));
-    STRATA_TRY(cublasStatus(cublasCreate(&g->handle_), "cublasCreate"));
+    STRATA_ASSIGN(g->api_, cublasApi());
+    STRATA_TRY(cublasStatus(g->api_->create(&g->handle_), "cublasCreate"));
     // cublasSetStream resets the handle to cuBLAS's own workspace pool, so the stream comes first.
-    STRATA_TRY(cublasStatus(cublasSetStream(g->handle_, stream), "cublasSetStream"));
+    STRATA_TRY(cublasStatus(g->api_->setStream(g->handle_, stream), "cublasSetStream"));
     if (workspaceBytes == kAutoWorkspace) workspaceBytes = recommendedWorkspace(pool.device());
     if (workspaceBytes > 0) {
         STRATA_ASSIGN(g->workspace_, pool.allocate(workspaceBytes, "the cuBLAS workspace"));
         g->workspaceBytes_ = workspaceBytes;
-        STRATA_TRY(cublasStatus(cublasSetWorkspace(g->handle_, g->workspace_, size_t(workspaceBytes)),
+        STRATA_TRY(cublasStatus(g->api_->setWorkspace(g->handle_, g->workspace_, size_t(workspaceBytes)),
                                 "cublasSetWorkspace"));
     }
     return g;
 }
 
 CudaGemm::~CudaGemm() {
-    if (handle_) (void)cublasDestroy(handle_);  // synchronises the device, so the blocks below are idle
+    if (handle_) (void)api_->destroy(handle_);  // synchronises the device, so the blocks below are idle
     if (workspace_) (void)pool_.release(workspace_);
     if (scratch_) (void)pool_.release(scratch_);
 }
@@ -82,7 +85,7 @@ Status CudaGemm::matmul(const float* dX, int64_t n, const WeightRef& w, float* d
     // Column-major view: row-major W[rows, cols] is W'[cols, rows] with ld = cols, so op(A) = T
     // gives [rows, cols]; x[n, cols] is x'[cols, n]; y' = [rows, n] with ld = rows is y[n, rows].
     if (w.dtype == DType::F32) {
-        return cublasStatus(cublasSgemm(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, cols, k, &alpha,
+        return cublasStatus(api_->sgemm(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, cols, k, &alpha,
                                         static_cast<const float*>(w.data), k, dX, k, &beta, dY, m),
                             "cublasSgemm");
     }
@@ -97,7 +100,7 @@ Status CudaGemm::matmul(const float* dX, int64_t n, const WeightRef& w, float* d
     STRATA_TRY(cudaConvertFromF32(dX, n * int64_t(k), w.dtype, scratch_, stream_));
     // Tensor cores need 16-byte aligned rows: cols a multiple of 8. Other widths still work;
     // cuBLAS picks a slower kernel for them.
-    return cublasStatus(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, cols, k, &alpha, w.data, type, k,
+    return cublasStatus(api_->gemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, cols, k, &alpha, w.data, type, k,
                                      scratch_, type, k, &beta, dY, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
                                      CUBLAS_GEMM_DEFAULT),
                         "cublasGemmEx(" + std::string(dtypeName(w.dtype)) + " weight [" + std::to_string(m) + ", " +

@@ -20,7 +20,7 @@
 // One CudaGemm per stream: it owns a cuBLAS handle bound to that stream, whose workspace, like
 // the conversion scratch, comes from the DevicePool, so that no call allocates device memory.
 // Not thread-safe: one thread issues the calls of a stream.
-#include <cublas_v2.h>
+#include "CublasLibrary.h"
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -76,6 +76,7 @@ private:
 
     DevicePool& pool_;
     cudaStream_t stream_ = nullptr;
+    const CublasApi* api_ = nullptr;
     cublasHandle_t handle_ = nullptr;
     void* workspace_ = nullptr;
     uint64_t workspaceBytes_ = 0;
