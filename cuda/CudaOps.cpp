@@ -4,6 +4,7 @@
 
 #include "CudaDevice.h"
 #include "CudaKernels.h"
+#include "DeviceWeightStreamer.h"
 
 namespace strata {
 
@@ -26,6 +27,13 @@ CudaOps::~CudaOps() {
         for (void* p : staging_)
             if (p) (void)pool_->release(p);
     if (stream_) cudaStreamDestroy(stream_);
+}
+
+Result<std::unique_ptr<WeightSource>> CudaOps::makeWeightSource(const Checkpoint& checkpoint,
+                                                                const WeightLayout& layout, const ResidencyPlan& plan) {
+    auto source = DeviceWeightStreamer::create(checkpoint, layout, plan, *pool_, stream_);
+    STRATA_TRY(source);
+    return std::unique_ptr<WeightSource>(std::move(source.value()));
 }
 
 void CudaOps::record(Status s) {
@@ -93,6 +101,7 @@ void* CudaOps::stage(int slot, const void* host, size_t bytes) {
 }
 
 WeightRef CudaOps::deviceWeight(const WeightRef& w, int slot) {
+    if (pool_->contains(w.data)) return w;
     WeightRef d = w;
     d.data = stage(slot, w.data, size_t(w.rows * w.cols) * dtypeSize(w.dtype));
     return d;

@@ -1,11 +1,9 @@
 #pragma once
-// The engine's op set on a CUDA device. Activations, the KV cache and scratch live in a pool that
-// reserves the VRAM budget once; every op runs in order on one stream.
+// The engine's op set on a CUDA device. Weights, activations, the KV cache and scratch live in a
+// pool that reserves the VRAM budget once; every op runs in order on one stream.
 //
-// The small, correct first version: weights still arrive in host memory (the weight streamer
-// fills RAM units), so each product or norm copies its weight into a device staging buffer
-// before use. That makes whole-model runs correct on a GPU, and slow; placing units in VRAM and
-// pinned RAM is the weight streamer's job, next.
+// Model weights come from the DeviceWeightStreamer (makeWeightSource), already in the pool. A
+// weight in host memory (as the op tests pass) is copied to a staging buffer before use.
 #include <cuda_runtime_api.h>
 
 #include <memory>
@@ -25,6 +23,9 @@ public:
 
     const char* name() const override { return "cuda"; }
     Status takeError() override;
+    Result<std::unique_ptr<WeightSource>> makeWeightSource(const Checkpoint& checkpoint, const WeightLayout& layout,
+                                                           const ResidencyPlan& plan) override;
+    DevicePool& pool() { return *pool_; }
     uint64_t peakBytes() const { return pool_->peakBytes(); }
 
     // Throws std::bad_alloc when the budget is exhausted (the reason is kept for takeError).

@@ -42,6 +42,10 @@ public:
     Status release(void* p);
     void reset();  // frees every block at once; nothing queued may still use any of them
 
+    // Whether p points into the pool (device memory that kernels can use as it is).
+    bool contains(const void* p) const {
+        return p >= base_ && static_cast<const char*>(p) < static_cast<const char*>(base_) + budget_;
+    }
     int device() const { return device_; }
     uint64_t budget() const { return budget_; }
     uint64_t capacity() const;

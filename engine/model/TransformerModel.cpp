@@ -1,5 +1,6 @@
 #include "model/TransformerModel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <new>
 
@@ -17,6 +18,19 @@ struct TransformerModel::Scratch {
     std::vector<uint8_t> hostRow;
     std::vector<int32_t> positions;
 };
+
+uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t chunk) {
+    chunk = std::min(chunk, contextTokens);
+    const int64_t q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
+    // The Scratch buffers forward() allocates: hidden states of every token, the rest per chunk.
+    // The Scratch buffers forward() allocates (hidden states of every token, the rest per chunk),
+    // and the GEMM's copy of its input rounded to the weights' type.
+    const int64_t widest = std::max({c.hiddenSize, q, c.intermediateSize});
+    const int64_t floats = contextTokens * c.hiddenSize +
+                           chunk * (2 * c.hiddenSize + 2 * q + 2 * kv + 2 * c.intermediateSize + widest) + c.vocabSize;
+    constexpr uint64_t kWorkspaceAndStaging = uint64_t(96) << 20;
+    return KvCache::bytesFor(c, contextTokens) + uint64_t(floats) * sizeof(float) + kWorkspaceAndStaging;
+}
 
 TransformerModel::TransformerModel(Ops& ops, ModelConfig config, std::unique_ptr<Checkpoint> checkpoint,
                                    WeightLayout layout, ModelOptions options)
@@ -40,7 +54,9 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     STRATA_TRY(layout);
     auto plan = planResidency(layout.value(), {.vramBudget = options.vramBudget,
                                                .ramBudget = options.ramBudget,
-                                               .vramReserve = options.vramReserve});
+                                               .vramReserve = options.vramReserve ? options.vramReserve
+                                                                    : deviceReserveBytes(config.value(), options.contextTokens,
+                                                                                         options.prefillChunk)});
     STRATA_TRY(plan);
     if (options.prefillChunk <= 0) return badInput("the prefill chunk must be at least one token");
 
@@ -122,7 +138,11 @@ Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, b
         buffer(Scratch::Gate, size_t(chunk * c.intermediateSize));
         buffer(Scratch::Up, size_t(chunk * c.intermediateSize));
     } catch (const std::bad_alloc&) {
-        return internalError("out of memory for the activations of " + std::to_string(n) + " tokens");
+        // A device backend knows which budget ran out and which setting to change.
+        Status backend = ops_.takeError();
+        if (!backend.ok()) return backend.error();
+        return internalError("out of memory for the activations of " + std::to_string(n) +
+                             " tokens; lower --chunk to work on fewer tokens at once");
     }
     STRATA_TRY(embed(tokens, hidden));
 

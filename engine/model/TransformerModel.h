@@ -22,9 +22,15 @@ namespace strata {
 struct ModelOptions {
     uint64_t ramBudget = 0;      // bytes of weights held in RAM at once; 0: no limit
     uint64_t vramBudget = 0;     // bytes of VRAM for weights, staging and activations; 0: no GPU tier
-    uint64_t vramReserve = kDefaultVramReserve;  // part of vramBudget kept for activations and KV
+    uint64_t vramReserve = 0;    // part of vramBudget kept for activations and KV; 0: deviceReserveBytes()
+    int64_t contextTokens = 8192;  // positions the KV cache is sized for, when planning the reserve
     int64_t prefillChunk = 256;  // tokens per attention/MLP chunk in prefill
 };
+
+// Device memory a run needs besides the weights: the KV cache of contextTokens positions, the
+// activations of a forward pass over them in chunks of `chunk` tokens, and room for the GEMM
+// workspace and small staging buffers.
+uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, int64_t chunk);
 
 // Called after each layer of a forward pass: layers done, layers in all.
 using LayerProgress = std::function<void(int64_t done, int64_t total)>;

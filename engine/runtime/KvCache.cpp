@@ -2,6 +2,8 @@
 
 #include <new>
 
+#include "runtime/ResidencyPlan.h"
+
 namespace strata {
 
 Result<KvCache> KvCache::create(Ops& ops, const ModelConfig& config, int64_t capacity) {
@@ -12,7 +14,10 @@ Result<KvCache> KvCache::create(Ops& ops, const ModelConfig& config, int64_t cap
             cache.v_.push_back(ops.allocate(size_t(capacity * cache.rowFloats_)));
         }
     } catch (const std::bad_alloc&) {
-        return internalError("out of memory allocating the KV cache for " + std::to_string(capacity) + " tokens");
+        Status backend = ops.takeError();
+        if (!backend.ok()) return backend.error();
+        return internalError("out of memory allocating the KV cache for " + std::to_string(capacity) +
+                             " tokens (" + formatBytes(bytesFor(config, capacity)) + "); ask for fewer tokens");
     }
     return cache;
 }
