@@ -1,5 +1,7 @@
 // strata-cli bench: prefill and decode speed, each next to the raw limit of this machine measured
-// in the same run (BLAS sgemm on the model's shapes, memory read bandwidth, disk read bandwidth).
+// in the same run. On the CPU: BLAS sgemm on the model's shapes, memory read bandwidth and disk
+// read bandwidth. On a GPU (--vram-budget): cuBLAS bf16 GEMM on the model's shapes, device memory
+// bandwidth, pinned host-to-device bandwidth and disk read bandwidth.
 #include <cblas.h>
 #include <fcntl.h>
 #include <omp.h>
@@ -10,15 +12,20 @@
 #include <cstdlib>
 #include <memory>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "CliModel.h"
 #include "Commands.h"
+#include "backend/cpu/CpuOps.h"
+#include "core/AtomicFile.h"
 #include "core/Clock.h"
 #include "format/Checkpoint.h"
 #include "runtime/KvCache.h"
+#ifdef STRATA_HAVE_CUDA
+#include "CudaBench.h"
+#include "CudaOps.h"
+#endif
 
 namespace strata::cli {
 
@@ -99,6 +106,34 @@ void dropFromPageCache(const std::vector<std::filesystem::path>& files) {
     }
 }
 
+// The ceilings the run's figures are divided by.
+struct RawLimits {
+    double gemmGflops = 0;
+    std::string gemmWhat;
+    double weightMemoryGBps = 0;  // where resident weights are read from: RAM (CPU) or VRAM (GPU)
+    double hostToDeviceGBps = 0;  // GPU only: RAM-tier weights cross the bus
+    DiskRead disk;
+};
+
+Status measureCpuLimits(int64_t gemmRows, const ModelConfig& c, RawLimits& raw) {
+    raw.gemmGflops = rawSgemmGflops(gemmRows, c.hiddenSize, c.intermediateSize);
+    raw.gemmWhat = "fp32 BLAS sgemm";
+    raw.weightMemoryGBps = rawMemoryReadGBps();
+    return {};
+}
+
+#ifdef STRATA_HAVE_CUDA
+Status measureDeviceLimits(int64_t gemmRows, const ModelConfig& c, RawLimits& raw) {
+    double tflops = 0;
+    STRATA_ASSIGN(tflops, rawBf16GemmTflops(gemmRows, c.hiddenSize, c.intermediateSize));
+    raw.gemmGflops = tflops * 1000.0;
+    raw.gemmWhat = "cuBLAS bf16, fp32 accumulate";
+    STRATA_ASSIGN(raw.weightMemoryGBps, rawDeviceMemoryGBps());
+    STRATA_ASSIGN(raw.hostToDeviceGBps, rawPinnedToDeviceGBps());
+    return {};
+}
+#endif
+
 }  // namespace
 
 Status benchCommand(const std::vector<std::string>& argv) {
@@ -106,15 +141,18 @@ Status benchCommand(const std::vector<std::string>& argv) {
     flags.insert({"prompt-tokens", "gen-tokens", "json", "seed"});
     auto args = CliArguments::parse(argv, flags, {});
     STRATA_TRY(args);
-    auto promptTokens = args->integer("prompt-tokens", 512, 1, 1 << 24);
-    STRATA_TRY(promptTokens);
-    auto genTokens = args->integer("gen-tokens", 32, 1, 1 << 20);
-    STRATA_TRY(genTokens);
-    auto seed = args->integer("seed", 1, 0, INT64_MAX);
-    STRATA_TRY(seed);
+    int64_t promptTokens = 0, genTokens = 0, seed = 0, chunk = 0, threads = 0;
+    uint64_t vramBudget = 0;
+    STRATA_ASSIGN(promptTokens, args->integer("prompt-tokens", 512, 1, 1 << 24));
+    STRATA_ASSIGN(genTokens, args->integer("gen-tokens", 32, 1, 1 << 20));
+    STRATA_ASSIGN(seed, args->integer("seed", 1, 0, INT64_MAX));
+    STRATA_ASSIGN(chunk, args->integer("chunk", ModelOptions{}.prefillChunk, 1, 1 << 20));
+    STRATA_ASSIGN(threads, args->integer("threads", 0, 0, 1024));
+    STRATA_ASSIGN(vramBudget, args->byteSize("vram-budget", 0));
     const std::string jsonPath = args->get("json").value_or("strata-bench.json");
+    const bool device = vramBudget > 0;
+    STRATA_TRY(backendAvailable(vramBudget));
 
-    STRATA_TRY(checkRunnableBudgets(args.value()));
     // Raw limits first, on this model's shapes.
     auto path = modelPath(args.value());
     STRATA_TRY(path);
@@ -123,43 +161,45 @@ Status benchCommand(const std::vector<std::string>& argv) {
     auto config = loadModelConfig(*checkpoint.value());
     STRATA_TRY(config);
     const ModelConfig& c = config.value();
-    auto chunkArg = args->integer("chunk", 256, 1, 1 << 20);
-    STRATA_TRY(chunkArg);
     // Sets the BLAS and OpenMP thread counts for the raw measurements as the model run will.
-    CpuOps threadSetup(int(args->integer("threads", 0, 0, 1024).value()));
-    const int64_t gemmRows = std::min(promptTokens.value(), chunkArg.value());
+    CpuOps threadSetup{int(threads)};
+    const int64_t gemmRows = std::min(promptTokens, chunk);
     std::fprintf(stderr, "measuring raw limits...\n");
-    const double sgemm = rawSgemmGflops(gemmRows, c.hiddenSize, c.intermediateSize);
-    const double memory = rawMemoryReadGBps();
+    RawLimits raw;
+#ifdef STRATA_HAVE_CUDA
+    STRATA_TRY(device ? measureDeviceLimits(gemmRows, c, raw) : measureCpuLimits(gemmRows, c, raw));
+#else
+    STRATA_TRY(measureCpuLimits(gemmRows, c, raw));
+#endif
     const std::vector<std::filesystem::path> files = checkpoint.value()->files();
     checkpoint.value().reset();
-    const DiskRead disk = rawDiskRead(files, uint64_t(1) << 30);
+    raw.disk = rawDiskRead(files, uint64_t(1) << 30);
     // The model is then loaded from disk, not from what the raw read left in the page cache.
     dropFromPageCache(files);
     std::fprintf(stderr, "loading model...\n");
-    auto loaded = loadCliModel(args.value());
+    auto loaded = loadCliModel(args.value(), promptTokens + genTokens);
     STRATA_TRY(loaded);
     TransformerModel& model = *loaded->model;
     const ResidencyPlan& plan = model.streamer().plan();
 
-    std::mt19937 rng(uint32_t(seed.value()));
+    std::mt19937 rng{uint32_t(seed)};
     std::uniform_int_distribution<int32_t> pick(0, int32_t(c.vocabSize - 1));
-    std::vector<int32_t> prompt(static_cast<size_t>(promptTokens.value()));
+    std::vector<int32_t> prompt(static_cast<size_t>(promptTokens));
     for (int32_t& id : prompt) id = pick(rng);
-    auto kv = KvCache::create(model.ops(), c, promptTokens.value() + genTokens.value());
+    auto kv = KvCache::create(model.ops(), c, promptTokens + genTokens);
     STRATA_TRY(kv);
 
     std::vector<float> logits;
-    std::fprintf(stderr, "prefill of %lld tokens...\n", static_cast<long long>(promptTokens.value()));
+    std::fprintf(stderr, "prefill of %lld tokens...\n", static_cast<long long>(promptTokens));
     const StreamerStats before = model.streamer().stats();
     const auto p0 = SteadyClock::now();
     STRATA_TRY(model.forward(prompt, kv.value(), false, logits));
     const double prefillSeconds = secondsSince(p0);
     const StreamerStats afterPrefill = model.streamer().stats();
 
-    std::fprintf(stderr, "decode of %lld tokens...\n", static_cast<long long>(genTokens.value()));
+    std::fprintf(stderr, "decode of %lld tokens...\n", static_cast<long long>(genTokens));
     const auto d0 = SteadyClock::now();
-    for (int64_t i = 0; i < genTokens.value(); ++i) {
+    for (int64_t i = 0; i < genTokens; ++i) {
         const int32_t next[1] = {int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin())};
         STRATA_TRY(model.forward(next, kv.value(), false, logits));
     }
@@ -173,69 +213,98 @@ Status benchCommand(const std::vector<std::string>& argv) {
         for (const UnitTensor& t : u.tensors)
             if (t.info->shape.size() == 2) matrixParams += uint64_t(t.info->numel());
     const double attnFlopsPerToken =
-        4.0 * double(c.numLayers) * double(c.numHeads * c.headDim) * double(promptTokens.value()) / 2.0;
+        4.0 * double(c.numLayers) * double(c.numHeads * c.headDim) * double(promptTokens) / 2.0;
     const double prefillGflops =
-        (2.0 * double(matrixParams) + attnFlopsPerToken) * double(promptTokens.value()) / prefillSeconds / 1e9;
-    const double prefillTokS = double(promptTokens.value()) / prefillSeconds;
-    const double decodeMs = decodeSeconds / double(genTokens.value()) * 1000.0;
-    const double streamedPerToken = double(afterDecode.bytesRead - afterPrefill.bytesRead) / double(genTokens.value());
-    const double residentPerToken = double(plan.residentBytes);
-    // The decode floor: resident bytes at memory speed plus streamed bytes at disk speed.
-    const double boundMs = (residentPerToken / (memory * 1e9) + streamedPerToken / (disk.gbps * 1e9)) * 1000.0;
+        (2.0 * double(matrixParams) + attnFlopsPerToken) * double(promptTokens) / prefillSeconds / 1e9;
+    const double prefillTokS = double(promptTokens) / prefillSeconds;
+    const double decodeMs = decodeSeconds / double(genTokens) * 1000.0;
+
+    // Bytes per decoded token from each tier: VRAM and RAM from the plan, disk as measured. The
+    // floor is each at its raw speed: resident weights at memory speed (VRAM on a GPU, RAM on the
+    // CPU), RAM-tier weights at the pinned copy speed (GPU), disk-tier weights at disk speed.
+    const TierBytes tiers = plan.bytesPerToken();
+    const double fromDisk = double(afterDecode.bytesRead - afterPrefill.bytesRead) / double(genTokens);
+    const double toDevice = double(afterDecode.bytesToDevice - afterPrefill.bytesToDevice) / double(genTokens);
+    const double fromResident = double(device ? tiers.fromVram : tiers.fromRam);
+    const double fromRam = device ? double(tiers.fromRam) : 0.0;
+    double boundSeconds = fromResident / (raw.weightMemoryGBps * 1e9) + fromDisk / (raw.disk.gbps * 1e9);
+    if (device) boundSeconds += fromRam / (raw.hostToDeviceGBps * 1e9);
+    const double boundMs = boundSeconds * 1000.0;
+
+    uint64_t poolPeak = 0, poolBudget = 0, deviceInUse = 0;
+#ifdef STRATA_HAVE_CUDA
+    if (device) {
+        auto& cuda = static_cast<CudaOps&>(model.ops());
+        poolPeak = cuda.peakBytes();
+        poolBudget = cuda.pool().budget();
+        auto inUse = deviceMemoryInUse();
+        if (inUse.ok()) deviceInUse = inUse.value();
+    }
+#endif
 
     std::printf("model                %s\n", loaded->path.c_str());
-    std::printf("threads              %d\n", loaded->ops->threads());
-    std::printf("raw sgemm            %.1f GFLOP/s ([%lld x %lld] x [%lld x %lld], fp32 BLAS)\n", sgemm,
+    std::printf("backend              %s, %d CPU threads\n", model.ops().name(), loaded->threads);
+    std::printf("raw GEMM             %.1f GFLOP/s ([%lld x %lld] x [%lld x %lld], %s)\n", raw.gemmGflops,
                 static_cast<long long>(gemmRows), static_cast<long long>(c.hiddenSize),
-                static_cast<long long>(c.hiddenSize), static_cast<long long>(c.intermediateSize));
-    std::printf("raw memory read      %.2f GB/s\n", memory);
-    std::printf("raw disk read        %.2f GB/s (%s read, %s)\n", disk.gbps, formatBytes(disk.bytes).c_str(),
-                disk.method());
+                static_cast<long long>(c.hiddenSize), static_cast<long long>(c.intermediateSize), raw.gemmWhat.c_str());
+    std::printf("raw %s read      %.2f GB/s\n", device ? "VRAM  " : "memory", raw.weightMemoryGBps);
+    if (device) std::printf("raw pinned H2D       %.2f GB/s\n", raw.hostToDeviceGBps);
+    std::printf("raw disk read        %.2f GB/s (%s read, %s)\n", raw.disk.gbps, formatBytes(raw.disk.bytes).c_str(),
+                raw.disk.method());
     std::printf("load                 %.2f s (%s resident, %s streamed per pass)\n", loaded->loadSeconds,
-                formatBytes(plan.residentBytes).c_str(), formatBytes(plan.streamedBytesPerPass).c_str());
-    std::printf("prefill              %lld tokens in %.2f s: %.1f tok/s, %.1f GFLOP/s = %.0f%% of raw sgemm\n",
-                static_cast<long long>(promptTokens.value()), prefillSeconds, prefillTokS, prefillGflops,
-                100.0 * prefillGflops / sgemm);
+                formatBytes(afterDecode.residentBytes).c_str(), formatBytes(plan.streamedBytesPerPass).c_str());
+    std::printf("prefill              %lld tokens in %.2f s: %.1f tok/s, %.1f GFLOP/s = %.0f%% of raw GEMM\n",
+                static_cast<long long>(promptTokens), prefillSeconds, prefillTokS, prefillGflops,
+                100.0 * prefillGflops / raw.gemmGflops);
     std::printf("decode               %.1f ms/token (%.2f tok/s); floor %.1f ms/token from bytes moved = %.0f%% of "
                 "the bound\n",
                 decodeMs, 1000.0 / decodeMs, boundMs, 100.0 * boundMs / decodeMs);
-    std::printf("bytes per token      %s from RAM, %s from disk; reader stalls %.2f s\n",
-                formatBytes(uint64_t(residentPerToken)).c_str(), formatBytes(uint64_t(streamedPerToken)).c_str(),
+    std::printf("bytes per token      %s from VRAM, %s from RAM, %s from disk; %s copied to the device; reader "
+                "stalls %.2f s\n",
+                formatBytes(tiers.fromVram).c_str(), formatBytes(tiers.fromRam).c_str(),
+                formatBytes(uint64_t(fromDisk)).c_str(), formatBytes(uint64_t(toDevice)).c_str(),
                 afterDecode.stallSeconds - before.stallSeconds);
+    if (device)
+        std::printf("peak VRAM            %s of the %s pool (budget); %s in use on the device after the run\n",
+                    formatBytes(poolPeak).c_str(), formatBytes(poolBudget).c_str(), formatBytes(deviceInUse).c_str());
 
     nlohmann::json j;
     j["model"] = loaded->path;
-    j["threads"] = loaded->ops->threads();
-    j["ram_budget_bytes"] = args->byteSize("ram-budget", 0).value();
-    j["raw"] = {{"sgemm_gflops", sgemm}, {"memory_read_gbps", memory}, {"disk_read_gbps", disk.gbps},
-                {"disk_read_bytes", disk.bytes}, {"disk_read_method", disk.method()}};
+    j["backend"] = model.ops().name();
+    j["threads"] = loaded->threads;
+    j["ram_budget_bytes"] = plan.ramBytes();
+    j["vram_budget_bytes"] = vramBudget;
+    j["raw"] = {{"gemm_gflops", raw.gemmGflops},          {"gemm", raw.gemmWhat},
+                {"weight_memory_gbps", raw.weightMemoryGBps}, {"host_to_device_gbps", raw.hostToDeviceGBps},
+                {"disk_read_gbps", raw.disk.gbps},          {"disk_read_bytes", raw.disk.bytes},
+                {"disk_read_method", raw.disk.method()}};
     j["load_seconds"] = loaded->loadSeconds;
-    j["plan"] = {{"resident_bytes", plan.residentBytes},
+    j["plan"] = {{"vram_resident_bytes", plan.vramResidentBytes},
+                 {"device_slots", plan.deviceSlots},
+                 {"device_slot_bytes", plan.deviceSlotBytes},
+                 {"vram_reserve_bytes", plan.vramReserve},
+                 {"ram_resident_bytes", plan.residentBytes},
                  {"stream_slots", plan.streamSlots},
                  {"slot_bytes", plan.slotBytes},
                  {"streamed_bytes_per_pass", plan.streamedBytesPerPass}};
-    j["prefill"] = {{"tokens", promptTokens.value()},
+    j["prefill"] = {{"tokens", promptTokens},
                     {"seconds", prefillSeconds},
                     {"tokens_per_second", prefillTokS},
                     {"gflops", prefillGflops},
-                    {"fraction_of_raw_sgemm", prefillGflops / sgemm}};
-    j["decode"] = {{"tokens", genTokens.value()},
+                    {"fraction_of_raw_gemm", prefillGflops / raw.gemmGflops}};
+    j["decode"] = {{"tokens", genTokens},
                    {"ms_per_token", decodeMs},
                    {"tokens_per_second", 1000.0 / decodeMs},
                    {"bound_ms_per_token", boundMs},
                    {"fraction_of_bound", boundMs / decodeMs},
-                   {"bytes_from_ram_per_token", residentPerToken},
-                   {"bytes_from_disk_per_token", streamedPerToken},
+                   {"bytes_from_vram_per_token", tiers.fromVram},
+                   {"bytes_from_ram_per_token", tiers.fromRam},
+                   {"bytes_from_disk_per_token", fromDisk},
+                   {"bytes_to_device_per_token", toDevice},
                    {"stall_seconds", afterDecode.stallSeconds - afterPrefill.stallSeconds}};
-    const std::string tmp = jsonPath + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << j.dump(2) << '\n';
-        if (!out) return internalError("cannot write " + tmp);
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, jsonPath, ec);
-    if (ec) return internalError("cannot write " + jsonPath + ": " + ec.message());
+    if (device)
+        j["vram"] = {{"pool_peak_bytes", poolPeak}, {"pool_bytes", poolBudget}, {"device_in_use_bytes", deviceInUse}};
+    STRATA_TRY(writeFileAtomically(jsonPath, j.dump(2) + "\n"));
     std::printf("json                 %s\n", jsonPath.c_str());
     return {};
 }

@@ -3,11 +3,16 @@
 #include <chrono>
 #include <filesystem>
 
+#include "backend/cpu/CpuOps.h"
 #include "core/ModelLocations.h"
+#ifdef STRATA_HAVE_CUDA
+#include "CudaDevice.h"
+#include "CudaOps.h"
+#endif
 
 namespace strata::cli {
 
-const std::set<std::string> kModelFlags = {"model", "ram-budget", "vram-budget", "threads", "chunk"};
+const std::set<std::string> kModelFlags = {"model", "ram-budget", "vram-budget", "context", "threads", "chunk"};
 
 Result<std::string> modelPath(const CliArguments& args) {
     std::error_code ec;
@@ -25,51 +30,60 @@ Result<std::string> modelPath(const CliArguments& args) {
     return fallback.string();
 }
 
-Result<ResidencyOptions> residencyOptions(const CliArguments& args) {
-    auto ram = args.byteSize("ram-budget", 0);
-    STRATA_TRY(ram);
-    auto vram = args.byteSize("vram-budget", 0);
-    STRATA_TRY(vram);
+Result<ResidencyOptions> residencyOptions(const CliArguments& args, const ModelConfig& config,
+                                          int64_t contextTokens) {
     ResidencyOptions options;
-    options.ramBudget = ram.value();
-    options.vramBudget = vram.value();
+    STRATA_ASSIGN(options.ramBudget, args.byteSize("ram-budget", 0));
+    STRATA_ASSIGN(options.vramBudget, args.byteSize("vram-budget", 0));
+    STRATA_ASSIGN(contextTokens, args.integer("context", contextTokens, 1, 1 << 24));
+    int64_t chunk = 0;
+    STRATA_ASSIGN(chunk, args.integer("chunk", ModelOptions{}.prefillChunk, 1, 1 << 20));
+    options.vramReserve = deviceReserveBytes(config, contextTokens, chunk);
     return options;
 }
 
-Status checkRunnableBudgets(const CliArguments& args) {
-    auto residency = residencyOptions(args);
-    STRATA_TRY(residency);
-    // Models run on CpuOps, which has no VRAM to plan for.
-    if (residency->vramBudget > 0)
-        return badInput("--vram-budget " + *args.get("vram-budget") +
-                        " needs a CUDA backend and device, and none is available to strata-cli here; leave "
-                        "--vram-budget out (or give 0) to run on the CPU, or see the plan with strata-cli info "
-                        "--vram-budget " + *args.get("vram-budget"));
+Status backendAvailable(uint64_t vramBudget) {
+    if (vramBudget == 0) return {};
+#ifdef STRATA_HAVE_CUDA
+    std::string reason;
+    if (!cudaDeviceAvailable(&reason))
+        return badInput("--vram-budget needs a CUDA device, and none is usable here (" + reason +
+                        "); leave --vram-budget out to run on the CPU, or see the plan with strata-cli info");
     return {};
+#else
+    return badInput("--vram-budget needs the CUDA backend, and this strata-cli was built without it (no nvcc); leave "
+                    "--vram-budget out to run on the CPU, or see the plan with strata-cli info --vram-budget");
+#endif
 }
 
-Result<CliModel> loadCliModel(const CliArguments& args) {
-    STRATA_TRY(checkRunnableBudgets(args));
-    auto residency = residencyOptions(args);
-    STRATA_TRY(residency);
-    auto dir = modelPath(args);
-    STRATA_TRY(dir);
-    auto threads = args.integer("threads", 0, 0, 1024);
-    STRATA_TRY(threads);
-    auto chunk = args.integer("chunk", 256, 1, 1 << 20);
-    STRATA_TRY(chunk);
+Result<std::unique_ptr<Ops>> makeOps(uint64_t vramBudget, int threads) {
+    STRATA_TRY(backendAvailable(vramBudget));
+    if (vramBudget == 0) return std::unique_ptr<Ops>(std::make_unique<CpuOps>(threads));
+#ifdef STRATA_HAVE_CUDA
+    auto ops = CudaOps::create(vramBudget);
+    STRATA_TRY(ops);
+    return std::unique_ptr<Ops>(std::move(ops.value()));
+#else
+    return internalError("unreachable: no CUDA backend");
+#endif
+}
 
+Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens) {
     CliModel out;
-    out.path = dir.value();
-    out.ops = std::make_unique<CpuOps>(int(threads.value()));
+    STRATA_ASSIGN(out.path, modelPath(args));
+    int64_t threads = 0;
+    STRATA_ASSIGN(threads, args.integer("threads", 0, 0, 1024));
     ModelOptions options;
-    options.ramBudget = residency->ramBudget;
-    options.vramBudget = residency->vramBudget;
-    options.prefillChunk = chunk.value();
+    STRATA_ASSIGN(options.ramBudget, args.byteSize("ram-budget", 0));
+    STRATA_ASSIGN(options.vramBudget, args.byteSize("vram-budget", 0));
+    STRATA_ASSIGN(options.prefillChunk, args.integer("chunk", options.prefillChunk, 1, 1 << 20));
+    STRATA_ASSIGN(options.contextTokens, args.integer("context", contextTokens, 1, 1 << 24));
+
+    STRATA_ASSIGN(out.ops, makeOps(options.vramBudget, int(threads)));
+    // CpuOps settles the thread count (0: all cores); the raw figures and the run use the same.
+    out.threads = CpuOps(int(threads)).threads();
     const auto t0 = std::chrono::steady_clock::now();
-    auto model = TransformerModel::load(dir.value(), *out.ops, options);
-    STRATA_TRY(model);
-    out.model = std::move(model.value());
+    STRATA_ASSIGN(out.model, TransformerModel::load(out.path, *out.ops, options));
     out.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
 }

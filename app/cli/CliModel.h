@@ -1,12 +1,12 @@
 #pragma once
 // What every model command shares: --model (default: the installed Gemma 3 270M), --ram-budget,
-// --vram-budget, --threads, --chunk, and the loading.
+// --vram-budget, --context, --threads, --chunk, the choice of backend and the loading.
 #include <memory>
 #include <set>
 #include <string>
 
 #include "CliArguments.h"
-#include "backend/cpu/CpuOps.h"
+#include "backend/Ops.h"
 #include "model/TransformerModel.h"
 #include "runtime/ResidencyPlan.h"
 
@@ -16,18 +16,25 @@ extern const std::set<std::string> kModelFlags;
 
 struct CliModel {
     std::string path;  // the model folder or GGUF file
-    std::unique_ptr<CpuOps> ops;
+    std::unique_ptr<Ops> ops;  // CPU, or CUDA when --vram-budget is given
+    int threads = 0;           // CPU threads (BLAS and OpenMP)
     std::unique_ptr<TransformerModel> model;
     double loadSeconds = 0;
 };
 
 // --model, or the default model when it is installed: a Hugging Face folder or a GGUF file.
 Result<std::string> modelPath(const CliArguments& args);
-// --ram-budget and --vram-budget (each 0 when absent).
-Result<ResidencyOptions> residencyOptions(const CliArguments& args);
-// Bad input for a non-zero --vram-budget: models run on the CPU backend. Commands check it before
-// slow work.
-Status checkRunnableBudgets(const CliArguments& args);
-Result<CliModel> loadCliModel(const CliArguments& args);
+// --ram-budget and --vram-budget (each 0 when absent); with a VRAM budget, the reserve for the KV
+// cache and activations of --context tokens (default contextTokens) in --chunk chunks.
+Result<ResidencyOptions> residencyOptions(const CliArguments& args, const ModelConfig& config,
+                                          int64_t contextTokens = ModelOptions{}.contextTokens);
+// Bad input, suggesting how to run without one, when a VRAM budget is given and there is no CUDA
+// backend or device. Commands check it before slow work.
+Status backendAvailable(uint64_t vramBudget);
+// The CPU backend, or the CUDA backend holding vramBudget bytes of device memory. Bad input,
+// suggesting how to run without one, when there is no CUDA backend or device.
+Result<std::unique_ptr<Ops>> makeOps(uint64_t vramBudget, int threads);
+// contextTokens: positions to plan device memory for when --context is not given.
+Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens);
 
 }  // namespace strata::cli

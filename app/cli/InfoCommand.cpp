@@ -78,8 +78,6 @@ void printPlan(uint64_t ramBudget, const WeightLayout& layout, const ResidencyPl
 Status infoCommand(const std::vector<std::string>& argv) {
     auto args = CliArguments::parse(argv, kModelFlags, {});
     STRATA_TRY(args);
-    auto residency = residencyOptions(args.value());
-    STRATA_TRY(residency);
     auto path = modelPath(args.value());
     STRATA_TRY(path);
     auto opened = Checkpoint::open(path.value());
@@ -91,6 +89,8 @@ Status infoCommand(const std::vector<std::string>& argv) {
     auto built = buildWeightLayout(config.value(), checkpoint);
     STRATA_TRY(built);
     const WeightLayout& layout = built.value();
+    auto residency = residencyOptions(args.value(), config.value());
+    STRATA_TRY(residency);
     auto planned = planResidency(layout, residency.value());
     STRATA_TRY(planned);
     const ResidencyPlan& plan = planned.value();

@@ -15,13 +15,13 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  run    [--model M] [--prompt TEXT | --prompt-file F] [--max-tokens N] [--ram-budget SIZE]\n"
-    "         [--vram-budget SIZE]\n"
+    "         [--vram-budget SIZE] [--context N]\n"
     "         [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S]\n"
     "         [--stop TEXT]... [--system TEXT] [--raw | --chat] [--no-think] [--ignore-eos] [--threads N]\n"
     "         [--chunk N]\n"
     "         Streams the answer to stdout and progress to stderr. Without a prompt, asks a question\n"
     "         about the sample incident report.\n"
-    "  info   [--model M] [--ram-budget SIZE] [--vram-budget SIZE]\n"
+    "  info   [--model M] [--ram-budget SIZE] [--vram-budget SIZE] [--context N] [--chunk N]\n"
     "         Architecture, parameter count, bytes per layer and the memory plan: the tier (VRAM, RAM,\n"
     "         disk) of every layer and the bytes each tier supplies per token.\n"
     "  bench  [--model M] [--prompt-tokens N] [--gen-tokens N] [--ram-budget SIZE] [--vram-budget SIZE]\n"
@@ -33,8 +33,10 @@ const char* kUsage =
     "M is a Hugging Face model folder or a GGUF file (llama, qwen3, gemma3); the default is Gemma 3\n"
     "270M as installed by packaging/install-models.sh.\n"
     "SIZE takes units: 512MiB, 2GiB, ... --ram-budget bounds the model weights held in RAM; layers\n"
-    "beyond it are streamed from disk with read-ahead. --vram-budget plans the GPU tier (info shows\n"
-    "the plan; running on a GPU needs the CUDA backend, which this strata-cli does not run yet).\n";
+    "beyond it are streamed from disk with read-ahead. --vram-budget runs on the GPU (CUDA backend):\n"
+    "layers that fit stay in VRAM, the rest are copied in from pinned RAM or disk while earlier\n"
+    "layers compute. Part of the budget is kept for the KV cache and activations of --context\n"
+    "tokens (default 8192; bench uses its prompt and generated tokens).\n";
 
 }  // namespace
 

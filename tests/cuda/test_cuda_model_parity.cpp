@@ -1,5 +1,8 @@
 // Whole-model parity on the CUDA backend: the fixtures of test_model_parity run through
-// TransformerModel on CudaOps, against transformers' logits and greedy continuations.
+// TransformerModel on CudaOps, against transformers' logits. Each fixture runs with every unit in
+// VRAM, and again with a budget that leaves units in all three tiers (VRAM, pinned RAM through the
+// device slots, disk through the staging ring), fed one token per pass after the first half of
+// the prompt so that the streamer's prefetch wraps around many times.
 //
 // Tolerance: the products round activations to the weights' 16-bit type (bf16: 2^-9 relative),
 // so logits may move by about 2^-9 * sum|x||w| per product; over a few layers of these tiny models
@@ -34,26 +37,66 @@ private slots:
     void logits_data() {
         QTest::addColumn<QString>("fixture");
         QTest::addColumn<int>("chunk");
+        QTest::addColumn<bool>("streamed");
         for (const char* name : kParityFixtures) {
-            QTest::newRow((std::string(name) + "/whole").c_str()) << QString(name) << 256;
-            QTest::newRow((std::string(name) + "/chunk7").c_str()) << QString(name) << 7;
+            QTest::newRow((std::string(name) + "/whole").c_str()) << QString(name) << 256 << false;
+            QTest::newRow((std::string(name) + "/chunk7").c_str()) << QString(name) << 7 << false;
+            QTest::newRow((std::string(name) + "/streamed").c_str()) << QString(name) << 7 << true;
         }
     }
 
     void logits() {
         QFETCH(QString, fixture);
         QFETCH(int, chunk);
+        QFETCH(bool, streamed);
         const ParityReference ref = readParityReference(fixture);
+        const std::string path = parityModelPath(fixture).toStdString();
         ModelOptions options;
         options.prefillChunk = chunk;
-        auto model = TransformerModel::load(parityModelPath(fixture).toStdString(), *ops_, options);
+        options.vramReserve = uint64_t(128) << 20;
+        options.vramBudget = uint64_t(1) << 30;
+        if (streamed) {
+            // One unit's worth of VRAM beyond the two device slots, and of RAM beyond the two
+            // staging slots: the other units are copied in from pinned RAM or read from disk.
+            auto probe = TransformerModel::load(path, *ops_, options);
+            QVERIFY2(probe.ok(), probe.ok() ? "" : probe.error().message.c_str());
+            uint64_t largest = 0;
+            for (const WeightUnit& u : probe.value()->layout().units) largest = std::max(largest, u.bytes);
+            probe.value().reset();
+            options.vramBudget = options.vramReserve + 3 * largest;
+            options.ramBudget = 3 * largest;
+        }
+        auto model = TransformerModel::load(path, *ops_, options);
         QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
+        const ResidencyPlan& plan = model.value()->streamer().plan();
+        if (streamed) {
+            QVERIFY(plan.unitsIn(Residency::Vram) > 0);
+            QVERIFY(plan.unitsIn(Residency::Ram) + plan.unitsIn(Residency::Disk) > 0);
+        } else {
+            QCOMPARE(plan.unitsIn(Residency::Vram), int(plan.units.size()));
+        }
         auto kv = KvCache::create(*ops_, model.value()->config(), int64_t(ref.inputIds.size()));
         QVERIFY(kv.ok());
         std::vector<float> logits;
-        const Status st = model.value()->forward(ref.inputIds, kv.value(), true, logits);
+        const std::span<const int32_t> ids(ref.inputIds);
+        const size_t firstPass = streamed ? ids.size() / 2 : ids.size();
+        Status st = model.value()->forward(ids.first(firstPass), kv.value(), true, logits);
         QVERIFY2(st.ok(), st.ok() ? "" : st.error().message.c_str());
+        std::vector<float> step;
+        for (size_t p = firstPass; p < ids.size(); ++p) {
+            st = model.value()->forward(ids.subspan(p, 1), kv.value(), true, step);
+            QVERIFY2(st.ok(), st.ok() ? "" : st.error().message.c_str());
+            logits.insert(logits.end(), step.begin(), step.end());
+        }
         QCOMPARE(logits.size(), ref.logits.size());
+        if (streamed) {
+            const StreamerStats stats = model.value()->streamer().stats();
+            qInfo("%s streamed: %d VRAM / %d RAM / %d disk units; %llu bytes copied to the device, %llu read",
+                  qPrintable(fixture), plan.unitsIn(Residency::Vram), plan.unitsIn(Residency::Ram),
+                  plan.unitsIn(Residency::Disk), static_cast<unsigned long long>(stats.bytesToDevice),
+                  static_cast<unsigned long long>(stats.bytesRead));
+            QVERIFY(stats.bytesToDevice > 0);
+        }
 
         double maxAbs = 0, maxRef = 0;
         int agree = 0, closeCalls = 0;
@@ -77,6 +120,45 @@ private slots:
               qPrintable(fixture), chunk, maxAbs, maxAbs / maxRef, agree, positions);
         QVERIFY2(maxAbs / maxRef < 3e-2, "logits differ from transformers by more than the bf16 tolerance");
         QCOMPARE(size_t(agree + closeCalls), positions);
+    }
+
+    // A reserve too small for the work asked of it: the KV cache or the activations do not fit the
+    // pool. Each failure is an error naming the VRAM budget and the settings to change.
+    void outOfMemoryIsAClearError() {
+        const uint64_t budget = uint64_t(16) << 20;
+        auto small = CudaOps::create(budget);
+        QVERIFY2(small.ok(), qPrintable(small.ok() ? QString() : cudatest::describe(small.error())));
+        CudaOps& ops = *small.value();
+        ModelOptions options;
+        options.vramBudget = budget;
+        options.vramReserve = uint64_t(4) << 20;
+        options.prefillChunk = 1 << 20;  // one chunk: activations for every token at once
+        auto model = TransformerModel::load(parityModelPath(kParityFixtures[0]).toStdString(), ops, options);
+        QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
+        const ModelConfig& c = model.value()->config();
+
+        auto tooLong = KvCache::create(ops, c, 1 << 22);
+        QVERIFY(!tooLong.ok());
+        qInfo("KV cache: %s", tooLong.error().message.c_str());
+        QVERIFY(tooLong.error().message.find("--vram-budget") != std::string::npos);
+
+        // A KV cache that takes most of what is left, then a prompt whose activations cannot fit.
+        const uint64_t kvPerToken = KvCache::bytesFor(c, 1);
+        const int64_t tokens = int64_t(ops.pool().freeBytes() * 6 / 10 / kvPerToken);
+        const uint64_t activations = deviceReserveBytes(c, tokens, tokens) - KvCache::bytesFor(c, tokens) - (uint64_t(96) << 20);
+        auto kv = KvCache::create(ops, c, tokens);
+        QVERIFY(kv.ok());
+        QVERIFY2(activations > ops.pool().freeBytes(), "the test needs a prompt whose activations exceed the pool");
+        const std::vector<int32_t> prompt(size_t(tokens), 1);
+        std::vector<float> logits;
+        const Status st = model.value()->forward(prompt, kv.value(), false, logits);
+        QVERIFY(!st.ok());
+        qInfo("activations: %s", st.error().message.c_str());
+        QVERIFY(st.error().message.find("--vram-budget") != std::string::npos);
+        QVERIFY(st.error().message.find("--chunk") != std::string::npos);
+        // The failure leaves the backend usable.
+        const Status again = model.value()->forward(std::span<const int32_t>(prompt).first(4), kv.value(), false, logits);
+        QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
     }
 };
 
