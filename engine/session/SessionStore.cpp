@@ -144,6 +144,17 @@ public:
             if (!*row) return Status::success();
         }
     }
+    // Every row, each made into a T by read(*this).
+    template <typename T, typename Read>
+    Result<std::vector<T>> collect(std::string_view what, Read read) {
+        std::vector<T> out;
+        for (;;) {
+            Result<bool> row = next(what);
+            if (!row) return row.error();
+            if (!*row) return out;
+            out.push_back(read(*this));
+        }
+    }
     // Ready to bind and run again, as for the next row of a batch insert.
     void reset() {
         sqlite3_reset(stmt_);
@@ -455,13 +466,7 @@ Result<std::vector<SessionInfo>> SessionStore::listSessions(std::string_view sea
                       "ORDER BY s.updated_at DESC, s.rowid DESC")
                          .c_str());
     select.bindInt(1, search.empty() ? 0 : 1).bindText(2, containsPattern(search));
-    std::vector<SessionInfo> out;
-    for (;;) {
-        Result<bool> row = select.next("cannot list sessions");
-        if (!row) return row.error();
-        if (!*row) return out;
-        out.push_back(readSession(select));
-    }
+    return select.collect<SessionInfo>("cannot list sessions", readSession);
 }
 
 Status SessionStore::renameSession(const std::string& id, const std::string& title) {
@@ -539,21 +544,17 @@ Result<std::vector<Turn>> SessionStore::turns(const std::string& id) {
                      "SELECT idx, role, text, token_count, created_at, prefill_ms, decode_ms "
                      "FROM turns WHERE session_id = ?1 ORDER BY idx");
     select.bindText(1, id);
-    std::vector<Turn> out;
-    for (;;) {
-        Result<bool> row = select.next("cannot read the turns of session " + id);
-        if (!row) return row.error();
-        if (!*row) return out;
+    return select.collect<Turn>("cannot read the turns of session " + id, [](Statement& row) {
         Turn turn;
-        turn.index = select.integer(0);
-        turn.role = turnRoleFromString(select.text(1)).value_or(TurnRole::User);
-        turn.text = select.text(2);
-        turn.tokenCount = select.integer(3);
-        turn.createdAt = select.integer(4);
-        turn.prefillMs = select.real(5);
-        turn.decodeMs = select.real(6);
-        out.push_back(std::move(turn));
-    }
+        turn.index = row.integer(0);
+        turn.role = turnRoleFromString(row.text(1)).value_or(TurnRole::User);
+        turn.text = row.text(2);
+        turn.tokenCount = row.integer(3);
+        turn.createdAt = row.integer(4);
+        turn.prefillMs = row.real(5);
+        turn.decodeMs = row.real(6);
+        return turn;
+    });
 }
 
 Result<Attachment> SessionStore::addAttachment(const std::string& id, const std::filesystem::path& file,
@@ -594,20 +595,16 @@ Result<std::vector<Attachment>> SessionStore::attachments(const std::string& id)
                      "SELECT path, sha256, bytes, kind, token_count, added_at FROM attachments "
                      "WHERE session_id = ?1 ORDER BY id");
     select.bindText(1, id);
-    std::vector<Attachment> out;
-    for (;;) {
-        Result<bool> row = select.next("cannot read the attachments of session " + id);
-        if (!row) return row.error();
-        if (!*row) return out;
+    return select.collect<Attachment>("cannot read the attachments of session " + id, [](Statement& row) {
         Attachment a;
-        a.path = select.text(0);
-        a.sha256 = select.text(1);
-        a.bytes = uint64_t(select.integer(2));
-        a.kind = select.text(3);
-        a.tokenCount = select.integer(4);
-        a.addedAt = select.integer(5);
-        out.push_back(std::move(a));
-    }
+        a.path = row.text(0);
+        a.sha256 = row.text(1);
+        a.bytes = uint64_t(row.integer(2));
+        a.kind = row.text(3);
+        a.tokenCount = row.integer(4);
+        a.addedAt = row.integer(5);
+        return a;
+    });
 }
 
 Status SessionStore::addKvBlocks(const std::string& id, const std::vector<KvManifestEntry>& blocks) {
@@ -646,22 +643,18 @@ Result<std::vector<KvManifestEntry>> SessionStore::kvBlocks(const std::string& i
                      "SELECT layer, block_index, first_token, tokens, file_name, file_offset, bytes, "
                      "checksum FROM kv_blocks WHERE session_id = ?1 ORDER BY layer, block_index");
     select.bindText(1, id);
-    std::vector<KvManifestEntry> out;
-    for (;;) {
-        Result<bool> row = select.next("cannot read the KV manifest of session " + id);
-        if (!row) return row.error();
-        if (!*row) return out;
+    return select.collect<KvManifestEntry>("cannot read the KV manifest of session " + id, [](Statement& row) {
         KvManifestEntry b;
-        b.layer = int32_t(select.integer(0));
-        b.blockIndex = select.integer(1);
-        b.firstToken = select.integer(2);
-        b.tokens = select.integer(3);
-        b.fileName = select.text(4);
-        b.offset = uint64_t(select.integer(5));
-        b.bytes = uint64_t(select.integer(6));
-        b.checksum = uint64_t(select.integer(7));
-        out.push_back(std::move(b));
-    }
+        b.layer = int32_t(row.integer(0));
+        b.blockIndex = row.integer(1);
+        b.firstToken = row.integer(2);
+        b.tokens = row.integer(3);
+        b.fileName = row.text(4);
+        b.offset = uint64_t(row.integer(5));
+        b.bytes = uint64_t(row.integer(6));
+        b.checksum = uint64_t(row.integer(7));
+        return b;
+    });
 }
 
 Status SessionStore::removeKvBlocksFrom(const std::string& id, int64_t tokenCount) {
