@@ -11,5 +11,6 @@ Status runCommand(const std::vector<std::string>& args);
 Status infoCommand(const std::vector<std::string>& args);
 Status benchCommand(const std::vector<std::string>& args);
 Status convertCommand(const std::vector<std::string>& args);
+Status sessionsCommand(const std::vector<std::string>& argv);
 
 }  // namespace strata::cli

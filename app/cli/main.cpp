@@ -29,6 +29,9 @@ const char* kUsage =
     "         Prefill and decode speed against this machine's raw GEMM, memory and disk figures.\n"
     "  convert --gguf FILE --out DIR\n"
     "         Writes a GGUF model as a Hugging Face folder (bf16 safetensors, config, tokenizer).\n"
+    "  sessions list [--search TEXT] [--json] | show ID | export ID --format md|json [--out FILE] | delete ID\n"
+    "         Saved sessions, newest first; each subcommand takes [--store DIR] (default: $STRATA_SESSIONS_DIR,\n"
+    "         else $XDG_DATA_HOME/strata/sessions, else ~/.local/share/strata/sessions).\n"
     "\n"
     "M is a Hugging Face model folder or a GGUF file (llama, qwen3, gemma3); the default is Gemma 3\n"
     "270M as installed by packaging/install-models.sh.\n"
@@ -54,7 +57,8 @@ int main(int argc, char** argv) {
         else if (command == "info") status = strata::cli::infoCommand(args);
         else if (command == "bench") status = strata::cli::benchCommand(args);
         else if (command == "convert") status = strata::cli::convertCommand(args);
-        else status = strata::badInput("unknown command '" + command + "' (run, info, bench, convert)");
+        else if (command == "sessions") status = strata::cli::sessionsCommand(args);
+        else status = strata::badInput("unknown command '" + command + "' (run, info, bench, convert, sessions)");
     } catch (const std::bad_alloc&) {
         status = strata::internalError("out of memory");
     } catch (const std::exception& e) {
