@@ -30,15 +30,12 @@ Result<std::string> modelPath(const CliArguments& args) {
     return fallback.string();
 }
 
-Result<ResidencyOptions> residencyOptions(const CliArguments& args, const ModelConfig& config,
-                                          int64_t contextTokens) {
-    ResidencyOptions options;
+Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextTokens) {
+    ModelOptions options;
     STRATA_ASSIGN(options.ramBudget, args.byteSize("ram-budget", 0));
     STRATA_ASSIGN(options.vramBudget, args.byteSize("vram-budget", 0));
-    STRATA_ASSIGN(contextTokens, args.integer("context", contextTokens, 1, 1 << 24));
-    int64_t chunk = 0;
-    STRATA_ASSIGN(chunk, args.integer("chunk", ModelOptions{}.prefillChunk, 1, 1 << 20));
-    options.vramReserve = deviceReserveBytes(config, contextTokens, chunk);
+    STRATA_ASSIGN(options.prefillChunk, args.integer("chunk", options.prefillChunk, 1, 1 << 20));
+    STRATA_ASSIGN(options.contextTokens, args.integer("context", contextTokens, 1, 1 << 24));
     return options;
 }
 
@@ -74,14 +71,10 @@ Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens) {
     int64_t threads = 0;
     STRATA_ASSIGN(threads, args.integer("threads", 0, 0, 1024));
     ModelOptions options;
-    STRATA_ASSIGN(options.ramBudget, args.byteSize("ram-budget", 0));
-    STRATA_ASSIGN(options.vramBudget, args.byteSize("vram-budget", 0));
-    STRATA_ASSIGN(options.prefillChunk, args.integer("chunk", options.prefillChunk, 1, 1 << 20));
-    STRATA_ASSIGN(options.contextTokens, args.integer("context", contextTokens, 1, 1 << 24));
+    STRATA_ASSIGN(options, modelOptions(args, contextTokens));
 
     STRATA_ASSIGN(out.ops, makeOps(options.vramBudget, int(threads)));
-    // CpuOps settles the thread count (0: all cores); the raw figures and the run use the same.
-    out.threads = CpuOps(int(threads)).threads();
+    out.threads = CpuOps::threadCount(int(threads));
     const auto t0 = std::chrono::steady_clock::now();
     STRATA_ASSIGN(out.model, TransformerModel::load(out.path, *out.ops, options));
     out.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -24,10 +24,8 @@ struct CliModel {
 
 // --model, or the default model when it is installed: a Hugging Face folder or a GGUF file.
 Result<std::string> modelPath(const CliArguments& args);
-// --ram-budget and --vram-budget (each 0 when absent); with a VRAM budget, the reserve for the KV
-// cache and activations of --context tokens (default contextTokens) in --chunk chunks.
-Result<ResidencyOptions> residencyOptions(const CliArguments& args, const ModelConfig& config,
-                                          int64_t contextTokens = ModelOptions{}.contextTokens);
+// --ram-budget, --vram-budget (each 0 when absent), --chunk and --context (default contextTokens).
+Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens);
 // Bad input, suggesting how to run without one, when a VRAM budget is given and there is no CUDA
 // backend or device. Commands check it before slow work.
 Status backendAvailable(uint64_t vramBudget);

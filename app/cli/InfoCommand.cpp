@@ -89,9 +89,9 @@ Status infoCommand(const std::vector<std::string>& argv) {
     auto built = buildWeightLayout(config.value(), checkpoint);
     STRATA_TRY(built);
     const WeightLayout& layout = built.value();
-    auto residency = residencyOptions(args.value(), config.value());
-    STRATA_TRY(residency);
-    auto planned = planResidency(layout, residency.value());
+    auto options = modelOptions(args.value());
+    STRATA_TRY(options);
+    auto planned = planResidency(layout, residencyOptionsFor(config.value(), options.value()));
     STRATA_TRY(planned);
     const ResidencyPlan& plan = planned.value();
     const ModelConfig& c = config.value();
@@ -134,7 +134,7 @@ Status infoCommand(const std::vector<std::string>& argv) {
     std::printf("embeddings     %s, rows read per token\n", formatBytes(layout.embedding->nbytes).c_str());
     std::printf("KV cache       %s per 1k tokens (fp32, in RAM)\n",
                 formatBytes(KvCache::bytesFor(c, 1000)).c_str());
-    printPlan(residency->ramBudget, layout, plan);
+    printPlan(options->ramBudget, layout, plan);
     return {};
 }
 

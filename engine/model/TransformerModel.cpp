@@ -32,6 +32,15 @@ uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t
     return KvCache::bytesFor(c, contextTokens) + uint64_t(floats) * sizeof(float) + kWorkspaceAndStaging;
 }
 
+ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options) {
+    ResidencyOptions r;
+    r.vramBudget = options.vramBudget;
+    r.ramBudget = options.ramBudget;
+    r.vramReserve = options.vramReserve ? options.vramReserve
+                                        : deviceReserveBytes(config, options.contextTokens, options.prefillChunk);
+    return r;
+}
+
 TransformerModel::TransformerModel(Ops& ops, ModelConfig config, std::unique_ptr<Checkpoint> checkpoint,
                                    WeightLayout layout, ModelOptions options)
     : ops_(ops), config_(std::move(config)), checkpoint_(std::move(checkpoint)), layout_(std::move(layout)),
@@ -52,11 +61,7 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     STRATA_TRY(resolveTensorNames(config.value(), *checkpoint.value()));
     auto layout = buildWeightLayout(config.value(), *checkpoint.value());
     STRATA_TRY(layout);
-    auto plan = planResidency(layout.value(), {.vramBudget = options.vramBudget,
-                                               .ramBudget = options.ramBudget,
-                                               .vramReserve = options.vramReserve ? options.vramReserve
-                                                                    : deviceReserveBytes(config.value(), options.contextTokens,
-                                                                                         options.prefillChunk)});
+    auto plan = planResidency(layout.value(), residencyOptionsFor(config.value(), options));
     STRATA_TRY(plan);
     if (options.prefillChunk <= 0) return badInput("the prefill chunk must be at least one token");
 

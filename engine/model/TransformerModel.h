@@ -32,6 +32,9 @@ struct ModelOptions {
 // workspace and small staging buffers.
 uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, int64_t chunk);
 
+// The budgets the model's weights are planned with (TransformerModel::load, strata-cli info).
+ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options);
+
 // Called after each layer of a forward pass: layers done, layers in all.
 using LayerProgress = std::function<void(int64_t done, int64_t total)>;
 

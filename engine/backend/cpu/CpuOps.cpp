@@ -14,8 +14,12 @@
 
 namespace strata {
 
+int CpuOps::threadCount(int requested) {
+    return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 CpuOps::CpuOps(int threads) {
-    threads_ = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    threads_ = threadCount(threads);
     omp_set_num_threads(threads_);
     openblas_set_num_threads(threads_);
 }

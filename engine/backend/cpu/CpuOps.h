@@ -9,6 +9,8 @@ class CpuOps final : public Ops {
 public:
     // threads <= 0: all hardware threads.
     explicit CpuOps(int threads = 0);
+    // The threads a CpuOps made with `requested` uses: all cores for 0.
+    static int threadCount(int requested);
 
     const char* name() const override { return "cpu"; }
     int threads() const { return threads_; }
