@@ -222,13 +222,7 @@ private:
         expectBadInputMentioning(args, {mentions});
     }
     void expectBadInputMentioning(const QStringList& args, const QStringList& mentions) {
-        const CliRun r = runCli(args);
-        QCOMPARE(r.exitCode, 2);
-        const QStringList lines = r.errLines();
-        QVERIFY2(lines.size() == 1, qPrintable("expected one error line, got: " + r.err));
-        QVERIFY2(lines[0].startsWith("strata-cli: error: "), qPrintable(lines[0]));
-        for (const QString& m : mentions) QVERIFY2(lines[0].contains(m), qPrintable(lines[0] + " does not mention " + m));
-        QVERIFY(r.out.isEmpty());
+        verifyBadInput(runCli(args), mentions);
     }
     QStringList runArgs(const fs::path& model) {
         return {"run", "--model", QString::fromStdString(model.string()), "--prompt", "hello", "--raw",
