@@ -21,7 +21,7 @@
 #include "core/AtomicFile.h"
 #include "core/Clock.h"
 #include "format/Checkpoint.h"
-#include "runtime/KvCache.h"
+#include "kv/KvCache.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CudaBench.h"
 #include "CudaOps.h"
@@ -187,14 +187,14 @@ Status benchCommand(const std::vector<std::string>& argv) {
     std::uniform_int_distribution<int32_t> pick(0, int32_t(c.vocabSize - 1));
     std::vector<int32_t> prompt(static_cast<size_t>(promptTokens));
     for (int32_t& id : prompt) id = pick(rng);
-    auto kv = KvCache::create(model.ops(), c, promptTokens + genTokens);
+    auto kv = KvCache::create(model.ops(), c, {});
     STRATA_TRY(kv);
 
     std::vector<float> logits;
     std::fprintf(stderr, "prefill of %lld tokens...\n", static_cast<long long>(promptTokens));
     const StreamerStats before = model.streamer().stats();
     const auto p0 = SteadyClock::now();
-    STRATA_TRY(model.forward(prompt, kv.value(), false, logits));
+    STRATA_TRY(model.forward(prompt, *kv.value(), false, logits));
     const double prefillSeconds = secondsSince(p0);
     const StreamerStats afterPrefill = model.streamer().stats();
 
@@ -202,7 +202,7 @@ Status benchCommand(const std::vector<std::string>& argv) {
     const auto d0 = SteadyClock::now();
     for (int64_t i = 0; i < genTokens; ++i) {
         const int32_t next[1] = {int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin())};
-        STRATA_TRY(model.forward(next, kv.value(), false, logits));
+        STRATA_TRY(model.forward(next, *kv.value(), false, logits));
     }
     const double decodeSeconds = secondsSince(d0);
     const StreamerStats afterDecode = model.streamer().stats();

@@ -6,7 +6,7 @@
 #include "CliModel.h"
 #include "Commands.h"
 #include "format/Checkpoint.h"
-#include "runtime/KvCache.h"
+#include "kv/KvCache.h"
 #include "runtime/ResidencyPlan.h"
 
 namespace strata::cli {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "core/DType.h"
 #include "core/Result.h"
@@ -40,11 +41,21 @@ struct AttentionShape {
     int64_t window = 0;    // 0: full causal; else key visible iff kvPos > qPos - window
 };
 
-// K and V of one layer: kvCapacity positions of numKvHeads * headDim floats each.
-struct KvLayerView {
-    float* k = nullptr;
-    float* v = nullptr;
-    int64_t capacity = 0;
+// Positions [firstPos, firstPos + tokens) of one layer's K and V, in backend memory: rows of
+// numKvHeads * headDim floats each.
+struct KvSegment {
+    const float* k = nullptr;
+    const float* v = nullptr;
+    int64_t firstPos = 0;
+    int64_t tokens = 0;
+};
+
+// The running softmax of `rows` = n * numHeads query heads over the keys merged so far, in backend
+// memory: acc [rows, headDim] (the unnormalised output), max and sum [rows].
+struct AttentionState {
+    float* acc = nullptr;
+    float* max = nullptr;
+    float* sum = nullptr;
 };
 
 class Ops {
@@ -80,13 +91,21 @@ public:
     virtual void scale(float* x, int64_t count, float factor) = 0;
     // x = cap * tanh(x / cap)
     virtual void softcap(float* x, int64_t count, float cap) = 0;
-    // Stores k, v [n, numKvHeads * headDim] at the given positions of the layer's cache.
-    virtual void writeKv(const KvLayerView& kv, const float* k, const float* v, int64_t n, int64_t rowFloats,
-                         const int32_t* positions) = 0;
-    // Causal attention of q [n, numHeads, headDim] at positions against the cache holding every
-    // position <= each query's own; out [n, numHeads, headDim]. Online softmax: no score matrix.
-    virtual void attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv,
-                           const AttentionShape& shape, float* out) = 0;
+    // Whether backend memory is host memory that the caller may read and write directly.
+    virtual bool memoryIsHost() const = 0;
+
+    // Attention over a KV cache held in segments (blocks that may sit anywhere, and may be brought
+    // in a few at a time), in three steps with an online softmax and no score matrix:
+    // attentionBegin empties the state of `rows` query heads; attentionAccumulate merges the keys
+    // of the segments that each query of q [n, numHeads, headDim] at positions may see (key
+    // position <= the query's and, with a window, > query - window); attentionFinish writes
+    // out [rows, headDim] = acc / sum (zeros for a row that saw no key). The same segments merged
+    // in the same order give bit-identical results however they are split between calls.
+    virtual void attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim) = 0;
+    virtual void attentionAccumulate(const float* q, int64_t n, const int32_t* positions,
+                                     std::span<const KvSegment> segments, const AttentionShape& shape,
+                                     const AttentionState& state) = 0;
+    virtual void attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out) = 0;
 };
 
 }  // namespace strata

@@ -11,7 +11,7 @@ namespace strata {
 // Backend buffers reused across calls; they grow to the largest chunk seen and never shrink, so
 // the per-token loop allocates nothing.
 struct TransformerModel::Scratch {
-    enum Name { Hidden, Normed, Q, K, V, AttnOut, Proj, Gate, Up, Logits, Count };
+    enum Name { Hidden, Normed, Q, K, V, AttnOut, AttnAcc, AttnMax, AttnSum, Proj, Gate, Up, LastRows, Logits, Count };
     std::vector<float*> ptr = std::vector<float*>(Count, nullptr);
     std::vector<size_t> size = std::vector<size_t>(Count, 0);
     std::vector<float> hostHidden;
@@ -22,12 +22,13 @@ struct TransformerModel::Scratch {
 uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t chunk) {
     chunk = std::min(chunk, contextTokens);
     const int64_t q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-    // The Scratch buffers forward() allocates: hidden states of every token, the rest per chunk.
     // The Scratch buffers forward() allocates (hidden states of every token, the rest per chunk),
     // and the GEMM's copy of its input rounded to the weights' type.
     const int64_t widest = std::max({c.hiddenSize, q, c.intermediateSize});
     const int64_t floats = contextTokens * c.hiddenSize +
-                           chunk * (2 * c.hiddenSize + 2 * q + 2 * kv + 2 * c.intermediateSize + widest) + c.vocabSize;
+                           chunk * (2 * c.hiddenSize + 3 * q + 2 * c.numHeads + 2 * kv + 2 * c.intermediateSize +
+                                    widest) +
+                           c.vocabSize;
     constexpr uint64_t kWorkspaceAndStaging = uint64_t(96) << 20;
     return KvCache::bytesFor(c, contextTokens) + uint64_t(floats) * sizeof(float) + kWorkspaceAndStaging;
 }
@@ -116,32 +117,70 @@ Status TransformerModel::embed(std::span<const int32_t> tokens, float* hidden) {
     return {};
 }
 
+// A run of consecutive rows of one sequence inside a chunk.
+struct TransformerModel::Piece {
+    KvCache* kv = nullptr;
+    int64_t row = 0;  // first row, counted from the chunk's start
+    int64_t rows = 0;
+    int64_t firstPos = 0;
+};
+
 Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, bool allLogits,
                                  std::vector<float>& logits, const LayerProgress& progress) {
+    const SequenceStep step{tokens, &kv};
+    return forward(std::span<const SequenceStep>(&step, 1), allLogits, logits, progress);
+}
+
+Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLogits, std::vector<float>& logits,
+                                 const LayerProgress& progress) {
     const ModelConfig& c = config_;
-    const int64_t n = int64_t(tokens.size());
-    if (n == 0) return badInput("nothing to run: the token list is empty");
-    const int64_t start = kv.length();
-    if (start + n > kv.capacity())
-        return badInput("the sequence needs " + std::to_string(start + n) + " positions but the KV cache holds " +
-                        std::to_string(kv.capacity()));
     Scratch& s = *scratch_;
-    s.positions.resize(size_t(n));
-    for (int64_t t = 0; t < n; ++t) s.positions[size_t(t)] = int32_t(start + t);
+    std::vector<int32_t> ids;
+    s.positions.clear();
+    for (const SequenceStep& step : steps) {
+        if (step.tokens.empty()) return badInput("nothing to run: the token list is empty");
+        const int64_t start = step.kv->length();
+        const int64_t end = start + int64_t(step.tokens.size());
+        if (c.maxPositions > 0 && end > c.maxPositions)
+            return badInput("the sequence needs " + std::to_string(end) + " positions but the model's context is " +
+                            std::to_string(c.maxPositions) + " tokens");
+        ids.insert(ids.end(), step.tokens.begin(), step.tokens.end());
+        for (int64_t p = start; p < end; ++p) s.positions.push_back(int32_t(p));
+    }
+    const int64_t n = int64_t(ids.size());
+    if (n == 0) return badInput("nothing to run: no sequences");
+
+    // Chunks of at most prefillChunk rows, each cut into the pieces of the sequences it holds.
+    const int64_t chunk = std::min(n, options_.prefillChunk);
+    std::vector<std::vector<Piece>> chunks((n + chunk - 1) / chunk);
+    int64_t row = 0;
+    for (const SequenceStep& step : steps) {
+        for (int64_t t = 0; t < int64_t(step.tokens.size());) {
+            const int64_t ci = row / chunk;
+            const int64_t take = std::min(int64_t(step.tokens.size()) - t, (ci + 1) * chunk - row);
+            chunks[size_t(ci)].push_back({step.kv, row - ci * chunk, take, step.kv->length() + t});
+            t += take;
+            row += take;
+        }
+    }
 
     const int64_t h = c.hiddenSize;
-    const int64_t chunk = std::min(n, options_.prefillChunk);
+    const int64_t rows = allLogits ? n : int64_t(steps.size());
     float* hidden;
     try {
         hidden = buffer(Scratch::Hidden, size_t(n * h));
-        buffer(Scratch::Normed, size_t(chunk * h));
+        buffer(Scratch::Normed, size_t(std::max(chunk, rows) * h));
         buffer(Scratch::Q, size_t(chunk * c.numHeads * c.headDim));
         buffer(Scratch::K, size_t(chunk * c.numKvHeads * c.headDim));
         buffer(Scratch::V, size_t(chunk * c.numKvHeads * c.headDim));
         buffer(Scratch::AttnOut, size_t(chunk * c.numHeads * c.headDim));
+        buffer(Scratch::AttnAcc, size_t(chunk * c.numHeads * c.headDim));
+        buffer(Scratch::AttnMax, size_t(chunk * c.numHeads));
+        buffer(Scratch::AttnSum, size_t(chunk * c.numHeads));
         buffer(Scratch::Proj, size_t(chunk * h));
         buffer(Scratch::Gate, size_t(chunk * c.intermediateSize));
         buffer(Scratch::Up, size_t(chunk * c.intermediateSize));
+        if (!allLogits && steps.size() > 1) buffer(Scratch::LastRows, size_t(rows * h));
     } catch (const std::bad_alloc&) {
         // A device backend knows which budget ran out and which setting to change.
         Status backend = ops_.takeError();
@@ -149,14 +188,21 @@ Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, b
         return internalError("out of memory for the activations of " + std::to_string(n) +
                              " tokens; lower --chunk to work on fewer tokens at once");
     }
-    STRATA_TRY(embed(tokens, hidden));
+    STRATA_TRY(embed(ids, hidden));
 
     const int64_t totalUnits = int64_t(layout_.units.size());
     for (int64_t layer = 0; layer < c.numLayers; ++layer) {
         auto w = streamer_->acquire(int(layer));
         STRATA_TRY(w);
-        for (int64_t c0 = 0; c0 < n; c0 += chunk)
-            layerForward(layer, w.value(), hidden + c0 * h, std::min(chunk, n - c0), s.positions.data() + c0, kv);
+        for (size_t ci = 0; ci < chunks.size(); ++ci) {
+            const int64_t c0 = int64_t(ci) * chunk;
+            const Status done = layerForward(layer, w.value(), hidden + c0 * h, std::min(chunk, n - c0),
+                                             s.positions.data() + c0, chunks[ci]);
+            if (!done.ok()) {
+                streamer_->release(int(layer));
+                return done;
+            }
+        }
         streamer_->release(int(layer));
         if (progress) progress(layer + 1, totalUnits);
     }
@@ -164,8 +210,18 @@ Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, b
     const int head = layout_.headUnit();
     auto w = streamer_->acquire(head);
     STRATA_TRY(w);
-    const int64_t rows = allLogits ? n : 1;
-    const float* x = hidden + (allLogits ? 0 : (n - 1) * h);
+    const float* x = hidden;
+    if (!allLogits && steps.size() == 1) {
+        x = hidden + (n - 1) * h;
+    } else if (!allLogits) {  // each sequence's last row, side by side
+        float* last = s.ptr[Scratch::LastRows];
+        int64_t end = 0;
+        for (size_t i = 0; i < steps.size(); ++i) {
+            end += int64_t(steps[i].tokens.size());
+            ops_.copy(last + int64_t(i) * h, hidden + (end - 1) * h, size_t(h));
+        }
+        x = last;
+    }
     float* normed = buffer(Scratch::Normed, size_t(rows * h));
     ops_.rmsNorm(x, rows, w->get(WeightRole::FinalNorm), float(c.rmsNormEps), c.normAddOne, normed);
     float* out = buffer(Scratch::Logits, size_t(rows * c.vocabSize));
@@ -175,13 +231,14 @@ Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, b
     logits.resize(size_t(rows * c.vocabSize));
     ops_.download(logits.data(), out, logits.size());
     STRATA_TRY(ops_.takeError());
-    kv.setLength(start + n);
+    for (const SequenceStep& step : steps) step.kv->setLength(step.kv->length() + int64_t(step.tokens.size()));
+    tokensForwarded_ += n;
     if (progress) progress(totalUnits, totalUnits);
     return {};
 }
 
-void TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n,
-                                    const int32_t* positions, const KvCache& kv) {
+Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n,
+                                      const int32_t* positions, std::span<const Piece> pieces) {
     const ModelConfig& c = config_;
     Scratch& s = *scratch_;
     float* normed = s.ptr[Scratch::Normed];
@@ -193,6 +250,7 @@ void TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* 
     float* gate = s.ptr[Scratch::Gate];
     float* up = s.ptr[Scratch::Up];
     const int64_t h = c.hiddenSize;
+    const int64_t qRow = c.numHeads * c.headDim, kvRow = c.numKvHeads * c.headDim;
     const float eps = float(c.rmsNormEps);
 
     // Attention block.
@@ -207,8 +265,9 @@ void TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* 
     const float* invFreq = invFreq_[size_t(layer)].data();
     ops_.rope(q, n, c.numHeads, c.headDim, positions, invFreq, RopeStyle::NeoX);
     ops_.rope(k, n, c.numKvHeads, c.headDim, positions, invFreq, RopeStyle::NeoX);
-    const KvLayerView cache = kv.layer(layer);
-    ops_.writeKv(cache, k, v, n, c.numKvHeads * c.headDim, positions);
+    for (const Piece& p : pieces)
+        STRATA_TRY(p.kv->write(layer, k + p.row * kvRow, v + p.row * kvRow, p.firstPos, p.rows));
+
     AttentionShape shape;
     shape.numHeads = c.numHeads;
     shape.numKvHeads = c.numKvHeads;
@@ -216,7 +275,22 @@ void TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* 
     shape.scale = float(c.attentionScale);
     shape.softcap = float(c.attnLogitSoftcap);
     shape.window = c.isSlidingLayer(layer) ? c.slidingWindow : 0;
-    ops_.attention(q, n, positions, cache, shape, attn);
+    const AttentionState state{s.ptr[Scratch::AttnAcc], s.ptr[Scratch::AttnMax], s.ptr[Scratch::AttnSum]};
+    ops_.attentionBegin(state, n * c.numHeads, c.headDim);
+    // Sequences forked from one cache read its blocks once, for all their rows together.
+    const KvCache* shared = pieces.front().kv->parent();
+    for (const Piece& p : pieces)
+        if (p.kv->parent() != shared || p.kv->ownStart() != (shared ? shared->length() : 0)) shared = nullptr;
+    if (shared) STRATA_TRY(shared->accumulateAll(layer, q, n, positions, shape, state));
+    for (const Piece& p : pieces) {
+        const AttentionState part{state.acc + p.row * qRow, state.max + p.row * c.numHeads,
+                                  state.sum + p.row * c.numHeads};
+        const float* pq = q + p.row * qRow;
+        const int32_t* pp = positions + p.row;
+        STRATA_TRY(shared ? p.kv->accumulate(layer, pq, p.rows, pp, shape, part)
+                          : p.kv->accumulateAll(layer, pq, p.rows, pp, shape, part));
+    }
+    ops_.attentionFinish(state, n * c.numHeads, c.headDim, attn);
     ops_.matmul(attn, n, w.get(WeightRole::OProj), proj);
     if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostAttentionNorm), eps, c.normAddOne, proj);
     ops_.add(x, proj, n * h);
@@ -230,6 +304,7 @@ void TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* 
     ops_.matmul(gate, n, w.get(WeightRole::DownProj), proj);
     if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostFeedforwardNorm), eps, c.normAddOne, proj);
     ops_.add(x, proj, n * h);
+    return {};
 }
 
 }  // namespace strata

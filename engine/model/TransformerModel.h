@@ -14,7 +14,7 @@
 #include "format/Checkpoint.h"
 #include "model/ModelConfig.h"
 #include "model/WeightLayout.h"
-#include "runtime/KvCache.h"
+#include "kv/KvCache.h"
 #include "runtime/WeightSource.h"
 
 namespace strata {
@@ -38,6 +38,12 @@ ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptio
 // Called after each layer of a forward pass: layers done, layers in all.
 using LayerProgress = std::function<void(int64_t done, int64_t total)>;
 
+// One sequence's share of a forward pass: its tokens run at positions kv->length() onwards.
+struct SequenceStep {
+    std::span<const int32_t> tokens;
+    KvCache* kv = nullptr;
+};
+
 class TransformerModel {
 public:
     // modelPath: a Hugging Face folder or a GGUF file.
@@ -55,14 +61,22 @@ public:
     // of the last token, or of every token when allLogits, into logits ([rows, vocab]).
     Status forward(std::span<const int32_t> tokens, KvCache& kv, bool allLogits, std::vector<float>& logits,
                    const LayerProgress& progress = {});
+    // Several sequences in one pass over the weights: their rows share every matrix product and
+    // each attends to its own cache (sequences forked from one parent read the parent's blocks
+    // once for all of them). Logits: every token's when allLogits, else each sequence's last.
+    Status forward(std::span<const SequenceStep> steps, bool allLogits, std::vector<float>& logits,
+                   const LayerProgress& progress = {});
+    // Tokens run through the model since it was loaded: the engine's count of prefill work.
+    int64_t tokensForwarded() const { return tokensForwarded_; }
 
 private:
     struct Scratch;
     TransformerModel(Ops& ops, ModelConfig config, std::unique_ptr<Checkpoint> checkpoint, WeightLayout layout,
                      ModelOptions options);
     Status embed(std::span<const int32_t> tokens, float* hidden);
-    void layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n, const int32_t* positions,
-                      const KvCache& kv);
+    struct Piece;
+    Status layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n, const int32_t* positions,
+                        std::span<const Piece> pieces);
     float* buffer(int name, size_t floats);  // a Scratch buffer of at least floats
 
     Ops& ops_;
@@ -73,6 +87,7 @@ private:
     std::unique_ptr<WeightSource> streamer_;
     std::vector<std::vector<float>> invFreq_;  // per layer
     std::unique_ptr<Scratch> scratch_;
+    int64_t tokensForwarded_ = 0;
 };
 
 }  // namespace strata

@@ -1,6 +1,7 @@
 #pragma once
 // One request from prompt ids to generated text: layer-major prefill of the prompt, then
 // token-major decode with sampling, stop tokens and stop strings, reporting progress as it goes.
+// Several requests on one shared context decode together, one pass over the weights per token.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,11 +26,14 @@ struct GenerationProgress {
 };
 
 struct GenerationRequest {
-    std::vector<int32_t> promptIds;
+    std::vector<int32_t> promptIds;  // run after whatever the KV cache already holds
     int64_t maxNewTokens = 256;
     SamplingParams sampling;
     std::vector<int32_t> stopTokenIds;
     std::vector<std::string> stopStrings;
+    // Prefill in pieces of this many tokens, each through every layer, with onCheckpoint after
+    // each piece; 0: the whole prompt in one pass.
+    int64_t checkpointTokens = 0;
 };
 
 struct GenerationResult {
@@ -45,10 +49,25 @@ struct GenerationResult {
 struct GenerationCallbacks {
     std::function<void(std::string_view)> onText;  // text that became final
     std::function<void(const GenerationProgress&)> onProgress;
+    // After each prefill piece: prompt tokens now in the cache. An error stops the job.
+    std::function<Status(int64_t promptTokensDone)> onCheckpoint;
 };
 
 // tokenizer may be null: then no text is produced and stop strings are ignored.
+// Appends to kv: the prompt, then every generated token but the last.
+Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* tokenizer, KvCache& kv,
+                                  const GenerationRequest& request, const GenerationCallbacks& callbacks = {});
+// The same on a fresh cache in backend memory.
 Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* tokenizer, const GenerationRequest& request,
                                   const GenerationCallbacks& callbacks = {});
+
+// Answers every request on its own fork of `context` (which is left unchanged): the prompts are
+// prefilled together, then all sequences decode together, one forward pass per token for all of
+// them. onText of callbacks[i] streams request i. Checkpoints are not taken.
+Result<std::vector<GenerationResult>> generateBatch(TransformerModel& model, const Tokenizer* tokenizer,
+                                                    const KvCache& context,
+                                                    const std::vector<GenerationRequest>& requests,
+                                                    const std::vector<GenerationCallbacks>& callbacks,
+                                                    const KvCacheOptions& forkOptions = {});
 
 }  // namespace strata

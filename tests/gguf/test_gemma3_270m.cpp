@@ -47,9 +47,9 @@ private:
     }
     std::vector<float> allLogits(TransformerModel& model) {
         const auto ids = ref_["token_ids"].get<std::vector<int32_t>>();
-        auto kv = KvCache::create(ops_, model.config(), int64_t(ids.size()));
+        auto kv = KvCache::create(ops_, model.config(), {});
         std::vector<float> logits;
-        if (!kv.ok() || !model.forward(ids, kv.value(), true, logits).ok()) logits.clear();
+        if (!kv.ok() || !model.forward(ids, *kv.value(), true, logits).ok()) logits.clear();
         return logits;
     }
 private slots:

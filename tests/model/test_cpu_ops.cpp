@@ -2,6 +2,8 @@
 // fixtures do not reach (attention soft-capping, interleaved rope, f32 weights).
 #include <QtTest>
 
+#include <cstring>
+
 #include <cmath>
 #include <random>
 
@@ -109,9 +111,24 @@ private slots:
         auto v = randomVector(size_t(n * kvHeads * hd), 5);
         std::vector<int32_t> pos(static_cast<size_t>(n));
         for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(i);
-        std::vector<float> out(q.size());
+        // The cache in uneven blocks (64, 37, 49), merged in two calls and in one.
+        const int64_t row = kvHeads * hd;
+        const std::vector<KvSegment> segments{{k.data(), v.data(), 0, 64},
+                                              {k.data() + 64 * row, v.data() + 64 * row, 64, 37},
+                                              {k.data() + 101 * row, v.data() + 101 * row, 101, 49}};
+        const int64_t rows = n * heads;
+        std::vector<float> acc(static_cast<size_t>(rows * hd)), mx(static_cast<size_t>(rows)), sum(static_cast<size_t>(rows));
+        const AttentionState state{acc.data(), mx.data(), sum.data()};
+        std::vector<float> out(q.size()), once(q.size());
         CpuOps ops;
-        ops.attention(q.data(), n, pos.data(), KvLayerView{k.data(), v.data(), n}, shape, out.data());
+        ops.attentionBegin(state, rows, hd);
+        ops.attentionAccumulate(q.data(), n, pos.data(), std::span(segments).first(1), shape, state);
+        ops.attentionAccumulate(q.data(), n, pos.data(), std::span(segments).subspan(1), shape, state);
+        ops.attentionFinish(state, rows, hd, out.data());
+        ops.attentionBegin(state, rows, hd);
+        ops.attentionAccumulate(q.data(), n, pos.data(), segments, shape, state);
+        ops.attentionFinish(state, rows, hd, once.data());
+        QVERIFY(std::memcmp(out.data(), once.data(), out.size() * sizeof(float)) == 0);
         double worst = 0;
         for (int64_t t = 0; t < n; ++t)
             for (int64_t h = 0; h < heads; ++h) {

@@ -188,8 +188,14 @@ void rope(float* x, int64_t n, int64_t numHeads, int64_t headDim, const int32_t*
     }
 }
 
-void attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv, const AttentionShape& shape,
-               float* out) {
+void attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim) {
+    std::fill(state.acc, state.acc + rows * headDim, 0.0f);
+    std::fill(state.max, state.max + rows, -std::numeric_limits<float>::infinity());
+    std::fill(state.sum, state.sum + rows, 0.0f);
+}
+
+void attentionAccumulate(const float* q, int64_t n, const int32_t* positions, std::span<const KvSegment> segments,
+                         const AttentionShape& shape, const AttentionState& state) {
     const int64_t hd = shape.headDim;
     const int64_t group = shape.numHeads / shape.numKvHeads;
     const int64_t kvRow = shape.numKvHeads * hd;
@@ -197,44 +203,56 @@ void attention(const float* q, int64_t n, const int32_t* positions, const KvLaye
 #pragma omp parallel for collapse(2) schedule(dynamic, 1)
     for (int64_t t = 0; t < n; ++t) {
         for (int64_t h = 0; h < shape.numHeads; ++h) {
-            const float* qv = q + (t * shape.numHeads + h) * hd;
-            float* o = out + (t * shape.numHeads + h) * hd;
+            const int64_t row = t * shape.numHeads + h;
+            const float* qv = q + row * hd;
+            float* o = state.acc + row * hd;
             const int64_t kvh = h / group;
             const int64_t qPos = positions[t];
             const int64_t first = shape.window > 0 ? std::max<int64_t>(0, qPos - shape.window + 1) : 0;
             float scores[kBlock];
-            float runningMax = -std::numeric_limits<float>::infinity();
-            float denom = 0.0f;
-            std::fill(o, o + hd, 0.0f);
-            for (int64_t j0 = first; j0 <= qPos; j0 += kBlock) {
-                const int64_t nb = std::min(kBlock, qPos + 1 - j0);
-                float blockMax = -std::numeric_limits<float>::infinity();
-                for (int64_t j = 0; j < nb; ++j) {
-                    const float* k = kv.k + (j0 + j) * kvRow + kvh * hd;
-                    float s = 0.0f;
+            float runningMax = state.max[row];
+            float denom = state.sum[row];
+            for (const KvSegment& seg : segments) {
+                // The keys of this segment the query sees, as offsets into it.
+                const int64_t lo = std::max<int64_t>(first, seg.firstPos) - seg.firstPos;
+                const int64_t hi = std::min<int64_t>(qPos + 1, seg.firstPos + seg.tokens) - seg.firstPos;
+                for (int64_t j0 = lo; j0 < hi; j0 += kBlock) {
+                    const int64_t nb = std::min(kBlock, hi - j0);
+                    float blockMax = -std::numeric_limits<float>::infinity();
+                    for (int64_t j = 0; j < nb; ++j) {
+                        const float* k = seg.k + (j0 + j) * kvRow + kvh * hd;
+                        float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-                    for (int64_t d = 0; d < hd; ++d) s += qv[d] * k[d];
-                    s *= shape.scale;
-                    if (shape.softcap > 0.0f) s = shape.softcap * std::tanh(s / shape.softcap);
-                    scores[j] = s;
-                    blockMax = std::max(blockMax, s);
-                }
-                const float newMax = std::max(runningMax, blockMax);
-                const float correction = std::exp(runningMax - newMax);
-                denom *= correction;
-                for (int64_t d = 0; d < hd; ++d) o[d] *= correction;
-                for (int64_t j = 0; j < nb; ++j) {
-                    const float p = std::exp(scores[j] - newMax);
-                    denom += p;
-                    const float* v = kv.v + (j0 + j) * kvRow + kvh * hd;
+                        for (int64_t d = 0; d < hd; ++d) s += qv[d] * k[d];
+                        s *= shape.scale;
+                        if (shape.softcap > 0.0f) s = shape.softcap * std::tanh(s / shape.softcap);
+                        scores[j] = s;
+                        blockMax = std::max(blockMax, s);
+                    }
+                    const float newMax = std::max(runningMax, blockMax);
+                    const float correction = std::exp(runningMax - newMax);
+                    denom *= correction;
+                    for (int64_t d = 0; d < hd; ++d) o[d] *= correction;
+                    for (int64_t j = 0; j < nb; ++j) {
+                        const float p = std::exp(scores[j] - newMax);
+                        denom += p;
+                        const float* v = seg.v + (j0 + j) * kvRow + kvh * hd;
 #pragma omp simd
-                    for (int64_t d = 0; d < hd; ++d) o[d] += p * v[d];
+                        for (int64_t d = 0; d < hd; ++d) o[d] += p * v[d];
+                    }
+                    runningMax = newMax;
                 }
-                runningMax = newMax;
             }
-            const float inv = 1.0f / denom;
-            for (int64_t d = 0; d < hd; ++d) o[d] *= inv;
+            state.max[row] = runningMax;
+            state.sum[row] = denom;
         }
+    }
+}
+
+void attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float inv = state.sum[r] > 0.0f ? 1.0f / state.sum[r] : 0.0f;
+        for (int64_t d = 0; d < headDim; ++d) out[r * headDim + d] = state.acc[r * headDim + d] * inv;
     }
 }
 

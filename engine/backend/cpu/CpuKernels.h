@@ -2,6 +2,7 @@
 // Plain fp32 kernels of the CPU backend, on host memory. They are the reference that the CUDA
 // kernels are tested against, so they favour clarity over tricks.
 #include <cstdint>
+#include <span>
 
 #include "backend/Ops.h"
 
@@ -16,8 +17,11 @@ void matmul(const float* x, int64_t n, const WeightRef& w, float* y);
 void rope(float* x, int64_t n, int64_t numHeads, int64_t headDim, const int32_t* positions, const float* invFreq,
           RopeStyle style);
 
-void attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv, const AttentionShape& shape,
-               float* out);
+// The three attention steps of Ops (see there).
+void attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim);
+void attentionAccumulate(const float* q, int64_t n, const int32_t* positions, std::span<const KvSegment> segments,
+                         const AttentionShape& shape, const AttentionState& state);
+void attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out);
 
 float geluTanh(float x);
 float silu(float x);

@@ -71,17 +71,18 @@ void CpuOps::softcap(float* x, int64_t count, float cap) {
     for (int64_t i = 0; i < count; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 
-void CpuOps::writeKv(const KvLayerView& kv, const float* k, const float* v, int64_t n, int64_t rowFloats,
-                     const int32_t* positions) {
-    for (int64_t t = 0; t < n; ++t) {
-        std::memcpy(kv.k + int64_t(positions[t]) * rowFloats, k + t * rowFloats, size_t(rowFloats) * sizeof(float));
-        std::memcpy(kv.v + int64_t(positions[t]) * rowFloats, v + t * rowFloats, size_t(rowFloats) * sizeof(float));
-    }
+void CpuOps::attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim) {
+    cpu::attentionBegin(state, rows, headDim);
 }
 
-void CpuOps::attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv,
-                       const AttentionShape& shape, float* out) {
-    cpu::attention(q, n, positions, kv, shape, out);
+void CpuOps::attentionAccumulate(const float* q, int64_t n, const int32_t* positions,
+                                 std::span<const KvSegment> segments, const AttentionShape& shape,
+                                 const AttentionState& state) {
+    cpu::attentionAccumulate(q, n, positions, segments, shape, state);
+}
+
+void CpuOps::attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out) {
+    cpu::attentionFinish(state, rows, headDim, out);
 }
 
 }  // namespace strata

@@ -29,10 +29,11 @@ public:
     void add(float* y, const float* x, int64_t count) override;
     void scale(float* x, int64_t count, float factor) override;
     void softcap(float* x, int64_t count, float cap) override;
-    void writeKv(const KvLayerView& kv, const float* k, const float* v, int64_t n, int64_t rowFloats,
-                 const int32_t* positions) override;
-    void attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv,
-                   const AttentionShape& shape, float* out) override;
+    bool memoryIsHost() const override { return true; }
+    void attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim) override;
+    void attentionAccumulate(const float* q, int64_t n, const int32_t* positions, std::span<const KvSegment> segments,
+                             const AttentionShape& shape, const AttentionState& state) override;
+    void attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out) override;
 
 private:
     int threads_;
