@@ -5,6 +5,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <span>
 
 #include "backend/Ops.h"
 #include "core/DType.h"
@@ -41,25 +42,35 @@ Status cudaSoftcap(float* dX, int64_t count, float cap, cudaStream_t stream);
 Status cudaEmbeddingGather(const void* dTable, DType tableType, int64_t rows, int64_t cols, const int32_t* dIds,
                            int64_t n, float scale, float* dOut, cudaStream_t stream);
 
-// Stores dK, dV [n, rowFloats] at the given positions of the layer's cache (kv.k, kv.v are device
-// memory of kv.capacity rows of rowFloats). A position outside [0, capacity) is skipped; the caller
-// validates positions on the host, this only keeps a bad one from writing out of bounds.
-Status cudaWriteKv(const KvLayerView& kv, const float* dK, const float* dV, int64_t n, int64_t rowFloats,
-                   const int32_t* dPositions, cudaStream_t stream);
+// The three attention steps of Ops on device memory (see there), mirroring cpu::attentionBegin,
+// cpu::attentionAccumulate and cpu::attentionFinish.
+//
+// Begin: dState.acc [rows, headDim] = 0, dState.max [rows] = -inf, dState.sum [rows] = 0.
+Status cudaAttentionBegin(const AttentionState& dState, int64_t rows, int64_t headDim, cudaStream_t stream);
 
-// Causal attention of dQ [n, numHeads, headDim] at dPositions against the cache holding every
-// position <= each query's own; dOut [n, numHeads, headDim] (must not alias dQ). Grouped-query
-// heads, sliding window, soft-capped scores and online softmax as cpu::attention. headDim is at
-// most 256. A query whose position lies outside [0, kv.capacity) gets zeros. Picks the split-KV
-// decode path by itself when there are too few (token, KV head) pairs to fill the device.
-Status cudaAttention(const float* dQ, int64_t n, const int32_t* dPositions, const KvLayerView& kv,
-                     const AttentionShape& shape, float* dOut, cudaStream_t stream);
+// Merges into dState (rows n * numHeads) the keys of the segments that each query of dQ
+// [n, numHeads, headDim] may see: key position <= the query's and, with a window, > query - window.
+// `positions` (n int32) and `segments` are HOST arrays; the segments' k and v are device memory.
+// Grouped-query heads, soft-capped scores and headDim up to 256. The host trims the segments to
+// the keys some query can see and cuts the rest into splits when there are too few (token, KV
+// head) pairs to fill the device; the split partials merge into the state, never replace it.
+// Positions and segment descriptors are copied to stream-ordered scratch (cudaMallocAsync), so
+// the host arrays may be reused as soon as the call returns.
+Status cudaAttentionAccumulate(const float* dQ, int64_t n, const int32_t* positions,
+                               std::span<const KvSegment> segments, const AttentionShape& shape,
+                               const AttentionState& dState, cudaStream_t stream);
 
-// The same with the number of key splits forced (1: one pass per query; more: each query's key
-// range cut into `splits` chunks whose partial softmax states a second kernel combines). The
-// partials live in stream-ordered scratch (cudaMallocAsync). For tests and benchmarks.
-Status cudaAttentionSplitKv(const float* dQ, int64_t n, const int32_t* dPositions, const KvLayerView& kv,
-                            const AttentionShape& shape, int64_t splits, float* dOut, cudaStream_t stream);
+// The same with the number of key splits forced (1: each (token, KV head) block folds its keys
+// straight into the state; more: the trimmed keys are cut into `splits` equal ranges whose
+// partial softmax states a second kernel folds into the state). For tests and benchmarks.
+Status cudaAttentionAccumulateSplitKv(const float* dQ, int64_t n, const int32_t* positions,
+                                      std::span<const KvSegment> segments, const AttentionShape& shape,
+                                      int64_t splits, const AttentionState& dState, cudaStream_t stream);
+
+// dOut [rows, headDim] = acc / sum, zeros for a row whose sum is 0 (it saw no key). dOut may be
+// dState.acc itself.
+Status cudaAttentionFinish(const AttentionState& dState, int64_t rows, int64_t headDim, float* dOut,
+                           cudaStream_t stream);
 
 // dOut[r] = index of the largest element of row r of dLogits [rows, cols]: the lowest index on
 // ties, NaN never wins, 0 when no element exceeds -inf, as greedyToken (sampling/Sampler.h).

@@ -14,6 +14,13 @@ Result<std::unique_ptr<CudaOps>> CudaOps::create(uint64_t vramBudget, int device
     STRATA_TRY(pool);
     ops->pool_ = std::move(pool.value());
     STRATA_CUDA_TRY(cudaStreamCreateWithFlags(&ops->stream_, cudaStreamNonBlocking));
+    // Attention takes its scratch from the stream-ordered pool on every call. By default the pool
+    // hands its memory back to the driver at each synchronisation, so every token would map it
+    // again; keep a little.
+    cudaMemPool_t scratchPool = nullptr;
+    STRATA_CUDA_TRY(cudaDeviceGetDefaultMemPool(&scratchPool, device));
+    uint64_t keep = uint64_t(64) << 20;
+    STRATA_CUDA_TRY(cudaMemPoolSetAttribute(scratchPool, cudaMemPoolAttrReleaseThreshold, &keep));
     auto gemm = CudaGemm::create(*ops->pool_, ops->stream_);
     STRATA_TRY(gemm);
     ops->gemm_ = std::move(gemm.value());
@@ -134,16 +141,18 @@ void CudaOps::scale(float* x, int64_t count, float factor) { record(cudaScale(x,
 
 void CudaOps::softcap(float* x, int64_t count, float cap) { record(cudaSoftcap(x, count, cap, stream_)); }
 
-void CudaOps::writeKv(const KvLayerView& kv, const float* k, const float* v, int64_t n, int64_t rowFloats,
-                      const int32_t* positions) {
-    auto* dPos = static_cast<const int32_t*>(stage(PositionSlot, positions, size_t(n) * sizeof(int32_t)));
-    if (dPos) record(cudaWriteKv(kv, k, v, n, rowFloats, dPos, stream_));
+void CudaOps::attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim) {
+    record(cudaAttentionBegin(state, rows, headDim, stream_));
 }
 
-void CudaOps::attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv,
-                        const AttentionShape& shape, float* out) {
-    auto* dPos = static_cast<const int32_t*>(stage(PositionSlot, positions, size_t(n) * sizeof(int32_t)));
-    if (dPos) record(cudaAttention(q, n, dPos, kv, shape, out, stream_));
+void CudaOps::attentionAccumulate(const float* q, int64_t n, const int32_t* positions,
+                                  std::span<const KvSegment> segments, const AttentionShape& shape,
+                                  const AttentionState& state) {
+    record(cudaAttentionAccumulate(q, n, positions, segments, shape, state, stream_));
+}
+
+void CudaOps::attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out) {
+    record(cudaAttentionFinish(state, rows, headDim, out, stream_));
 }
 
 }  // namespace strata

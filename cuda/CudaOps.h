@@ -1,6 +1,8 @@
 #pragma once
 // The engine's op set on a CUDA device. Weights, activations, the KV cache and scratch live in a
-// pool that reserves the VRAM budget once; every op runs in order on one stream.
+// pool that reserves the VRAM budget once; every op runs in order on one stream. Attention's small
+// per-call scratch (split partials, segment descriptors) comes from the stream-ordered allocator
+// instead, outside the budget.
 //
 // Model weights come from the DeviceWeightStreamer (makeWeightSource), already in the pool. A
 // weight in host memory (as the op tests pass) is copied to a staging buffer before use.
@@ -43,10 +45,13 @@ public:
     void add(float* y, const float* x, int64_t count) override;
     void scale(float* x, int64_t count, float factor) override;
     void softcap(float* x, int64_t count, float cap) override;
-    void writeKv(const KvLayerView& kv, const float* k, const float* v, int64_t n, int64_t rowFloats,
-                 const int32_t* positions) override;
-    void attention(const float* q, int64_t n, const int32_t* positions, const KvLayerView& kv,
-                   const AttentionShape& shape, float* out) override;
+    bool memoryIsHost() const override { return false; }
+
+    // Segment descriptors and positions go to stream-ordered scratch inside cudaAttentionAccumulate.
+    void attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim) override;
+    void attentionAccumulate(const float* q, int64_t n, const int32_t* positions, std::span<const KvSegment> segments,
+                             const AttentionShape& shape, const AttentionState& state) override;
+    void attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out) override;
 
 private:
     CudaOps() = default;

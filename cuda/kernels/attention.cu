@@ -1,7 +1,11 @@
-// Causal attention with online softmax over the KV cache; no score matrix touches global memory.
+// Attention over a KV cache held in segments, with an online softmax carried in a state between
+// calls; no score matrix touches global memory.
 //
-// One block serves one (token, KV head) pair and all the query heads of its group, so that each
-// K/V row fetched serves every head that shares it (GQA). Keys go through shared memory in tiles:
+// The host first trims each segment to the positions some query of the call can see and lays the
+// trimmed runs end to end: the "key stream". One block serves one (token, KV head) pair and all
+// the query heads of its group, so that each K/V row fetched serves every head that shares it
+// (GQA), and walks its share of the stream run by run. Within a run, keys go through shared
+// memory in tiles:
 //   1. the block loads a tile of K (rows padded by one float, so that threads scoring different
 //      keys hit different banks) and V;
 //   2. each thread scores (head, key) pairs: scale, then the optional soft-cap;
@@ -9,14 +13,16 @@
 //      into weights, rescaled to the new max;
 //   4. each thread owns (head, dim) accumulators, rescales them and adds the weighted V rows.
 //
-// Decode (few tokens) gives too few blocks to fill the device, so the key range of each query can
-// be cut into splits: grid.y blocks per pair, each taking an equal share of the query's own key
-// range (known only on the device) and writing its unnormalised output with its own
-// max and denominator; a second kernel merges the partial states.
+// With one split a block owns its rows of the state outright: it starts from them and writes them
+// back. Decode (few tokens) gives too few blocks to fill the device, so the stream can be cut
+// into equal splits, grid.y blocks per pair, each writing its unnormalised output with its own max
+// and denominator; a second kernel folds those partials into the state.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "CudaDevice.h"
 #include "CudaKernels.h"
@@ -31,13 +37,25 @@ constexpr int64_t kMaxSplits = 1024;
 // A split is worth its partial-state traffic only with a few hundred keys to score.
 constexpr int64_t kMinKeysPerSplit = 256;
 constexpr size_t kDefaultSharedBytes = 48 * 1024;
+// Scratch regions start on this boundary (cudaMallocAsync itself returns at least this).
+constexpr size_t kScratchAlign = 256;
+
+// A segment trimmed to the keys some query of the call may see, and where it starts in the stream.
+struct KeyRun {
+    const float* k;
+    const float* v;
+    int64_t firstPos;
+    int64_t tokens;
+    int64_t streamStart;
+};
 
 struct Params {
     const float* q;
     const int32_t* positions;
-    const float* k;
-    const float* v;
-    int64_t capacity;
+    const KeyRun* runs;
+    int runCount;
+    int64_t streamKeys;  // sum of the runs' tokens
+    int64_t splitKeys;   // stream keys per split
     int numHeads;
     int numKvHeads;
     int headDim;
@@ -46,10 +64,12 @@ struct Params {
     float scale;
     float softcap;
     int64_t window;
-    float* out;     // one split: the normalised output
-    float* partO;   // several splits: [split][token * numHeads + head][headDim], unnormalised
-    float* partM;   // [split][token * numHeads + head] running max
-    float* partL;   // [split][token * numHeads + head] denominator
+    float* stateAcc;  // [row][headDim] unnormalised output
+    float* stateMax;  // [row]
+    float* stateSum;  // [row]
+    float* partO;   // several splits: [split][row][headDim], unnormalised
+    float* partM;   // [split][row] running max (-inf: the split saw no key)
+    float* partL;   // [split][row] denominator
     int64_t rowsTotal;  // n * numHeads
 };
 
@@ -70,7 +90,30 @@ size_t sharedFloats(int group, int headDim, int tile) {
            + size_t(3) * group;                   // max, denominator, correction
 }
 
-__global__ void __launch_bounds__(kThreads) attentionKernel(Params p) {
+__global__ void beginKernel(float* __restrict__ acc, float* __restrict__ rowMax, float* __restrict__ rowSum,
+                            int64_t rows, int64_t headDim) {
+    const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * headDim; i += stride) {
+        acc[i] = 0.0f;
+        if (i < rows) {
+            rowMax[i] = -INFINITY;
+            rowSum[i] = 0.0f;
+        }
+    }
+}
+
+// out may be acc: each element is read, then written, by the same thread.
+__global__ void finishKernel(const float* acc, const float* __restrict__ sum, int64_t rows, int64_t headDim,
+                             float* out) {
+    const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < rows * headDim; i += stride) {
+        const float l = sum[i / headDim];
+        const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+        out[i] = acc[i] * inv;
+    }
+}
+
+__global__ void __launch_bounds__(kThreads) accumulateKernel(Params p) {
     extern __shared__ float smem[];
     const int D = p.headDim, G = p.group, T = p.tile;
     const int kStride = D + 1;
@@ -88,193 +131,230 @@ __global__ void __launch_bounds__(kThreads) attentionKernel(Params p) {
     const int kvh = int(blockIdx.x % p.numKvHeads);
     const int64_t split = blockIdx.y;
     const bool splitting = gridDim.y > 1;
-
-    // Every bound below is the same for the whole block, so the early exits keep barriers uniform.
-    const int64_t qPos = p.positions[t];
-    const bool valid = qPos >= 0 && qPos < p.capacity;
-    int64_t begin = 0, end = -1;
-    if (valid) {
-        const int64_t first = p.window > 0 ? max(int64_t(0), qPos - p.window + 1) : int64_t(0);
-        // Each query cuts its own key range evenly, so short contexts still spread over the splits.
-        const int64_t chunk = (qPos - first + gridDim.y) / gridDim.y;
-        begin = first + split * chunk;
-        end = min(qPos, begin + chunk - 1);
-    }
     const int64_t headRow0 = t * p.numHeads + int64_t(kvh) * G;  // first query head of the group
-
-    if (begin > end) {  // an empty split, or a query outside the cache
-        if (splitting) {
-            for (int e = tid; e < G * D; e += blockDim.x)
-                p.partO[(split * p.rowsTotal + headRow0) * D + e] = 0.0f;
-            for (int h = tid; h < G; h += blockDim.x) {
-                p.partM[split * p.rowsTotal + headRow0 + h] = -INFINITY;
-                p.partL[split * p.rowsTotal + headRow0 + h] = 0.0f;
-            }
-        } else {
-            for (int e = tid; e < G * D; e += blockDim.x) p.out[headRow0 * D + e] = 0.0f;
-        }
-        return;
-    }
 
     for (int e = tid; e < G * D; e += blockDim.x) {
         qS[e] = p.q[headRow0 * D + e];
-        oS[e] = 0.0f;
+        oS[e] = splitting ? 0.0f : p.stateAcc[headRow0 * D + e];
     }
     for (int h = tid; h < G; h += blockDim.x) {
-        mS[h] = -INFINITY;
-        lS[h] = 0.0f;
+        mS[h] = splitting ? -INFINITY : p.stateMax[headRow0 + h];
+        lS[h] = splitting ? 0.0f : p.stateSum[headRow0 + h];
     }
     __syncthreads();
 
+    // Every bound below comes from the same global reads in every thread, so the loops and their
+    // barriers are uniform across the block.
+    const int64_t qPos = p.positions[t];
+    const int64_t first = p.window > 0 ? max(int64_t(0), qPos - p.window + 1) : int64_t(0);
+    const int64_t streamBegin = split * p.splitKeys;
+    const int64_t streamEnd = min(streamBegin + p.splitKeys, p.streamKeys);
     const int64_t rowStride = int64_t(p.numKvHeads) * D;
-    const float* kBase = p.k + int64_t(kvh) * D;
-    const float* vBase = p.v + int64_t(kvh) * D;
     const int lane = tid % kWarp, warp = tid / kWarp, warps = blockDim.x / kWarp;
 
-    for (int64_t j0 = begin; j0 <= end; j0 += T) {
-        const int nb = int(min(int64_t(T), end - j0 + 1));
-        for (int e = tid; e < nb * D; e += blockDim.x) {
-            const int j = e / D, d = e - j * D;
-            const int64_t off = (j0 + j) * rowStride + d;
-            kS[j * kStride + d] = kBase[off];
-            vS[j * D + d] = vBase[off];
+    if (streamBegin < streamEnd && first <= qPos) {
+        // The last run starting at or before streamBegin (run 0 starts at 0).
+        int lo = 0, hi = p.runCount - 1;
+        while (lo < hi) {
+            const int mid = (lo + hi + 1) / 2;
+            if (p.runs[mid].streamStart <= streamBegin) lo = mid;
+            else hi = mid - 1;
         }
-        __syncthreads();
+        for (int r = lo; r < p.runCount && p.runs[r].streamStart < streamEnd; ++r) {
+            const KeyRun run = p.runs[r];
+            // This block's keys of the run, as offsets into it: inside the split and visible.
+            const int64_t begin = max(max(streamBegin - run.streamStart, first - run.firstPos), int64_t(0));
+            const int64_t end = min(min(streamEnd - run.streamStart, qPos + 1 - run.firstPos), run.tokens);
+            const float* kBase = run.k + int64_t(kvh) * D;
+            const float* vBase = run.v + int64_t(kvh) * D;
 
-        for (int e = tid; e < G * T; e += blockDim.x) {
-            const int h = e / T, j = e - h * T;
-            float s = -INFINITY;
-            if (j < nb) {
-                const float* qh = qS + h * D;
-                const float* kj = kS + j * kStride;
-                float acc = 0.0f;
-                for (int d = 0; d < D; ++d) acc = fmaf(qh[d], kj[d], acc);
-                s = acc * p.scale;
-                if (p.softcap > 0.0f) s = p.softcap * tanhf(s / p.softcap);
-            }
-            sS[e] = s;
-        }
-        __syncthreads();
+            for (int64_t j0 = begin; j0 < end; j0 += T) {
+                const int nb = int(min(int64_t(T), end - j0));
+                for (int e = tid; e < nb * D; e += blockDim.x) {
+                    const int j = e / D, d = e - j * D;
+                    const int64_t off = (j0 + j) * rowStride + d;
+                    kS[j * kStride + d] = kBase[off];
+                    vS[j * D + d] = vBase[off];
+                }
+                __syncthreads();
 
-        for (int h = warp; h < G; h += warps) {
-            float* sh = sS + h * T;
-            float tileMax = -INFINITY;
-            for (int j = lane; j < nb; j += kWarp) tileMax = fmaxf(tileMax, sh[j]);
-            tileMax = warpMax(tileMax);
-            const float oldMax = mS[h];
-            const float newMax = fmaxf(oldMax, tileMax);
-            float sum = 0.0f;
-            for (int j = lane; j < T; j += kWarp) {
-                const float w = j < nb ? expf(sh[j] - newMax) : 0.0f;
-                sh[j] = w;
-                sum += w;
-            }
-            sum = warpSum(sum);
-            if (lane == 0) {
-                const float correction = expf(oldMax - newMax);  // 0 on the first tile (-inf)
-                cS[h] = correction;
-                lS[h] = lS[h] * correction + sum;
-                mS[h] = newMax;
-            }
-        }
-        __syncthreads();
+                for (int e = tid; e < G * T; e += blockDim.x) {
+                    const int h = e / T, j = e - h * T;
+                    float s = -INFINITY;
+                    if (j < nb) {
+                        const float* qh = qS + h * D;
+                        const float* kj = kS + j * kStride;
+                        float dot = 0.0f;
+                        for (int d = 0; d < D; ++d) dot = fmaf(qh[d], kj[d], dot);
+                        s = dot * p.scale;
+                        if (p.softcap > 0.0f) s = p.softcap * tanhf(s / p.softcap);
+                    }
+                    sS[e] = s;
+                }
+                __syncthreads();
 
-        for (int e = tid; e < G * D; e += blockDim.x) {
-            const int h = e / D, d = e - h * D;
-            const float* wh = sS + h * T;
-            float acc = oS[e] * cS[h];
-            for (int j = 0; j < nb; ++j) acc = fmaf(wh[j], vS[j * D + d], acc);
-            oS[e] = acc;
+                // nb >= 1, so the tile's max is finite and newMax never subtracts -inf from -inf.
+                for (int h = warp; h < G; h += warps) {
+                    float* sh = sS + h * T;
+                    float tileMax = -INFINITY;
+                    for (int j = lane; j < nb; j += kWarp) tileMax = fmaxf(tileMax, sh[j]);
+                    tileMax = warpMax(tileMax);
+                    const float oldMax = mS[h];
+                    const float newMax = fmaxf(oldMax, tileMax);
+                    float total = 0.0f;
+                    for (int j = lane; j < T; j += kWarp) {
+                        const float w = j < nb ? expf(sh[j] - newMax) : 0.0f;
+                        sh[j] = w;
+                        total += w;
+                    }
+                    total = warpSum(total);
+                    if (lane == 0) {
+                        const float correction = expf(oldMax - newMax);  // 0 while nothing was seen (-inf)
+                        cS[h] = correction;
+                        lS[h] = lS[h] * correction + total;
+                        mS[h] = newMax;
+                    }
+                }
+                __syncthreads();
+
+                for (int e = tid; e < G * D; e += blockDim.x) {
+                    const int h = e / D, d = e - h * D;
+                    const float* wh = sS + h * T;
+                    float a = oS[e] * cS[h];
+                    for (int j = 0; j < nb; ++j) a = fmaf(wh[j], vS[j * D + d], a);
+                    oS[e] = a;
+                }
+                __syncthreads();  // the next tile overwrites K, V and the weights
+            }
         }
-        __syncthreads();  // the next tile overwrites K, V and the weights
     }
 
-    if (splitting) {
-        for (int e = tid; e < G * D; e += blockDim.x) p.partO[(split * p.rowsTotal + headRow0) * D + e] = oS[e];
-        for (int h = tid; h < G; h += blockDim.x) {
-            p.partM[split * p.rowsTotal + headRow0 + h] = mS[h];
-            p.partL[split * p.rowsTotal + headRow0 + h] = lS[h];
-        }
-    } else {
-        for (int e = tid; e < G * D; e += blockDim.x) {
-            const int h = e / D;
-            p.out[headRow0 * D + e] = oS[e] * (1.0f / lS[h]);
-        }
+    // A block that saw no key writes its starting values: the state unchanged, or an empty partial.
+    float* dstO = splitting ? p.partO + (split * p.rowsTotal + headRow0) * D : p.stateAcc + headRow0 * D;
+    float* dstM = splitting ? p.partM + split * p.rowsTotal + headRow0 : p.stateMax + headRow0;
+    float* dstL = splitting ? p.partL + split * p.rowsTotal + headRow0 : p.stateSum + headRow0;
+    for (int e = tid; e < G * D; e += blockDim.x) dstO[e] = oS[e];
+    for (int h = tid; h < G; h += blockDim.x) {
+        dstM[h] = mS[h];
+        dstL[h] = lS[h];
     }
 }
 
-// One block per (token, head): weights exp(m_s - M) of the splits in shared memory, then each
-// thread merges its dimensions. Empty splits carry m = -inf, l = 0 and weigh nothing.
-__global__ void combineKernel(const float* __restrict__ partO, const float* __restrict__ partM,
-                              const float* __restrict__ partL, int splits, int64_t rowsTotal, int headDim,
-                              float* __restrict__ out) {
+// One block per state row: the weights exp(m_s - M) of the old state and of each split in shared
+// memory, then each thread folds its dimensions. Splits that saw no key carry m = -inf, l = 0,
+// o = 0 and weigh nothing; when nothing at all was seen the row is left as it was.
+__global__ void mergeKernel(const float* __restrict__ partO, const float* __restrict__ partM,
+                            const float* __restrict__ partL, int splits, int64_t rowsTotal, int headDim,
+                            float* __restrict__ acc, float* __restrict__ rowMax, float* __restrict__ rowSum) {
     extern __shared__ float weights[];
     const int64_t row = blockIdx.x;
-    float m = -INFINITY;
+    const float oldMax = rowMax[row];
+    const float oldSum = rowSum[row];
+    float m = oldMax;
     for (int s = 0; s < splits; ++s) m = fmaxf(m, partM[s * rowsTotal + row]);
-    float* dst = out + row * headDim;
-    if (m == -INFINITY) {  // the query lay outside the cache
-        for (int d = threadIdx.x; d < headDim; d += blockDim.x) dst[d] = 0.0f;
-        return;
-    }
+    if (m == -INFINITY) return;  // same value in every thread: no barrier is skipped unevenly
     for (int s = threadIdx.x; s < splits; s += blockDim.x) weights[s] = expf(partM[s * rowsTotal + row] - m);
-    __syncthreads();
-    float l = 0.0f;
+    __syncthreads();  // also orders every thread's reads of max/sum before thread 0 rewrites them
+    const float oldWeight = expf(oldMax - m);  // 0 for a row that had seen nothing
+    float l = oldSum * oldWeight;
     for (int s = 0; s < splits; ++s) l += partL[s * rowsTotal + row] * weights[s];
-    const float inv = 1.0f / l;
+    float* dst = acc + row * headDim;
     for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
-        float acc = 0.0f;
-        for (int s = 0; s < splits; ++s) acc = fmaf(partO[(s * rowsTotal + row) * headDim + d], weights[s], acc);
-        dst[d] = acc * inv;
+        float a = dst[d] * oldWeight;
+        for (int s = 0; s < splits; ++s) a = fmaf(partO[(s * rowsTotal + row) * headDim + d], weights[s], a);
+        dst[d] = a;
+    }
+    if (threadIdx.x == 0) {
+        rowMax[row] = m;
+        rowSum[row] = l;
     }
 }
 
-Status checkArguments(const float* dQ, int64_t n, const int32_t* dPositions, const KvLayerView& kv,
-                      const AttentionShape& shape, const float* dOut) {
-    if (n < 0 || n > std::numeric_limits<int32_t>::max())
-        return badInput("cudaAttention: token count " + std::to_string(n) + " is out of range");
-    if (shape.numKvHeads <= 0 || shape.numHeads <= 0 || shape.numHeads % shape.numKvHeads != 0 ||
-        shape.numHeads > 65536)
-        return badInput("cudaAttention: " + std::to_string(shape.numHeads) + " query heads cannot share " +
-                        std::to_string(shape.numKvHeads) + " KV heads");
-    if (shape.headDim <= 0 || shape.headDim > kMaxHeadDim)
-        return badInput("cudaAttention: head dimension " + std::to_string(shape.headDim) + " is outside 1.." +
-                        std::to_string(kMaxHeadDim));
-    if (n * shape.numHeads > std::numeric_limits<int32_t>::max())
-        return badInput("cudaAttention: too many (token, head) pairs for one launch");
-    if (kv.capacity < 0) return badInput("cudaAttention: negative cache capacity");
-    if (shape.window < 0) return badInput("cudaAttention: negative sliding window");
-    if (!(shape.softcap >= 0.0f) || !std::isfinite(shape.softcap))
-        return badInput("cudaAttention: soft-cap must be 0 (off) or a positive number");
-    if (!std::isfinite(shape.scale)) return badInput("cudaAttention: score scale is not finite");
-    if (n > 0 && (!dQ || !dPositions || !kv.k || !kv.v || !dOut))
-        return badInput("cudaAttention: null query, position, cache or output pointer");
+Status checkState(const char* what, const AttentionState& state, int64_t rows, int64_t headDim) {
+    if (rows < 0 || headDim <= 0 || headDim > kMaxHeadDim)
+        return badInput(std::string(what) + ": " + std::to_string(rows) + " rows of head dimension " +
+                        std::to_string(headDim) + " (at most " + std::to_string(kMaxHeadDim) + ")");
+    if (rows > std::numeric_limits<int64_t>::max() / headDim)
+        return badInput(std::string(what) + ": state of " + std::to_string(rows) + " rows is too large");
+    if (rows > 0 && (!state.acc || !state.max || !state.sum))
+        return badInput(std::string(what) + ": null state pointer");
     return Status::success();
 }
 
-// Longest key range a query can have: the window, or the whole cache.
-int64_t keySpan(const KvLayerView& kv, const AttentionShape& shape) {
-    const int64_t span = shape.window > 0 ? std::min(shape.window, kv.capacity) : kv.capacity;
-    return std::max<int64_t>(span, 1);
+Status checkArguments(const float* dQ, int64_t n, const int32_t* positions, std::span<const KvSegment> segments,
+                      const AttentionShape& shape, const AttentionState& state) {
+    if (n < 0 || n > std::numeric_limits<int32_t>::max())
+        return badInput("cudaAttentionAccumulate: token count " + std::to_string(n) + " is out of range");
+    if (shape.numKvHeads <= 0 || shape.numHeads <= 0 || shape.numHeads % shape.numKvHeads != 0 ||
+        shape.numHeads > 65536)
+        return badInput("cudaAttentionAccumulate: " + std::to_string(shape.numHeads) + " query heads cannot share " +
+                        std::to_string(shape.numKvHeads) + " KV heads");
+    if (shape.headDim <= 0 || shape.headDim > kMaxHeadDim)
+        return badInput("cudaAttentionAccumulate: head dimension " + std::to_string(shape.headDim) +
+                        " is outside 1.." + std::to_string(kMaxHeadDim));
+    if (n * shape.numHeads > std::numeric_limits<int32_t>::max())
+        return badInput("cudaAttentionAccumulate: too many (token, head) pairs for one launch");
+    if (shape.window < 0) return badInput("cudaAttentionAccumulate: negative sliding window");
+    if (!(shape.softcap >= 0.0f) || !std::isfinite(shape.softcap))
+        return badInput("cudaAttentionAccumulate: soft-cap must be 0 (off) or a positive number");
+    if (!std::isfinite(shape.scale)) return badInput("cudaAttentionAccumulate: score scale is not finite");
+    if (segments.size() > size_t(std::numeric_limits<int32_t>::max()))
+        return badInput("cudaAttentionAccumulate: too many segments");
+    // Bounds that keep every position sum below in range, with room to spare.
+    constexpr int64_t kPosLimit = int64_t(1) << 50;
+    for (size_t i = 0; i < segments.size(); ++i) {
+        const KvSegment& s = segments[i];
+        if (s.tokens < 0 || s.tokens > kPosLimit || s.firstPos < 0 || s.firstPos > kPosLimit)
+            return badInput("cudaAttentionAccumulate: segment " + std::to_string(i) + " (positions from " +
+                            std::to_string(s.firstPos) + ", " + std::to_string(s.tokens) + " tokens) is out of range");
+        if (s.tokens > 0 && (!s.k || !s.v))
+            return badInput("cudaAttentionAccumulate: segment " + std::to_string(i) + " has a null K or V pointer");
+    }
+    if (n > 0 && (!dQ || !positions)) return badInput("cudaAttentionAccumulate: null query or position pointer");
+    return checkState("cudaAttentionAccumulate", state, n * shape.numHeads, shape.headDim);
 }
 
-Status launchCombine(const Params& p, int splits, cudaStream_t stream) {
+// The segments trimmed to [lowest first visible position, highest query position], end to end.
+std::vector<KeyRun> keyStream(const int32_t* positions, int64_t n, std::span<const KvSegment> segments,
+                              const AttentionShape& shape) {
+    int64_t low = std::numeric_limits<int64_t>::max(), high = -1;
+    for (int64_t t = 0; t < n; ++t) {
+        const int64_t pos = positions[t];
+        low = std::min(low, shape.window > 0 ? std::max<int64_t>(0, pos - shape.window + 1) : int64_t(0));
+        high = std::max(high, pos);
+    }
+    std::vector<KeyRun> runs;
+    int64_t stream = 0;
+    const int64_t rowStride = shape.numKvHeads * shape.headDim;
+    for (const KvSegment& s : segments) {
+        const int64_t lo = std::max(low, s.firstPos);
+        const int64_t hi = std::min(high + 1, s.firstPos + s.tokens);
+        if (lo >= hi) continue;
+        const int64_t skip = (lo - s.firstPos) * rowStride;
+        runs.push_back(KeyRun{s.k + skip, s.v + skip, lo, hi - lo, stream});
+        stream += hi - lo;
+    }
+    return runs;
+}
+
+Status launchAccumulate(const Params& p, int64_t splits, size_t shared, cudaStream_t stream) {
+    const dim3 grid{unsigned(p.rowsTotal / p.group), unsigned(splits)};  // (token, KV head) pairs
+    accumulateKernel<<<grid, kThreads, shared, stream>>>(p);
+    return cudaStatus(cudaGetLastError(), "cudaAttentionAccumulate launch");
+}
+
+Status launchMerge(const Params& p, int64_t splits, cudaStream_t stream) {
     const unsigned threads = unsigned(std::min(128, (p.headDim + kWarp - 1) / kWarp * kWarp));
-    combineKernel<<<unsigned(p.rowsTotal), threads, size_t(splits) * sizeof(float), stream>>>(
-        p.partO, p.partM, p.partL, splits, p.rowsTotal, p.headDim, p.out);
-    return cudaStatus(cudaGetLastError(), "cudaAttention combine launch");
+    mergeKernel<<<unsigned(p.rowsTotal), threads, size_t(splits) * sizeof(float), stream>>>(
+        p.partO, p.partM, p.partL, int(splits), p.rowsTotal, p.headDim, p.stateAcc, p.stateMax, p.stateSum);
+    return cudaStatus(cudaGetLastError(), "cudaAttentionAccumulate merge launch");
 }
 
-}  // namespace
+size_t alignUp(size_t bytes) { return (bytes + kScratchAlign - 1) / kScratchAlign * kScratchAlign; }
 
-Status cudaAttentionSplitKv(const float* dQ, int64_t n, const int32_t* dPositions, const KvLayerView& kv,
-                            const AttentionShape& shape, int64_t splits, float* dOut, cudaStream_t stream) {
-    STRATA_TRY(checkArguments(dQ, n, dPositions, kv, shape, dOut));
-    if (splits < 1 || splits > kMaxSplits)
-        return badInput("cudaAttention: split count " + std::to_string(splits) + " is outside 1.." +
-                        std::to_string(kMaxSplits));
-    if (n == 0) return Status::success();
-
+Status launch(const float* dQ, int64_t n, const int32_t* positions, const std::vector<KeyRun>& runs,
+              const AttentionShape& shape, int64_t splits, const AttentionState& state, cudaStream_t stream) {
+    const int64_t streamKeys = runs.back().streamStart + runs.back().tokens;
     const int group = int(shape.numHeads / shape.numKvHeads);
     const int headDim = int(shape.headDim);
     int tile = 64;
@@ -286,17 +366,35 @@ Status cudaAttentionSplitKv(const float* dQ, int64_t n, const int32_t* dPosition
         STRATA_CUDA_TRY(cudaGetDevice(&device));
         STRATA_CUDA_TRY(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
         if (shared > size_t(optin))
-            return badInput("cudaAttention: " + std::to_string(group) + " query heads of dimension " +
+            return badInput("cudaAttentionAccumulate: " + std::to_string(group) + " query heads of dimension " +
                             std::to_string(headDim) + " per KV head need more shared memory than the device has");
-        STRATA_CUDA_TRY(cudaFuncSetAttribute(attentionKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
+        STRATA_CUDA_TRY(
+            cudaFuncSetAttribute(accumulateKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
     }
+
+    // One stream-ordered scratch block: key runs, positions, then (several splits) the partials.
+    const int64_t rowsTotal = n * shape.numHeads;
+    const size_t runBytes = alignUp(runs.size() * sizeof(KeyRun));
+    const size_t posBytes = alignUp(size_t(n) * sizeof(int32_t));
+    const size_t partBytes =
+        splits > 1 ? size_t(splits) * size_t(rowsTotal) * size_t(headDim + 2) * sizeof(float) : 0;
+    std::vector<unsigned char> host(runBytes + posBytes);
+    std::memcpy(host.data(), runs.data(), runs.size() * sizeof(KeyRun));
+    std::memcpy(host.data() + runBytes, positions, size_t(n) * sizeof(int32_t));
+    void* scratch = nullptr;
+    STRATA_CUDA_TRY(cudaMallocAsync(&scratch, host.size() + partBytes, stream));
+    auto* base = static_cast<unsigned char*>(scratch);
+    // Pageable source: the call returns once `host` has been copied out, so it may die with this scope.
+    const Status copied = cudaStatus(cudaMemcpyAsync(base, host.data(), host.size(), cudaMemcpyHostToDevice, stream),
+                                     "copying attention positions and segments to the device");
 
     Params p{};
     p.q = dQ;
-    p.positions = dPositions;
-    p.k = kv.k;
-    p.v = kv.v;
-    p.capacity = kv.capacity;
+    p.positions = reinterpret_cast<const int32_t*>(base + runBytes);
+    p.runs = reinterpret_cast<const KeyRun*>(base);
+    p.runCount = int(runs.size());
+    p.streamKeys = streamKeys;
+    p.splitKeys = (streamKeys + splits - 1) / splits;
     p.numHeads = int(shape.numHeads);
     p.numKvHeads = int(shape.numKvHeads);
     p.headDim = headDim;
@@ -305,47 +403,84 @@ Status cudaAttentionSplitKv(const float* dQ, int64_t n, const int32_t* dPosition
     p.scale = shape.scale;
     p.softcap = shape.softcap;
     p.window = shape.window;
-    p.out = dOut;
-    p.rowsTotal = n * shape.numHeads;
-
-    const dim3 grid{unsigned(n * shape.numKvHeads), unsigned(splits)};
-    if (splits == 1) {
-        attentionKernel<<<grid, kThreads, shared, stream>>>(p);
-        return cudaStatus(cudaGetLastError(), "cudaAttention launch");
+    p.stateAcc = state.acc;
+    p.stateMax = state.max;
+    p.stateSum = state.sum;
+    p.rowsTotal = rowsTotal;
+    if (splits > 1) {
+        p.partO = reinterpret_cast<float*>(base + host.size());
+        p.partM = p.partO + size_t(splits) * size_t(rowsTotal) * size_t(headDim);
+        p.partL = p.partM + size_t(splits) * size_t(rowsTotal);
     }
 
-    const size_t partFloats = size_t(splits) * size_t(p.rowsTotal) * size_t(headDim + 2);
-    void* scratch = nullptr;
-    STRATA_CUDA_TRY(cudaMallocAsync(&scratch, partFloats * sizeof(float), stream));
-    p.partO = static_cast<float*>(scratch);
-    p.partM = p.partO + size_t(splits) * size_t(p.rowsTotal) * size_t(headDim);
-    p.partL = p.partM + size_t(splits) * size_t(p.rowsTotal);
-    attentionKernel<<<grid, kThreads, shared, stream>>>(p);
-    const Status launched = cudaStatus(cudaGetLastError(), "cudaAttention split launch");
-    const Status combined = launched.ok() ? launchCombine(p, int(splits), stream) : Status::success();
+    const Status launched = copied.ok() ? launchAccumulate(p, splits, shared, stream) : copied;
+    const Status merged = launched.ok() && splits > 1 ? launchMerge(p, splits, stream) : Status::success();
     // Stream-ordered: the memory returns to the pool once the kernels above have finished.
-    const Status freed = cudaStatus(cudaFreeAsync(scratch, stream), "cudaFreeAsync(attention partials)");
+    const Status freed = cudaStatus(cudaFreeAsync(scratch, stream), "cudaFreeAsync(attention scratch)");
     if (!launched.ok()) return launched;
-    if (!combined.ok()) return combined;
+    if (!merged.ok()) return merged;
     return freed;
 }
 
-Status cudaAttention(const float* dQ, int64_t n, const int32_t* dPositions, const KvLayerView& kv,
-                     const AttentionShape& shape, float* dOut, cudaStream_t stream) {
-    STRATA_TRY(checkArguments(dQ, n, dPositions, kv, shape, dOut));
+int64_t gridBlocks(int64_t elements) { return std::clamp<int64_t>((elements + 255) / 256, 1, 4096); }
+
+}  // namespace
+
+Status cudaAttentionBegin(const AttentionState& dState, int64_t rows, int64_t headDim, cudaStream_t stream) {
+    STRATA_TRY(checkState("cudaAttentionBegin", dState, rows, headDim));
+    if (rows == 0) return Status::success();
+    beginKernel<<<unsigned(gridBlocks(rows * headDim)), 256, 0, stream>>>(dState.acc, dState.max, dState.sum, rows,
+                                                                         headDim);
+    return cudaStatus(cudaGetLastError(), "cudaAttentionBegin launch");
+}
+
+Status cudaAttentionFinish(const AttentionState& dState, int64_t rows, int64_t headDim, float* dOut,
+                           cudaStream_t stream) {
+    STRATA_TRY(checkState("cudaAttentionFinish", dState, rows, headDim));
+    if (rows == 0) return Status::success();
+    if (!dOut) return badInput("cudaAttentionFinish: null output pointer");
+    finishKernel<<<unsigned(gridBlocks(rows * headDim)), 256, 0, stream>>>(dState.acc, dState.sum, rows, headDim,
+                                                                          dOut);
+    return cudaStatus(cudaGetLastError(), "cudaAttentionFinish launch");
+}
+
+Status cudaAttentionAccumulateSplitKv(const float* dQ, int64_t n, const int32_t* positions,
+                                      std::span<const KvSegment> segments, const AttentionShape& shape,
+                                      int64_t splits, const AttentionState& dState, cudaStream_t stream) {
+    STRATA_TRY(checkArguments(dQ, n, positions, segments, shape, dState));
+    if (splits < 1 || splits > kMaxSplits)
+        return badInput("cudaAttentionAccumulate: split count " + std::to_string(splits) + " is outside 1.." +
+                        std::to_string(kMaxSplits));
     if (n == 0) return Status::success();
+    const std::vector<KeyRun> runs = keyStream(positions, n, segments, shape);
+    if (runs.empty()) return Status::success();  // no query sees any of these keys: the state stands
+    return launch(dQ, n, positions, runs, shape, splits, dState, stream);
+}
+
+Status cudaAttentionAccumulate(const float* dQ, int64_t n, const int32_t* positions,
+                               std::span<const KvSegment> segments, const AttentionShape& shape,
+                               const AttentionState& dState, cudaStream_t stream) {
+    STRATA_TRY(checkArguments(dQ, n, positions, segments, shape, dState));
+    if (n == 0) return Status::success();
+    const std::vector<KeyRun> runs = keyStream(positions, n, segments, shape);
+    if (runs.empty()) return Status::success();
+    const int64_t streamKeys = runs.back().streamStart + runs.back().tokens;
     int device = 0, sms = 0;
     STRATA_CUDA_TRY(cudaGetDevice(&device));
     STRATA_CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    // Aim for two blocks per SM; never cut a query's key range below kMinKeysPerSplit.
+    // Aim for two blocks per SM; never cut the keys one query sees below kMinKeysPerSplit a split.
     const int64_t pairs = n * shape.numKvHeads;
     int64_t splits = 1;
     if (pairs < 2 * int64_t(sms)) {
         const int64_t wanted = (2 * int64_t(sms) + pairs - 1) / pairs;
-        const int64_t worthwhile = keySpan(kv, shape) / kMinKeysPerSplit;
+        const int64_t span = shape.window > 0 ? std::min(shape.window, streamKeys) : streamKeys;
+        const int64_t worthwhile = span / kMinKeysPerSplit;
         splits = std::clamp<int64_t>(std::min(wanted, worthwhile), 1, kMaxSplits);
+        // Equal ranges of the stream, none empty.
+        const int64_t perSplit = (streamKeys + splits - 1) / splits;
+        splits = (streamKeys + perSplit - 1) / perSplit;
     }
-    return cudaAttentionSplitKv(dQ, n, dPositions, kv, shape, splits, dOut, stream);
+    return launch(dQ, n, positions, runs, shape, splits, dState, stream);
 }
 
 }  // namespace strata

@@ -1,6 +1,6 @@
 // The CUDA op set against the CPU backend: rope, gated activation, add, scale, soft-cap, embedding
-// gather, KV write, attention (single pass and split-KV) and argmax. Inputs are random with fixed
-// seeds; each slot states its tolerance and why.
+// gather, segmented attention (begin / accumulate / finish, single pass and split-KV) and argmax.
+// Inputs are random with fixed seeds; each slot states its tolerance and why.
 #include <QtTest>
 
 #include <algorithm>
@@ -69,6 +69,30 @@ std::vector<int32_t> consecutive(int64_t n, int32_t start) {
     std::vector<int32_t> p(static_cast<size_t>(n));
     for (int64_t t = 0; t < n; ++t) p[size_t(t)] = start + int32_t(t);
     return p;
+}
+
+// How positions [0, capacity) are cut into KV segments: the cache's fixed blocks (16 or 256
+// positions, the last one partial) or uneven sizes that leave partial tiles and one-key segments.
+enum class Layout { Blocks16, Blocks256, Uneven };
+
+const char* layoutName(Layout layout) {
+    switch (layout) {
+    case Layout::Blocks16: return "blocks of 16";
+    case Layout::Blocks256: return "blocks of 256";
+    case Layout::Uneven: return "uneven segments";
+    }
+    return "?";
+}
+
+std::vector<int64_t> segmentSizes(int64_t capacity, Layout layout) {
+    static const int64_t uneven[] = {16, 5, 64, 1, 33, 256, 7, 100};
+    std::vector<int64_t> sizes;
+    for (int64_t done = 0, i = 0; done < capacity; ++i) {
+        const int64_t want = layout == Layout::Blocks16 ? 16 : layout == Layout::Blocks256 ? 256 : uneven[i % 8];
+        sizes.push_back(std::min(want, capacity - done));
+        done += sizes.back();
+    }
+    return sizes;
 }
 
 }  // namespace
@@ -279,42 +303,6 @@ private slots:
         QVERIFY2(std::memcmp(got.data(), expected.data(), got.size() * 4) == 0, "gathered rows differ");
     }
 
-    // A copy: bit-exact. Rows not written keep their contents; positions outside the cache write nothing.
-    void writeKv() {
-        const int64_t capacity = 64, rowFloats = 2 * 128;
-        std::vector<float> cacheK(size_t(capacity * rowFloats)), cacheV(cacheK.size());
-        for (size_t i = 0; i < cacheK.size(); ++i) {
-            cacheK[i] = float(i);
-            cacheV[i] = -float(i);
-        }
-        const std::vector<int32_t> pos = {3, 4, 5, 6, 7, 63, -1, 64, 0};
-        const int64_t n = int64_t(pos.size());
-        const std::vector<float> k = randomNormal(size_t(n * rowFloats), 11, 1.0f);
-        const std::vector<float> v = randomNormal(size_t(n * rowFloats), 12, 1.0f);
-        std::vector<float> expectK = cacheK, expectV = cacheV;
-        for (int64_t t = 0; t < n; ++t) {
-            if (pos[size_t(t)] < 0 || pos[size_t(t)] >= capacity) continue;
-            std::memcpy(expectK.data() + pos[size_t(t)] * rowFloats, k.data() + t * rowFloats, size_t(rowFloats) * 4);
-            std::memcpy(expectV.data() + pos[size_t(t)] * rowFloats, v.data() + t * rowFloats, size_t(rowFloats) * 4);
-        }
-
-        DeviceBuffer dCacheK(cacheK.size() * 4), dCacheV(cacheV.size() * 4), dK(k.size() * 4), dV(v.size() * 4),
-            dPos(pos.size() * 4);
-        for (const DeviceBuffer* b : {&dCacheK, &dCacheV, &dK, &dV, &dPos}) CHECK_STATUS(b->status());
-        CHECK_STATUS(upload(dCacheK, cacheK));
-        CHECK_STATUS(upload(dCacheV, cacheV));
-        CHECK_STATUS(upload(dK, k));
-        CHECK_STATUS(upload(dV, v));
-        CHECK_STATUS(upload(dPos, pos));
-        const KvLayerView view{dCacheK.floats(), dCacheV.floats(), capacity};
-        CHECK_STATUS(cudaWriteKv(view, dK.floats(), dV.floats(), n, rowFloats, dPos.ints(), nullptr));
-        std::vector<float> gotK(cacheK.size()), gotV(cacheV.size());
-        CHECK_STATUS(download(gotK, dCacheK));
-        CHECK_STATUS(download(gotV, dCacheV));
-        QVERIFY2(std::memcmp(gotK.data(), expectK.data(), gotK.size() * 4) == 0, "K cache differs");
-        QVERIFY2(std::memcmp(gotV.data(), expectV.data(), gotV.size() * 4) == 0, "V cache differs");
-    }
-
     void attention_data() {
         QTest::addColumn<int>("heads");
         QTest::addColumn<int>("kvHeads");
@@ -323,30 +311,32 @@ private slots:
         QTest::addColumn<int>("start");
         QTest::addColumn<int>("window");
         QTest::addColumn<float>("softcap");
-        auto row = [](int h, int kvh, int hd, int n, int start, int window, float cap) {
+        QTest::addColumn<int>("layout");
+        auto row = [](int h, int kvh, int hd, int n, int start, int window, float cap, Layout layout) {
             const std::string name = std::to_string(h) + "x" + std::to_string(kvh) + " d" + std::to_string(hd) +
                                      " n" + std::to_string(n) + " from " + std::to_string(start) +
                                      (window ? " window " + std::to_string(window) : std::string()) +
-                                     (cap > 0 ? " softcap" : "");
-            QTest::newRow(name.c_str()) << h << kvh << hd << n << start << window << cap;
+                                     (cap > 0 ? " softcap" : "") + " " + layoutName(layout);
+            QTest::newRow(name.c_str()) << h << kvh << hd << n << start << window << cap << int(layout);
         };
         for (int hd : {64, 128, 256})
             for (auto [n, start] : {std::pair{1, 0}, std::pair{1, 1000}, std::pair{37, 0}, std::pair{37, 100}})
                 for (auto [window, cap] : {std::pair{0, 0.0f}, std::pair{16, 0.0f}, std::pair{0, 5.0f},
                                            std::pair{300, 5.0f}})
-                    row(8, 2, hd, n, start, window, cap);
-        row(4, 1, 256, 5, 511, 512, 0.0f);   // Gemma 3 270M's shape
-        row(8, 8, 128, 9, 20, 0, 0.0f);      // no grouping
-        row(16, 1, 256, 3, 40, 0, 0.0f);     // wide MQA: needs the opt-in shared memory
-        row(32, 8, 128, 130, 3000, 0, 0.0f); // Llama 3 8B's shape, a long prefill chunk
-        row(8, 2, 80, 7, 65, 0, 0.0f);       // a head size that is no multiple of 32
+                    row(8, 2, hd, n, start, window, cap,
+                        (n + window + hd / 64) % 2 ? Layout::Blocks16 : Layout::Uneven);
+        row(4, 1, 256, 5, 511, 512, 0.0f, Layout::Blocks256);  // Gemma 3 270M's shape
+        row(8, 8, 128, 9, 20, 0, 0.0f, Layout::Uneven);        // no grouping
+        row(16, 1, 256, 3, 40, 0, 0.0f, Layout::Blocks16);     // wide MQA: needs the opt-in shared memory
+        row(32, 8, 128, 130, 3000, 0, 0.0f, Layout::Blocks256); // Llama 3 8B's shape, a long prefill chunk
+        row(8, 2, 80, 7, 65, 0, 0.0f, Layout::Uneven);         // a head size that is no multiple of 32
     }
 
     // Same algorithm as the CPU (online softmax over tiles, accurate expf/tanhf) but other tile
     // sizes and summation orders, and FMAs: agreement to ~1e-6; the bound is 1e-4 relative,
     // absolute below 0.1 (outputs are averages of N(0,1) values and can cancel to near zero).
-    // Every query runs both as one pass and as the host function chooses (split-KV where the
-    // device would otherwise idle).
+    // Every case runs in one pass per query and as the host function chooses (split-KV where the
+    // device would otherwise idle), each with all segments in one call and in two.
     void attention() {
         QFETCH(int, heads);
         QFETCH(int, kvHeads);
@@ -355,6 +345,7 @@ private slots:
         QFETCH(int, start);
         QFETCH(int, window);
         QFETCH(float, softcap);
+        QFETCH(int, layout);
         AttentionShape shape;
         shape.numHeads = heads;
         shape.numKvHeads = kvHeads;
@@ -363,7 +354,8 @@ private slots:
         shape.softcap = softcap;
         shape.window = window;
         const std::vector<int32_t> pos = consecutive(n, start);
-        checkAttention(shape, pos, start + n + 13, {1, 0}, uint32_t(heads * 7 + headDim + n * 3 + start + window));
+        checkAttention(shape, pos, start + n + 13, Layout(layout), {1, 0},
+                       uint32_t(heads * 7 + headDim + n * 3 + start + window));
     }
 
     void attentionSplitKv_data() {
@@ -371,23 +363,27 @@ private slots:
         QTest::addColumn<int>("n");
         QTest::addColumn<int>("window");
         QTest::addColumn<float>("softcap");
+        QTest::addColumn<int>("layout");
         for (int hd : {64, 128, 256})
             for (auto [window, cap] : {std::pair{0, 0.0f}, std::pair{1024, 0.0f}, std::pair{0, 5.0f}})
                 for (int n : {1, 4}) {
+                    const Layout layout = n == 1 ? Layout::Blocks256 : Layout::Uneven;
                     const std::string name = "d" + std::to_string(hd) + " n" + std::to_string(n) +
                                              (window ? " window " + std::to_string(window) : std::string()) +
-                                             (cap > 0 ? " softcap" : "");
-                    QTest::newRow(name.c_str()) << hd << n << window << cap;
+                                             (cap > 0 ? " softcap" : "") + " " + layoutName(layout);
+                    QTest::newRow(name.c_str()) << hd << n << window << cap << int(layout);
                 }
     }
 
     // Decode against a long cache (queries at 5000 and up), with split counts from one key per
-    // split up to more splits than keys (empty splits must weigh nothing). Same tolerance as above.
+    // split up to more splits than keys (empty splits must weigh nothing), merged into a state that
+    // is empty (first call) or not (second call). Same tolerance as above.
     void attentionSplitKv() {
         QFETCH(int, headDim);
         QFETCH(int, n);
         QFETCH(int, window);
         QFETCH(float, softcap);
+        QFETCH(int, layout);
         AttentionShape shape;
         shape.numHeads = 8;
         shape.numKvHeads = 2;
@@ -396,33 +392,64 @@ private slots:
         shape.softcap = softcap;
         shape.window = window;
         const std::vector<int32_t> pos = consecutive(n, 5000);
-        checkAttention(shape, pos, 6000, {1, 2, 7, 64, 1024, 0}, uint32_t(headDim + n * 5 + window));
+        checkAttention(shape, pos, 6000, Layout(layout), {1, 2, 7, 64, 1024, 0}, uint32_t(headDim + n * 5 + window));
     }
 
-    // A query at a position outside the cache reads nothing and gets zeros, on both paths.
-    void attentionOutsideCache() {
-        AttentionShape shape{8, 2, 64, 0.125f, 0.0f, 0};
-        const int64_t capacity = 32, n = 3;
-        const std::vector<int32_t> pos = {5, 32, -4};
-        const std::vector<float> q = randomNormal(size_t(n * 8 * 64), 3, 1.0f);
-        const std::vector<float> k = randomNormal(size_t(capacity * 2 * 64), 4, 1.0f);
+    // Queries that see no key of a call leave their state as it was (max -inf, sum 0 merge as a
+    // no-op), and a query that sees none of any call finishes as exact zeros, on both paths.
+    void attentionNoKeys() {
+        const AttentionShape shape{8, 2, 64, 0.125f, 0.0f, 4};
+        const int64_t n = 4, hd = 64, kvFloats = 2 * 64, rows = n * 8;
+        // Keys at 0..31 in the first call and 32..47 in the second. Query 2 sees keys of the first
+        // only, 40 of the second only, 100 and -3 none at all.
+        const std::vector<int32_t> pos = {2, 40, 100, -3};
+        const std::vector<float> q = randomNormal(size_t(rows * hd), 3, 1.0f);
+        const std::vector<float> k = randomNormal(size_t(48 * kvFloats), 4, 1.0f);
         const std::vector<float> v = randomNormal(k.size(), 5, 1.0f);
-        DeviceBuffer dQ(q.size() * 4), dK(k.size() * 4), dV(v.size() * 4), dPos(pos.size() * 4), dOut(q.size() * 4);
-        for (const DeviceBuffer* b : {&dQ, &dK, &dV, &dPos, &dOut}) CHECK_STATUS(b->status());
+        const std::vector<KvSegment> hostFirst = {{k.data(), v.data(), 0, 16},
+                                                  {k.data() + 16 * kvFloats, v.data() + 16 * kvFloats, 16, 16}};
+        const std::vector<KvSegment> hostSecond = {{k.data() + 32 * kvFloats, v.data() + 32 * kvFloats, 32, 16}};
+        std::vector<float> acc(static_cast<size_t>(rows * hd)), expected(acc.size());
+        std::vector<float> mx(static_cast<size_t>(rows)), sum(static_cast<size_t>(rows));
+        const AttentionState cpuState{acc.data(), mx.data(), sum.data()};
+        cpu::attentionBegin(cpuState, rows, hd);
+        cpu::attentionAccumulate(q.data(), n, pos.data(), hostFirst, shape, cpuState);
+        cpu::attentionAccumulate(q.data(), n, pos.data(), hostSecond, shape, cpuState);
+        cpu::attentionFinish(cpuState, rows, hd, expected.data());
+
+        DeviceBuffer dQ(q.size() * 4), dK(k.size() * 4), dV(v.size() * 4), dAcc(acc.size() * 4), dMax(mx.size() * 4),
+            dSum(sum.size() * 4), dOut(q.size() * 4);
+        for (const DeviceBuffer* b : {&dQ, &dK, &dV, &dAcc, &dMax, &dSum, &dOut}) CHECK_STATUS(b->status());
         CHECK_STATUS(upload(dQ, q));
         CHECK_STATUS(upload(dK, k));
         CHECK_STATUS(upload(dV, v));
-        CHECK_STATUS(upload(dPos, pos));
-        const KvLayerView view{dK.floats(), dV.floats(), capacity};
+        const std::vector<KvSegment> first = {{dK.floats(), dV.floats(), 0, 16},
+                                              {dK.floats() + 16 * kvFloats, dV.floats() + 16 * kvFloats, 16, 16}};
+        const std::vector<KvSegment> second = {{dK.floats() + 32 * kvFloats, dV.floats() + 32 * kvFloats, 32, 16}};
+        const AttentionState state{dAcc.floats(), dMax.floats(), dSum.floats()};
+        const size_t headRow = size_t(8 * hd);
         for (int64_t splits : {1, 4}) {
+            CHECK_STATUS(cudaAttentionBegin(state, rows, hd, nullptr));
+            CHECK_STATUS(
+                cudaAttentionAccumulateSplitKv(dQ.floats(), n, pos.data(), first, shape, splits, state, nullptr));
+            // After the first call query 40 has seen nothing: its state must still be the empty one.
+            std::vector<float> gotMax(mx.size()), gotSum(sum.size());
+            CHECK_STATUS(download(gotMax, dMax));
+            CHECK_STATUS(download(gotSum, dSum));
+            for (size_t r = 8; r < size_t(rows); ++r) {
+                QVERIFY2(gotMax[r] == -std::numeric_limits<float>::infinity() && gotSum[r] == 0.0f,
+                         qPrintable(QString("splits %1: row %2 changed without a key").arg(splits).arg(r)));
+            }
+            CHECK_STATUS(
+                cudaAttentionAccumulateSplitKv(dQ.floats(), n, pos.data(), second, shape, splits, state, nullptr));
             CHECK_STATUS(cudaStatus(cudaMemset(dOut.get(), 0x7f, q.size() * 4), "memset"));
-            CHECK_STATUS(cudaAttentionSplitKv(dQ.floats(), n, dPos.ints(), view, shape, splits, dOut.floats(), nullptr));
+            CHECK_STATUS(cudaAttentionFinish(state, rows, hd, dOut.floats(), nullptr));
             std::vector<float> got(q.size());
             CHECK_STATUS(download(got, dOut));
-            const size_t row = 8 * 64;
-            for (size_t i = 0; i < row; ++i) QVERIFY2(std::isfinite(got[i]), "the valid query has a non-finite output");
-            for (size_t i = row; i < got.size(); ++i)
+            for (size_t i = 2 * headRow; i < got.size(); ++i)
                 QVERIFY2(got[i] == 0.0f, qPrintable(QString("splits %1: output %2 is not zero").arg(splits).arg(i)));
+            const double err = maxError(got, expected, 0.1);
+            QVERIFY2(err < 1e-4, qPrintable(QString("splits %1: max error %2 exceeds 1e-4").arg(splits).arg(err)));
         }
     }
 
@@ -483,31 +510,54 @@ private slots:
         QVERIFY(bad(cudaSoftcap(&f, 4, 0.0f, nullptr)));
         QVERIFY(bad(cudaEmbeddingGather(&f, DType::F32, 0, 64, &i, 1, 1.0f, &f, nullptr)));
         QVERIFY(bad(cudaEmbeddingGather(&f, DType::F32, 10, 64, nullptr, 1, 1.0f, &f, nullptr)));
-        QVERIFY(bad(cudaWriteKv(KvLayerView{}, &f, &f, 1, 64, &i, nullptr)));
+        // Every call below must fail validation before it launches anything on these host pointers.
         AttentionShape shape{8, 3, 64, 1.0f, 0.0f, 0};
-        const KvLayerView kv{&f, &f, 16};
-        QVERIFY(bad(cudaAttention(&f, 1, &i, kv, shape, &f, nullptr)));  // 8 heads over 3 KV heads
+        const KvSegment seg{&f, &f, 0, 16};
+        const std::span<const KvSegment> segs(&seg, 1);
+        const AttentionState st{&f, &f, &f};
+        QVERIFY(bad(cudaAttentionAccumulate(&f, 1, &i, segs, shape, st, nullptr)));  // 8 heads over 3 KV heads
         shape.numKvHeads = 2;
         shape.headDim = 512;
-        QVERIFY(bad(cudaAttention(&f, 1, &i, kv, shape, &f, nullptr)));
+        QVERIFY(bad(cudaAttentionAccumulate(&f, 1, &i, segs, shape, st, nullptr)));
         shape.headDim = 64;
         shape.softcap = -1.0f;
-        QVERIFY(bad(cudaAttention(&f, 1, &i, kv, shape, &f, nullptr)));
+        QVERIFY(bad(cudaAttentionAccumulate(&f, 1, &i, segs, shape, st, nullptr)));
         shape.softcap = 0.0f;
-        QVERIFY(bad(cudaAttentionSplitKv(&f, 1, &i, kv, shape, 0, &f, nullptr)));
-        QVERIFY(bad(cudaAttentionSplitKv(&f, 1, &i, kv, shape, 5000, &f, nullptr)));
+        shape.window = -1;
+        QVERIFY(bad(cudaAttentionAccumulate(&f, 1, &i, segs, shape, st, nullptr)));
+        shape.window = 0;
+        QVERIFY(bad(cudaAttentionAccumulateSplitKv(&f, 1, &i, segs, shape, 0, st, nullptr)));
+        QVERIFY(bad(cudaAttentionAccumulateSplitKv(&f, 1, &i, segs, shape, 5000, st, nullptr)));
+        for (const KvSegment& s : {KvSegment{&f, &f, 0, -1}, KvSegment{nullptr, &f, 0, 4}, KvSegment{&f, nullptr, 0, 4},
+                                   KvSegment{&f, &f, -16, 16}}) {
+            const KvSegment two[] = {seg, s};
+            QVERIFY(bad(cudaAttentionAccumulate(&f, 1, &i, two, shape, st, nullptr)));
+        }
+        QVERIFY(bad(cudaAttentionAccumulate(&f, 1, &i, segs, shape, AttentionState{&f, nullptr, &f}, nullptr)));
+        QVERIFY(bad(cudaAttentionAccumulate(&f, 1, nullptr, segs, shape, st, nullptr)));
+        QVERIFY(cudaAttentionAccumulate(nullptr, 0, nullptr, {}, shape, AttentionState{}, nullptr).ok());
+        QVERIFY(bad(cudaAttentionBegin(AttentionState{}, 4, 64, nullptr)));
+        QVERIFY(bad(cudaAttentionBegin(st, -1, 64, nullptr)));
+        QVERIFY(bad(cudaAttentionBegin(st, 4, 0, nullptr)));
+        QVERIFY(cudaAttentionBegin(AttentionState{}, 0, 64, nullptr).ok());
+        QVERIFY(bad(cudaAttentionFinish(st, 4, 64, nullptr, nullptr)));
+        QVERIFY(bad(cudaAttentionFinish(AttentionState{&f, &f, nullptr}, 4, 64, &f, nullptr)));
         QVERIFY(bad(cudaArgmax(&f, 1, 0, &i, nullptr)));
         QVERIFY(bad(cudaArgmax(nullptr, 1, 10, &i, nullptr)));
     }
 
 private:
-    // Runs the attention case on the CPU and on the device with each split count (0: the host
-    // function's own choice) and compares. The cache holds random K/V wherever some query may
-    // look and NaN everywhere else, so any read outside the causal window poisons the output.
-    void checkAttention(const AttentionShape& shape, const std::vector<int32_t>& pos, int64_t capacity,
+    // Runs the attention case on the CPU (three steps, the segments split between two accumulate
+    // calls) and on the device with each split count (0: the host function's own choice), with the
+    // segments in one call and in two, and compares. Positions [0, capacity) are cut into segments
+    // as `layout` says; each segment sits in its own slot of a padded pool, in reverse order, so
+    // the device must follow every descriptor. Keys no query may see (outside the causal window)
+    // and the slots' padding hold NaN, so any stray read poisons the output.
+    void checkAttention(const AttentionShape& shape, const std::vector<int32_t>& pos, int64_t capacity, Layout layout,
                         const std::vector<int64_t>& splitCounts, uint32_t seed) {
         const int64_t n = int64_t(pos.size());
-        const int64_t qFloats = shape.numHeads * shape.headDim, kvFloats = shape.numKvHeads * shape.headDim;
+        const int64_t rows = n * shape.numHeads, hd = shape.headDim;
+        const int64_t qFloats = shape.numHeads * hd, kvFloats = shape.numKvHeads * hd;
         // Query spread 2 gives scores of spread ~2: softmax neither flat nor one-hot, and the soft-cap of 5 bites.
         const std::vector<float> q = randomNormal(size_t(n * qFloats), seed, 2.0f);
         std::vector<float> k = randomNormal(size_t(capacity * kvFloats), seed + 1, 1.0f);
@@ -522,30 +572,76 @@ private:
                 std::fill_n(v.begin() + p * kvFloats, kvFloats, nan);
             }
 
-        std::vector<float> expected(q.size());
-        cpu::attention(q.data(), n, pos.data(), KvLayerView{k.data(), v.data(), capacity}, shape, expected.data());
-
-        DeviceBuffer dQ(q.size() * 4), dK(k.size() * 4), dV(v.size() * 4), dPos(pos.size() * 4), dOut(q.size() * 4);
-        for (const DeviceBuffer* b : {&dQ, &dK, &dV, &dPos, &dOut}) CHECK_STATUS(b->status());
-        CHECK_STATUS(upload(dQ, q));
-        CHECK_STATUS(upload(dK, k));
-        CHECK_STATUS(upload(dV, v));
-        CHECK_STATUS(upload(dPos, pos));
-        const KvLayerView view{dK.floats(), dV.floats(), capacity};
-        for (int64_t splits : splitCounts) {
-            CHECK_STATUS(cudaStatus(cudaMemset(dOut.get(), 0xff, q.size() * 4), "memset"));  // NaN: every output written
-            if (splits == 0)
-                CHECK_STATUS(cudaAttention(dQ.floats(), n, dPos.ints(), view, shape, dOut.floats(), nullptr));
-            else
-                CHECK_STATUS(cudaAttentionSplitKv(dQ.floats(), n, dPos.ints(), view, shape, splits, dOut.floats(),
-                                                  nullptr));
-            std::vector<float> got(q.size());
-            CHECK_STATUS(download(got, dOut));
-            const double err = maxError(got, expected, 0.1);
-            QVERIFY2(err < 1e-4, qPrintable(QString("splits %1 (0: automatic): max error %2 exceeds 1e-4")
-                                                .arg(splits)
-                                                .arg(err)));
+        const std::vector<int64_t> sizes = segmentSizes(capacity, layout);
+        const int64_t count = int64_t(sizes.size());
+        const int64_t slotRows = *std::max_element(sizes.begin(), sizes.end());
+        std::vector<float> poolK(size_t(count * slotRows * kvFloats), nan), poolV(poolK.size(), nan);
+        std::vector<KvSegment> hostSegments, deviceSegments;
+        std::vector<int64_t> slotOffsets;
+        int64_t firstPos = 0;
+        for (int64_t i = 0; i < count; ++i) {
+            const int64_t tokens = sizes[size_t(i)];
+            const int64_t offset = (count - 1 - i) * slotRows * kvFloats;
+            std::copy_n(k.begin() + firstPos * kvFloats, tokens * kvFloats, poolK.begin() + offset);
+            std::copy_n(v.begin() + firstPos * kvFloats, tokens * kvFloats, poolV.begin() + offset);
+            hostSegments.push_back({k.data() + firstPos * kvFloats, v.data() + firstPos * kvFloats, firstPos, tokens});
+            slotOffsets.push_back(offset);
+            firstPos += tokens;
         }
+        const size_t half = size_t((count + 1) / 2);  // the second call may get no segment at all
+
+        std::vector<float> acc(static_cast<size_t>(rows * hd)), expected(q.size());
+        std::vector<float> mx(static_cast<size_t>(rows)), sum(static_cast<size_t>(rows));
+        const AttentionState cpuState{acc.data(), mx.data(), sum.data()};
+        const std::span<const KvSegment> all(hostSegments);
+        cpu::attentionBegin(cpuState, rows, hd);
+        cpu::attentionAccumulate(q.data(), n, pos.data(), all.first(half), shape, cpuState);
+        cpu::attentionAccumulate(q.data(), n, pos.data(), all.subspan(half), shape, cpuState);
+        cpu::attentionFinish(cpuState, rows, hd, expected.data());
+
+        DeviceBuffer dQ(q.size() * 4), dK(poolK.size() * 4), dV(poolV.size() * 4), dAcc(acc.size() * 4),
+            dMax(mx.size() * 4), dSum(sum.size() * 4), dOut(q.size() * 4);
+        for (const DeviceBuffer* b : {&dQ, &dK, &dV, &dAcc, &dMax, &dSum, &dOut}) CHECK_STATUS(b->status());
+        CHECK_STATUS(upload(dQ, q));
+        CHECK_STATUS(upload(dK, poolK));
+        CHECK_STATUS(upload(dV, poolV));
+        for (int64_t i = 0; i < count; ++i)
+            deviceSegments.push_back({dK.floats() + slotOffsets[size_t(i)], dV.floats() + slotOffsets[size_t(i)],
+                                      hostSegments[size_t(i)].firstPos, hostSegments[size_t(i)].tokens});
+        const std::span<const KvSegment> dAll(deviceSegments);
+        const AttentionState state{dAcc.floats(), dMax.floats(), dSum.floats()};
+        auto accumulate = [&](std::span<const KvSegment> segments, int64_t splits) {
+            return splits == 0 ? cudaAttentionAccumulate(dQ.floats(), n, pos.data(), segments, shape, state, nullptr)
+                               : cudaAttentionAccumulateSplitKv(dQ.floats(), n, pos.data(), segments, shape, splits,
+                                                                state, nullptr);
+        };
+        for (int64_t splits : splitCounts)
+            for (int calls : {1, 2}) {
+                CHECK_STATUS(cudaAttentionBegin(state, rows, hd, nullptr));
+                if (calls == 1) {
+                    CHECK_STATUS(accumulate(dAll, splits));
+                } else {
+                    CHECK_STATUS(accumulate(dAll.first(half), splits));
+                    CHECK_STATUS(accumulate(dAll.subspan(half), splits));
+                }
+                // NaN: every output must be written.
+                CHECK_STATUS(cudaStatus(cudaMemset(dOut.get(), 0xff, q.size() * 4), "memset"));
+                CHECK_STATUS(cudaAttentionFinish(state, rows, hd, dOut.floats(), nullptr));
+                std::vector<float> got(q.size());
+                CHECK_STATUS(download(got, dOut));
+                double err = maxError(got, expected, 0.1);
+                QVERIFY2(err < 1e-4,
+                         qPrintable(QString("splits %1 (0: automatic), %2 call(s): max error %3 exceeds 1e-4")
+                                        .arg(splits)
+                                        .arg(calls)
+                                        .arg(err)));
+                if (splits == 0 && calls == 2) {  // in place over the accumulator, as the model may do
+                    CHECK_STATUS(cudaAttentionFinish(state, rows, hd, dAcc.floats(), nullptr));
+                    CHECK_STATUS(download(got, dAcc));
+                    err = maxError(got, expected, 0.1);
+                    QVERIFY2(err < 1e-4, qPrintable(QString("finish in place: max error %1 exceeds 1e-4").arg(err)));
+                }
+            }
     }
 };
 
