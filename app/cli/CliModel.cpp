@@ -1,6 +1,7 @@
 #include "CliModel.h"
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
 
 #include "backend/cpu/CpuOps.h"
@@ -13,9 +14,15 @@
 namespace strata::cli {
 
 const std::set<std::string> kModelFlags = {"model", "ram-budget", "vram-budget", "context", "threads", "chunk"};
+const std::set<std::string> kSamplingFlags = {"temperature", "top-k", "top-p", "min-p", "repetition-penalty", "seed"};
 
-Result<std::string> modelPath(const CliArguments& args) {
+Result<std::string> modelPath(const CliArguments& args, const std::string& sessionModel) {
     std::error_code ec;
+    if (!args.has("model") && !sessionModel.empty()) {
+        if (!std::filesystem::exists(sessionModel, ec))
+            return badInput("the session's model " + sessionModel + " is gone; name where it is now with --model");
+        return sessionModel;
+    }
     if (auto given = args.get("model")) {
         if (!std::filesystem::exists(*given, ec))
             return badInput("--model " + *given + ": no such file or folder (expected a Hugging Face model folder or a "
@@ -65,9 +72,9 @@ Result<std::unique_ptr<Ops>> makeOps(uint64_t vramBudget, int threads) {
 #endif
 }
 
-Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens) {
+Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens, const std::string& sessionModel) {
     CliModel out;
-    STRATA_ASSIGN(out.path, modelPath(args));
+    STRATA_ASSIGN(out.path, modelPath(args, sessionModel));
     int64_t threads = 0;
     STRATA_ASSIGN(threads, args.integer("threads", 0, 0, 1024));
     ModelOptions options;
@@ -79,6 +86,42 @@ Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens) {
     STRATA_ASSIGN(out.model, TransformerModel::load(out.path, *out.ops, options));
     out.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
+}
+
+// --temperature, --top-k, --top-p, --min-p, --repetition-penalty and --seed.
+Result<SamplingParams> samplingParams(const CliArguments& args) {
+    SamplingParams p;
+    auto temperature = args.number("temperature", 0.0);
+    STRATA_TRY(temperature);
+    auto topK = args.integer("top-k", 0, 0, 1 << 30);
+    STRATA_TRY(topK);
+    auto topP = args.number("top-p", 1.0);
+    STRATA_TRY(topP);
+    auto minP = args.number("min-p", 0.0);
+    STRATA_TRY(minP);
+    auto penalty = args.number("repetition-penalty", 1.0);
+    STRATA_TRY(penalty);
+    auto seed = args.integer("seed", 0, 0, INT64_MAX);
+    STRATA_TRY(seed);
+    p.temperature = float(temperature.value());
+    p.topK = int(topK.value());
+    p.topP = float(topP.value());
+    p.minP = float(minP.value());
+    p.repetitionPenalty = float(penalty.value());
+    p.seed = uint64_t(seed.value());
+    if (auto problem = validate(p)) return badInput(*problem);
+    return p;
+}
+
+std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& tokenizer) {
+    std::vector<int32_t> ids = config.eosTokenIds;
+    for (int32_t id : tokenizer.eosIds()) ids.push_back(id);
+    // End-of-turn markers of the chat formats.
+    for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end_of_text|>"})
+        if (auto id = tokenizer.tokenId(marker)) ids.push_back(*id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
 }
 
 }  // namespace strata::cli

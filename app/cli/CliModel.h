@@ -9,6 +9,8 @@
 #include "backend/Ops.h"
 #include "model/TransformerModel.h"
 #include "runtime/ResidencyPlan.h"
+#include "sampling/Sampler.h"
+#include "tokenizer/Tokenizer.h"
 
 namespace strata::cli {
 
@@ -23,7 +25,8 @@ struct CliModel {
 };
 
 // --model, or the default model when it is installed: a Hugging Face folder or a GGUF file.
-Result<std::string> modelPath(const CliArguments& args);
+// sessionModel: the model of the session being continued, used when --model is not given.
+Result<std::string> modelPath(const CliArguments& args, const std::string& sessionModel = {});
 // --ram-budget, --vram-budget (each 0 when absent), --chunk and --context (default contextTokens).
 Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens);
 // Bad input, suggesting how to run without one, when a VRAM budget is given and there is no CUDA
@@ -32,7 +35,15 @@ Status backendAvailable(uint64_t vramBudget);
 // The CPU backend, or the CUDA backend holding vramBudget bytes of device memory. Bad input,
 // suggesting how to run without one, when there is no CUDA backend or device.
 Result<std::unique_ptr<Ops>> makeOps(uint64_t vramBudget, int threads);
+// The sampling flags of run and ask: --temperature, --top-k, --top-p, --min-p,
+// --repetition-penalty, --seed.
+extern const std::set<std::string> kSamplingFlags;
+Result<SamplingParams> samplingParams(const CliArguments& args);
+// The ids that end an answer: the config's and tokenizer's EOS and the chat formats' end-of-turn markers.
+std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& tokenizer);
+
 // contextTokens: positions to plan device memory for when --context is not given.
-Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens);
+Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens,
+                              const std::string& sessionModel = {});
 
 }  // namespace strata::cli

@@ -12,5 +12,6 @@ Status infoCommand(const std::vector<std::string>& args);
 Status benchCommand(const std::vector<std::string>& args);
 Status convertCommand(const std::vector<std::string>& args);
 Status sessionsCommand(const std::vector<std::string>& argv);
+Status askCommand(const std::vector<std::string>& argv);
 
 }  // namespace strata::cli

@@ -1,8 +1,12 @@
 // strata-cli run: answer one prompt, streaming the text to stdout and progress to stderr.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 
 #include "CliModel.h"
+#include "SessionJob.h"
+#include "TemporaryFolder.h"
 #include "Commands.h"
 #include "ProgressLine.h"
 #include "SampleDocument.h"
@@ -30,30 +34,6 @@ Result<std::string> promptText(const CliArguments& args) {
     return text;
 }
 
-Result<SamplingParams> samplingParams(const CliArguments& args) {
-    SamplingParams p;
-    auto temperature = args.number("temperature", 0.0);
-    STRATA_TRY(temperature);
-    auto topK = args.integer("top-k", 0, 0, 1 << 30);
-    STRATA_TRY(topK);
-    auto topP = args.number("top-p", 1.0);
-    STRATA_TRY(topP);
-    auto minP = args.number("min-p", 0.0);
-    STRATA_TRY(minP);
-    auto penalty = args.number("repetition-penalty", 1.0);
-    STRATA_TRY(penalty);
-    auto seed = args.integer("seed", 0, 0, INT64_MAX);
-    STRATA_TRY(seed);
-    p.temperature = float(temperature.value());
-    p.topK = int(topK.value());
-    p.topP = float(topP.value());
-    p.minP = float(minP.value());
-    p.repetitionPenalty = float(penalty.value());
-    p.seed = uint64_t(seed.value());
-    if (auto problem = validate(p)) return badInput(*problem);
-    return p;
-}
-
 // The prompt ids: the family's chat format around the text, or the text alone. The chat format is
 // used with --chat, or by default when the model ships a chat template; base models continue text.
 Result<std::vector<int32_t>> promptIds(const CliArguments& args, const ModelConfig& config, const Tokenizer& tokenizer,
@@ -79,58 +59,16 @@ Result<std::vector<int32_t>> promptIds(const CliArguments& args, const ModelConf
     return tokenizer.encode(rendered.value(), false);
 }
 
-std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& tokenizer) {
-    std::vector<int32_t> ids = config.eosTokenIds;
-    for (int32_t id : tokenizer.eosIds()) ids.push_back(id);
-    // End-of-turn markers of the chat formats.
-    for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end_of_text|>"})
-        if (auto id = tokenizer.tokenId(marker)) ids.push_back(*id);
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    return ids;
-}
-
-}  // namespace
-
-Status runCommand(const std::vector<std::string>& argv) {
-    std::set<std::string> flags = kModelFlags;
-    flags.insert({"prompt", "prompt-file", "max-tokens", "temperature", "top-k", "top-p", "min-p",
-                  "repetition-penalty", "seed", "stop", "system"});
-    auto args = CliArguments::parse(argv, flags, {"raw", "chat", "no-think", "ignore-eos"}, {"stop"});
-    STRATA_TRY(args);
-    auto text = promptText(args.value());
-    STRATA_TRY(text);
-    auto sampling = samplingParams(args.value());
-    STRATA_TRY(sampling);
-    auto maxTokens = args->integer("max-tokens", 256, 0, 1 << 24);
-    STRATA_TRY(maxTokens);
-
-    ProgressLine progress;
-    progress.status("loading model");
-    auto loaded = loadCliModel(args.value());
-    STRATA_TRY(loaded);
-    TransformerModel& model = *loaded->model;
-    auto tokenizer = loadTokenizer(loaded->path);
-    STRATA_TRY(tokenizer);
-
-    GenerationRequest request;
-    auto ids = promptIds(args.value(), model.config(), *tokenizer.value(), text.value());
-    STRATA_TRY(ids);
-    request.promptIds = std::move(ids.value());
-    request.maxNewTokens = maxTokens.value();
-    request.sampling = sampling.value();
-    if (!args->has("ignore-eos")) request.stopTokenIds = stopTokens(model.config(), *tokenizer.value());
-    request.stopStrings = args->all("stop");
-    // The sample question has a one-line answer.
-    if (!args->has("prompt") && !args->has("prompt-file") && request.stopStrings.empty()) request.stopStrings = {"\n"};
-
-    GenerationCallbacks callbacks;
+// Streams the answer to stdout and progress to stderr, then prints the run's figures.
+Result<GenerationResult> answer(TransformerModel& model, const Tokenizer& tokenizer, KvCache& kv,
+                                const GenerationRequest& request, GenerationCallbacks callbacks,
+                                ProgressLine& progress) {
     callbacks.onText = [](std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
     };
     callbacks.onProgress = [&](const GenerationProgress& p) { progress.update(p); };
-    auto result = generate(model, tokenizer.value().get(), request, callbacks);
+    auto result = generate(model, &tokenizer, kv, request, callbacks);
     progress.finish();
     STRATA_TRY(result);
     std::fputc('\n', stdout);
@@ -138,16 +76,210 @@ Status runCommand(const std::vector<std::string>& argv) {
 
     const GenerationResult& r = result.value();
     const StreamerStats s = model.streamer().stats();
+    const KvCacheStats k = kv.stats();
     std::fprintf(stderr,
                  "prefill %lld tokens in %.2f s (%.1f tok/s); decode %lld tokens in %.2f s (%.2f tok/s); stop: %s; "
-                 "weights streamed %s, stalled %.2f s; peak RSS %llu bytes (%s)\n",
+                 "engine forwarded %lld tokens; weights streamed %s, stalled %.2f s; KV blocks %lld in memory, %lld in RAM, %lld on disk, %s read "
+                 "from disk; peak RSS %llu bytes (%s)\n",
                  static_cast<long long>(r.promptTokens), r.prefillSeconds,
                  r.prefillSeconds > 0 ? double(r.promptTokens) / r.prefillSeconds : 0.0,
                  static_cast<long long>(r.generatedTokens), r.decodeSeconds,
                  r.decodeSeconds > 0 ? double(r.generatedTokens) / r.decodeSeconds : 0.0, r.stopReason.c_str(),
-                 formatBytes(s.bytesRead).c_str(), s.stallSeconds,
-                 static_cast<unsigned long long>(peakResidentBytes()), formatBytes(peakResidentBytes()).c_str());
-    return {};
+                 static_cast<long long>(model.tokensForwarded()), formatBytes(s.bytesRead).c_str(), s.stallSeconds,
+                 static_cast<long long>(k.residentBlocks),
+                 static_cast<long long>(k.hostBlocks), static_cast<long long>(k.diskBlocks),
+                 formatBytes(k.diskBytesRead).c_str(), static_cast<unsigned long long>(peakResidentBytes()),
+                 formatBytes(peakResidentBytes()).c_str());
+    return result;
+}
+
+// The first line of the prompt, shortened: the session's title until the user renames it.
+std::string titleOf(const std::string& text) {
+    std::string line = text.substr(0, text.find('\n'));
+    if (line.size() > 80) {
+        size_t cut = 77;
+        while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+        line = line.substr(0, cut) + "...";
+    }
+    return line.empty() ? "untitled" : line;
+}
+
+// --resume ID: the saved job of a session whose prefill was cut off (killed, or paused by a full
+// disk), continued from its last checkpoint.
+Status resumeJob(const CliArguments& args, const std::string& id) {
+    auto store = SessionStore::open(storeRoot(args));
+    STRATA_TRY(store);
+    SessionStore& sessions = *store.value();
+    auto info = sessions.session(id);
+    STRATA_TRY(info);
+    if (info->state == SessionState::Ready)
+        return badInput("session " + id + " has no unfinished job; ask a follow-up with --session " + id);
+    const std::filesystem::path dir = sessions.sessionDir(id);
+    auto job = readSavedJob(dir);
+    STRATA_TRY(job);
+    auto saved = sessions.prefillProgress(id);
+    STRATA_TRY(saved);
+    const int64_t total = int64_t(job->promptIds.size());
+    // The last prompt token runs again when the whole prompt was saved: its logits start the answer.
+    const int64_t done = std::min(saved.value() ? saved.value()->tokensDone : 0, total - 1);
+
+    ProgressLine progress;
+    progress.status("loading model");
+    auto loaded = loadCliModel(args, ModelOptions{}.contextTokens, info->modelPath);
+    STRATA_TRY(loaded);
+    auto tokenizer = loadTokenizer(loaded->path);
+    STRATA_TRY(tokenizer);
+    auto options = kvCacheOptions(args, dir);
+    STRATA_TRY(options);
+    const int64_t start = job->contextBefore + done;
+    if (start == 0)  // nothing was saved: start the files afresh
+        for (int64_t layer = 0; layer < loaded->model->config().numLayers; ++layer)
+            std::filesystem::remove(dir / KvCache::layerFileName(layer));
+    auto kv = KvCache::open(loaded->ops.operator*(), loaded->model->config(), options.value(), start);
+    STRATA_TRY(kv);
+    std::fprintf(stderr, "session %s: resuming at prompt token %lld of %lld\n", id.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total));
+    STRATA_TRY(sessions.setState(id, SessionState::Prefilling));
+
+    GenerationRequest request;
+    request.promptIds.assign(job->promptIds.begin() + done, job->promptIds.end());
+    request.maxNewTokens = job->maxNewTokens;
+    request.sampling = job->sampling;
+    request.stopTokenIds = job->stopTokenIds;
+    request.stopStrings = job->stopStrings;
+    STRATA_ASSIGN(request.checkpointTokens, checkpointTokens(args, options->blockTokens));
+    GenerationCallbacks callbacks;
+    callbacks.onCheckpoint = [&](int64_t d) {
+        return saveCheckpoint(sessions, id, *kv.value(), {done + d, total, request.checkpointTokens, 0});
+    };
+    auto result = answer(*loaded->model, *tokenizer.value(), *kv.value(), request, callbacks, progress);
+    STRATA_TRY(result);
+    return saveAnswer(sessions, id, *kv.value(), result.value());
+}
+
+}  // namespace
+
+Status runCommand(const std::vector<std::string>& argv) {
+    std::set<std::string> flags = kModelFlags;
+    flags.insert(kSamplingFlags.begin(), kSamplingFlags.end());
+    flags.insert(kSessionFlags.begin(), kSessionFlags.end());
+    flags.insert({"prompt", "prompt-file", "max-tokens", "stop", "system", "session", "resume"});
+    auto args = CliArguments::parse(argv, flags, {"raw", "chat", "no-think", "ignore-eos", "no-save"}, {"stop"});
+    STRATA_TRY(args);
+    if (auto id = args->get("resume")) {
+        for (const char* other : {"session", "prompt", "prompt-file", "no-save"})
+            if (args->has(other)) return badInput(std::string("--resume continues the saved job as it was; leave out --") + other);
+        return resumeJob(args.value(), *id);
+    }
+    const auto sessionId = args->get("session");
+    if (sessionId && args->has("no-save")) return badInput("--session continues a saved session; leave out --no-save");
+    if (sessionId && !args->has("prompt") && !args->has("prompt-file"))
+        return badInput("--session needs the follow-up question: give --prompt or --prompt-file");
+    auto text = promptText(args.value());
+    STRATA_TRY(text);
+    auto sampling = samplingParams(args.value());
+    STRATA_TRY(sampling);
+    auto maxTokens = args->integer("max-tokens", 256, 0, 1 << 24);
+    STRATA_TRY(maxTokens);
+
+    // The session: a new one (unless --no-save), or the one to continue.
+    std::unique_ptr<SessionStore> sessions;
+    std::optional<SessionInfo> previous;
+    std::optional<SavedJob> previousJob;
+    if (!args->has("no-save")) {
+        STRATA_ASSIGN(sessions, SessionStore::open(storeRoot(args.value())));
+        if (sessionId) {
+            STRATA_ASSIGN(previous, sessions->session(*sessionId));
+            if (previous->state != SessionState::Ready)
+                return badInput("session " + *sessionId + " is " + toString(previous->state) +
+                                "; finish its job first with --resume " + *sessionId);
+            STRATA_ASSIGN(previousJob, readSavedJob(sessions->sessionDir(*sessionId)));
+        }
+    }
+
+    ProgressLine progress;
+    progress.status("loading model");
+    auto loaded = loadCliModel(args.value(), ModelOptions{}.contextTokens, previous ? previous->modelPath : std::string());
+    STRATA_TRY(loaded);
+    TransformerModel& model = *loaded->model;
+    auto tokenizer = loadTokenizer(loaded->path);
+    STRATA_TRY(tokenizer);
+
+    SavedJob job;
+    if (previousJob) {
+        job.chat = previousJob->chat;
+        job.enableThinking = previousJob->enableThinking;
+        auto delta = followUpText(model.config().modelType, job.chat, job.enableThinking, text.value());
+        STRATA_TRY(delta);
+        job.promptIds = tokenizer.value()->encode(delta.value(), false);
+        job.contextBefore = previous->contextTokens;
+    } else {
+        if (args->has("raw") && args->has("chat")) return badInput("give at most one of --raw and --chat");
+        job.chat = args->has("chat") || (!args->has("raw") && tokenizer.value()->declaresChatTemplate());
+        job.enableThinking = !args->has("no-think");
+        STRATA_ASSIGN(job.promptIds, promptIds(args.value(), model.config(), *tokenizer.value(), text.value()));
+    }
+    job.maxNewTokens = maxTokens.value();
+    job.sampling = sampling.value();
+    if (!args->has("ignore-eos")) job.stopTokenIds = stopTokens(model.config(), *tokenizer.value());
+    job.stopStrings = args->all("stop");
+    // The sample question has a one-line answer.
+    if (!args->has("prompt") && !args->has("prompt-file") && job.stopStrings.empty()) job.stopStrings = {"\n"};
+
+    GenerationRequest request;
+    request.promptIds = job.promptIds;
+    request.maxNewTokens = job.maxNewTokens;
+    request.sampling = job.sampling;
+    request.stopTokenIds = job.stopTokenIds;
+    request.stopStrings = job.stopStrings;
+
+    if (!sessions) {  // --no-save: blocks beyond --kv-budget spill to a folder removed afterwards
+        TemporaryFolder spill;
+        STRATA_TRY(spill.create("strata-kv"));
+        auto options = kvCacheOptions(args.value(), spill.path());
+        STRATA_TRY(options);
+        options->persist = false;
+        auto kv = KvCache::create(*loaded->ops, model.config(), options.value());
+        STRATA_TRY(kv);
+        auto result = answer(model, *tokenizer.value(), *kv.value(), request, {}, progress);
+        STRATA_TRY(result);
+        return {};
+    }
+
+    std::string id;
+    if (previous) {
+        id = previous->id;
+    } else {
+        SessionInfo info;
+        info.title = titleOf(text.value());
+        info.modelPath = std::filesystem::absolute(loaded->path).string();
+        info.state = SessionState::Prefilling;
+        STRATA_ASSIGN(id, sessions->createSession(info));
+    }
+    const std::filesystem::path dir = sessions->sessionDir(id);
+    std::fprintf(stderr, "session %s (%s)\n", id.c_str(), dir.string().c_str());
+    Turn question;
+    question.role = TurnRole::User;
+    question.text = text.value();
+    question.tokenCount = int64_t(job.promptIds.size());
+    STRATA_TRY(writeSavedJob(dir, job));
+    STRATA_TRY(sessions->appendTurn(id, question));
+    STRATA_TRY(sessions->setState(id, SessionState::Prefilling));
+
+    auto options = kvCacheOptions(args.value(), dir);
+    STRATA_TRY(options);
+    auto kv = previous ? KvCache::open(*loaded->ops, model.config(), options.value(), previous->contextTokens)
+                       : KvCache::create(*loaded->ops, model.config(), options.value());
+    STRATA_TRY(kv);
+    STRATA_ASSIGN(request.checkpointTokens, checkpointTokens(args.value(), options->blockTokens));
+    const int64_t total = int64_t(request.promptIds.size());
+    GenerationCallbacks callbacks;
+    callbacks.onCheckpoint = [&](int64_t done) {
+        return saveCheckpoint(*sessions, id, *kv.value(), {done, total, request.checkpointTokens, 0});
+    };
+    auto result = answer(model, *tokenizer.value(), *kv.value(), request, callbacks, progress);
+    STRATA_TRY(result);
+    return saveAnswer(*sessions, id, *kv.value(), result.value());
 }
 
 }  // namespace strata::cli

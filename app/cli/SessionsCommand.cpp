@@ -9,6 +9,7 @@
 
 #include "CliArguments.h"
 #include "Commands.h"
+#include "SessionJob.h"
 #include "core/AtomicFile.h"
 #include "core/ModelLocations.h"
 #include "session/SessionExport.h"
@@ -51,10 +52,6 @@ Result<std::string> sessionId(const SplitArguments& split, const std::string& su
     return split.positional[0];
 }
 
-fs::path storeRoot(const CliArguments& args) {
-    if (auto store = args.get("store")) return fs::path(*store);
-    return sessionsDir();
-}
 
 // Reading commands do not create a store where none exists: an empty or missing root simply has
 // no sessions.

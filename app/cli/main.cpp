@@ -19,8 +19,17 @@ const char* kUsage =
     "         [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S]\n"
     "         [--stop TEXT]... [--system TEXT] [--raw | --chat] [--no-think] [--ignore-eos] [--threads N]\n"
     "         [--chunk N]\n"
+    "         [--session ID | --resume ID | --no-save] [--kv-budget SIZE] [--kv-ram-budget SIZE]\n"
+    "         [--checkpoint-tokens N] [--store DIR]\n"
     "         Streams the answer to stdout and progress to stderr. Without a prompt, asks a question\n"
-    "         about the sample incident report.\n"
+    "         about the sample incident report. Every run is saved as a session (its id is printed)\n"
+    "         with its KV cache, checkpointed every --checkpoint-tokens prompt tokens (default 4096).\n"
+    "         --session ID asks a follow-up without prefilling the session's context again; --resume ID\n"
+    "         finishes a job that was killed or paused by a full disk. --kv-budget bounds the KV cache\n"
+    "         in memory (VRAM on the GPU); blocks beyond it are read from the session's files.\n"
+    "  ask    --session ID --questions FILE [--max-tokens N] [sampling and KV options as run]\n"
+    "         Answers every question in FILE (one per line) on the saved session's context, all\n"
+    "         decoded together: one pass over the weights per token serves every question.\n"
     "  info   [--model M] [--ram-budget SIZE] [--vram-budget SIZE] [--context N] [--chunk N]\n"
     "         Architecture, parameter count, bytes per layer and the memory plan: the tier (VRAM, RAM,\n"
     "         disk) of every layer and the bytes each tier supplies per token.\n"
@@ -58,7 +67,8 @@ int main(int argc, char** argv) {
         else if (command == "bench") status = strata::cli::benchCommand(args);
         else if (command == "convert") status = strata::cli::convertCommand(args);
         else if (command == "sessions") status = strata::cli::sessionsCommand(args);
-        else status = strata::badInput("unknown command '" + command + "' (run, info, bench, convert, sessions)");
+        else if (command == "ask") status = strata::cli::askCommand(args);
+        else status = strata::badInput("unknown command '" + command + "' (run, ask, info, bench, convert, sessions)");
     } catch (const std::bad_alloc&) {
         status = strata::internalError("out of memory");
     } catch (const std::exception& e) {

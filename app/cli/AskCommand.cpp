@@ -1,0 +1,122 @@
+// strata-cli ask: several questions about a saved session, answered together. Each question is a
+// fork of the session's KV cache, so the document is never prefilled again, and all of them decode
+// in the same forward passes: one pass over the weights per token serves every question.
+#include <cstdio>
+#include <fstream>
+
+#include "CliModel.h"
+#include "Commands.h"
+#include "ProgressLine.h"
+#include "SessionJob.h"
+#include "core/Clock.h"
+#include "core/ProcessMemory.h"
+#include "runtime/Generator.h"
+
+namespace strata::cli {
+
+namespace {
+
+// One question per non-empty line.
+Result<std::vector<std::string>> readQuestions(const std::string& file) {
+    std::ifstream in(file);
+    if (!in) return badInput("--questions " + file + ": cannot open the file");
+    std::vector<std::string> questions;
+    std::string line;
+    while (std::getline(in, line)) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+        if (!line.empty()) questions.push_back(line);
+    }
+    if (questions.empty()) return badInput("--questions " + file + " holds no questions (one per line)");
+    return questions;
+}
+
+}  // namespace
+
+Status askCommand(const std::vector<std::string>& argv) {
+    std::set<std::string> flags = kModelFlags;
+    flags.insert(kSamplingFlags.begin(), kSamplingFlags.end());
+    flags.insert(kSessionFlags.begin(), kSessionFlags.end());
+    flags.insert({"session", "questions", "max-tokens", "stop"});
+    auto args = CliArguments::parse(argv, flags, {"ignore-eos"}, {"stop"});
+    STRATA_TRY(args);
+    auto id = args->required("session");
+    STRATA_TRY(id);
+    auto file = args->required("questions");
+    STRATA_TRY(file);
+    auto questions = readQuestions(file.value());
+    STRATA_TRY(questions);
+    auto sampling = samplingParams(args.value());
+    STRATA_TRY(sampling);
+    auto maxTokens = args->integer("max-tokens", 256, 0, 1 << 24);
+    STRATA_TRY(maxTokens);
+
+    auto store = SessionStore::open(storeRoot(args.value()));
+    STRATA_TRY(store);
+    SessionStore& sessions = *store.value();
+    auto info = sessions.session(id.value());
+    STRATA_TRY(info);
+    if (info->state != SessionState::Ready)
+        return badInput("session " + id.value() + " is " + toString(info->state) + "; finish its job first with --resume " +
+                        id.value());
+    const std::filesystem::path dir = sessions.sessionDir(id.value());
+    auto job = readSavedJob(dir);
+    STRATA_TRY(job);
+
+    ProgressLine progress;
+    progress.status("loading model");
+    auto loaded = loadCliModel(args.value(), ModelOptions{}.contextTokens, info->modelPath);
+    STRATA_TRY(loaded);
+    TransformerModel& model = *loaded->model;
+    auto tokenizer = loadTokenizer(loaded->path);
+    STRATA_TRY(tokenizer);
+    auto options = kvCacheOptions(args.value(), dir);
+    STRATA_TRY(options);
+    auto context = KvCache::open(*loaded->ops, model.config(), options.value(), info->contextTokens);
+    STRATA_TRY(context);
+    progress.finish();
+
+    std::vector<GenerationRequest> requests;
+    for (const std::string& q : questions.value()) {
+        auto text = followUpText(model.config().modelType, job->chat, job->enableThinking, q);
+        STRATA_TRY(text);
+        GenerationRequest r;
+        r.promptIds = tokenizer.value()->encode(text.value(), false);
+        r.maxNewTokens = maxTokens.value();
+        r.sampling = sampling.value();
+        if (!args->has("ignore-eos")) r.stopTokenIds = stopTokens(model.config(), *tokenizer.value());
+        r.stopStrings = args->all("stop");
+        requests.push_back(std::move(r));
+    }
+    std::fprintf(stderr, "session %s: %zu questions on %lld tokens of context\n", id->c_str(), requests.size(),
+                 static_cast<long long>(info->contextTokens));
+    const std::vector<GenerationCallbacks> callbacks(requests.size());
+    const int64_t forwardedBefore = model.tokensForwarded();
+    const auto start = SteadyClock::now();
+    auto results = generateBatch(model, tokenizer.value().get(), *context.value(), requests, callbacks);
+    STRATA_TRY(results);
+    const double seconds = secondsSince(start);
+
+    int64_t generated = 0;
+    for (size_t i = 0; i < requests.size(); ++i) {
+        const GenerationResult& r = results.value()[i];
+        std::printf("### %zu. %s\n\n%s\n\n", i + 1, questions.value()[i].c_str(), r.text.c_str());
+        generated += r.generatedTokens;
+        Turn q{0, TurnRole::User, questions.value()[i], r.promptTokens, 0, 0, 0};
+        Turn a{0, TurnRole::Assistant, r.text, r.generatedTokens, 0, r.prefillSeconds * 1000, r.decodeSeconds * 1000};
+        STRATA_TRY(sessions.appendTurn(id.value(), q));
+        STRATA_TRY(sessions.appendTurn(id.value(), a));
+    }
+    std::fflush(stdout);
+    const GenerationResult& first = results.value().front();
+    const KvCacheStats k = context.value()->stats();
+    std::fprintf(stderr,
+                 "answered %zu questions in %.2f s: prefill %lld tokens in %.2f s, %lld tokens generated in %.2f s; "
+                 "context KV %s read from disk; weights streamed %s; peak RSS %llu bytes (%s)\n",
+                 requests.size(), seconds, static_cast<long long>(model.tokensForwarded() - forwardedBefore),
+                 first.prefillSeconds, static_cast<long long>(generated), first.decodeSeconds,
+                 formatBytes(k.diskBytesRead).c_str(), formatBytes(model.streamer().stats().bytesRead).c_str(),
+                 static_cast<unsigned long long>(peakResidentBytes()), formatBytes(peakResidentBytes()).c_str());
+    return {};
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,163 @@
+#include "SessionJob.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/AtomicFile.h"
+#include "core/ModelLocations.h"
+#include "TextDocument.h"
+#include "tokenizer/ChatTemplate.h"
+
+namespace strata::cli {
+
+namespace fs = std::filesystem;
+
+const std::set<std::string> kSessionFlags = {"store", "kv-budget", "kv-ram-budget", "checkpoint-tokens"};
+
+namespace {
+constexpr int64_t kBlockTokens = 256;
+constexpr const char* kJobFile = "job.json";
+}  // namespace
+
+Status writeSavedJob(const fs::path& sessionDir, const SavedJob& job) {
+    const nlohmann::json j = {
+        {"prompt_ids", job.promptIds},
+        {"context_before", job.contextBefore},
+        {"max_new_tokens", job.maxNewTokens},
+        {"sampling",
+         {{"temperature", job.sampling.temperature},
+          {"top_k", job.sampling.topK},
+          {"top_p", job.sampling.topP},
+          {"min_p", job.sampling.minP},
+          {"repetition_penalty", job.sampling.repetitionPenalty},
+          {"seed", job.sampling.seed}}},
+        {"stop_token_ids", job.stopTokenIds},
+        {"stop_strings", job.stopStrings},
+        {"chat", job.chat},
+        {"enable_thinking", job.enableThinking}};
+    return writeFileAtomically(sessionDir / kJobFile, j.dump());
+}
+
+Result<SavedJob> readSavedJob(const fs::path& sessionDir) {
+    const fs::path path = sessionDir / kJobFile;
+    auto text = readUtf8TextFile(path.string());
+    STRATA_TRY(text);
+    try {
+        const auto j = nlohmann::json::parse(text.value());
+        SavedJob job;
+        job.promptIds = j.at("prompt_ids").get<std::vector<int32_t>>();
+        job.contextBefore = j.at("context_before").get<int64_t>();
+        job.maxNewTokens = j.at("max_new_tokens").get<int64_t>();
+        const auto& s = j.at("sampling");
+        job.sampling.temperature = s.at("temperature").get<float>();
+        job.sampling.topK = s.at("top_k").get<int>();
+        job.sampling.topP = s.at("top_p").get<float>();
+        job.sampling.minP = s.at("min_p").get<float>();
+        job.sampling.repetitionPenalty = s.at("repetition_penalty").get<float>();
+        job.sampling.seed = s.at("seed").get<uint64_t>();
+        job.stopTokenIds = j.at("stop_token_ids").get<std::vector<int32_t>>();
+        job.stopStrings = j.at("stop_strings").get<std::vector<std::string>>();
+        job.chat = j.at("chat").get<bool>();
+        job.enableThinking = j.at("enable_thinking").get<bool>();
+        return job;
+    } catch (const nlohmann::json::exception& e) {
+        return badInput(path.string() + " is damaged: " + e.what());
+    }
+}
+
+fs::path storeRoot(const CliArguments& args) {
+    if (auto store = args.get("store")) return fs::path(*store);
+    return sessionsDir();
+}
+
+Result<KvCacheOptions> kvCacheOptions(const CliArguments& args, const fs::path& sessionDir) {
+    KvCacheOptions options;
+    options.blockTokens = kBlockTokens;
+    STRATA_ASSIGN(options.residentBytes, args.byteSize("kv-budget", 0));
+    STRATA_ASSIGN(options.hostBytes, args.byteSize("kv-ram-budget", 0));
+    options.directory = sessionDir;
+    options.persist = true;
+    return options;
+}
+
+Result<int64_t> checkpointTokens(const CliArguments& args, int64_t blockTokens) {
+    int64_t tokens = 0;
+    STRATA_ASSIGN(tokens, args.integer("checkpoint-tokens", 4096, 1, 1 << 24));
+    return (tokens + blockTokens - 1) / blockTokens * blockTokens;
+}
+
+namespace {
+
+std::vector<KvManifestEntry> manifestOf(const std::vector<KvFlushedBlock>& blocks) {
+    std::vector<KvManifestEntry> out;
+    for (const KvFlushedBlock& b : blocks)
+        out.push_back({int32_t(b.layer), b.record.blockIndex, b.record.firstPos, b.record.tokens, b.fileName,
+                       b.record.offset, b.record.bytes, 0});
+    return out;
+}
+
+// A full disk leaves the session paused with everything saved so far; the message says how to go on.
+Status pauseOnFullDisk(SessionStore& store, const std::string& id, const Error& error, int64_t savedTokens) {
+    if (error.kind != ErrorKind::DiskFull) return error;
+    (void)store.setState(id, SessionState::Paused);
+    return diskFull(error.message + "; session " + id + " is paused with " + std::to_string(savedTokens) +
+                    " prompt tokens saved: free some space and run `strata-cli run --resume " + id + "`");
+}
+
+}  // namespace
+
+Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, const PrefillProgress& progress) {
+    auto saved = store.prefillProgress(id);
+    STRATA_TRY(saved);
+    const int64_t before = saved.value() ? saved.value()->tokensDone : 0;
+    auto flushed = kv.flush();
+    if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), before);
+    Status recorded = store.addKvBlocks(id, manifestOf(flushed.value()));
+    if (recorded.ok()) recorded = store.setPrefillProgress(id, progress);
+    if (!recorded.ok()) return pauseOnFullDisk(store, id, recorded.error(), before);
+    return {};
+}
+
+Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, const GenerationResult& result) {
+    auto flushed = kv.flush();
+    if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), 0);
+    Turn turn;
+    turn.role = TurnRole::Assistant;
+    turn.text = result.text;
+    turn.tokenCount = result.generatedTokens;
+    turn.prefillMs = result.prefillSeconds * 1000;
+    turn.decodeMs = result.decodeSeconds * 1000;
+    Status s = store.addKvBlocks(id, manifestOf(flushed.value()));
+    if (s.ok()) s = store.setContextTokens(id, kv.length());
+    if (s.ok()) {
+        auto appended = store.appendTurn(id, turn);
+        if (!appended.ok()) s = appended.error();
+    }
+    if (s.ok()) s = store.clearPrefillProgress(id);
+    if (s.ok()) s = store.setState(id, SessionState::Ready);
+    if (!s.ok()) return pauseOnFullDisk(store, id, s.error(), 0);
+    return {};
+}
+
+Result<std::string> followUpText(const std::string& modelType, bool chat, bool enableThinking,
+                                 const std::string& message) {
+    if (!chat) return message;
+    auto format = chatFormatForModelType(modelType);
+    STRATA_TRY(format);
+    // Rendered around placeholders, the template itself says how a turn ends and the next begins.
+    const std::string question = "strata-question", answer = "strata-answer";
+    ChatOptions closed;
+    closed.addGenerationPrompt = false;
+    closed.enableThinking = enableThinking;
+    auto before = renderChat(format.value(), {{"user", question}, {"assistant", answer}}, closed);
+    STRATA_TRY(before);
+    ChatOptions open;
+    open.enableThinking = enableThinking;
+    auto after = renderChat(format.value(), {{"user", question}, {"assistant", answer}, {"user", message}}, open);
+    STRATA_TRY(after);
+    const size_t end = before.value().rfind(answer);
+    if (end == std::string::npos || after.value().compare(0, before.value().size(), before.value()) != 0)
+        return internalError("the " + modelType + " chat format cannot continue a conversation");
+    return before.value().substr(end + answer.size()) + after.value().substr(before.value().size());
+}
+
+}  // namespace strata::cli

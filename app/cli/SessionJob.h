@@ -1,0 +1,54 @@
+#pragma once
+// What run, resume, follow-ups and batched questions share: a job saved in the session store, its
+// KV cache in the session folder, prefill checkpoints, and the text that continues a conversation.
+//
+// A session folder holds the KV block files (one per layer) and job.json: the prompt ids of the turn
+// being prefilled and the settings of the job, so that --resume repeats exactly what was asked.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CliArguments.h"
+#include "kv/KvCache.h"
+#include "runtime/Generator.h"
+#include "session/SessionStore.h"
+
+namespace strata::cli {
+
+extern const std::set<std::string> kSessionFlags;  // --store, --kv-budget, --kv-ram-budget, --checkpoint-tokens
+
+struct SavedJob {
+    std::vector<int32_t> promptIds;  // the turn's tokens, run after the session's context
+    int64_t contextBefore = 0;       // session context tokens before this turn
+    int64_t maxNewTokens = 256;
+    SamplingParams sampling;
+    std::vector<int32_t> stopTokenIds;
+    std::vector<std::string> stopStrings;
+    bool chat = false;  // the conversation uses the model's chat format
+    bool enableThinking = true;
+};
+
+Status writeSavedJob(const std::filesystem::path& sessionDir, const SavedJob& job);
+Result<SavedJob> readSavedJob(const std::filesystem::path& sessionDir);
+
+std::filesystem::path storeRoot(const CliArguments& args);
+// Block size, budgets (--kv-budget: backend memory, --kv-ram-budget: RAM beyond it on a GPU) and
+// the session's folder.
+Result<KvCacheOptions> kvCacheOptions(const CliArguments& args, const std::filesystem::path& sessionDir);
+// --checkpoint-tokens, rounded up to whole KV blocks.
+Result<int64_t> checkpointTokens(const CliArguments& args, int64_t blockTokens);
+
+// Saves what the cache holds beyond the last checkpoint: flushes the blocks, then records them and
+// the progress in one transaction each. A full disk pauses the session and says how to resume.
+Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, const PrefillProgress& progress);
+// Makes the cache durable after an answer and records the turn: the session is ready for a follow-up.
+Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, const GenerationResult& result);
+
+// The text that continues a saved conversation with a new user message: the end of the previous
+// assistant turn (which the cache never holds: decoding stops before it) and the new turn up to
+// the assistant's answer. Without the chat format, the message itself.
+Result<std::string> followUpText(const std::string& modelType, bool chat, bool enableThinking,
+                                 const std::string& message);
+
+}  // namespace strata::cli
