@@ -11,8 +11,20 @@ struct CliRun {
     QStringList errLines() const { return err.split('\n', Qt::SkipEmptyParts); }
 };
 
-inline CliRun runCli(const QStringList& args, int timeoutMs = 300000) {
+// Every run saves a session: unless the environment names a store, tests keep theirs in a
+// temporary folder of their own rather than the user's.
+inline QProcessEnvironment cliEnvironment(const QStringList& extra = {}) {
+    static QTemporaryDir sessions;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    if (!env.contains("STRATA_SESSIONS_DIR")) env.insert("STRATA_SESSIONS_DIR", sessions.path());
+    for (const QString& kv : extra) env.insert(kv.section('=', 0, 0), kv.section('=', 1));
+    return env;
+}
+
+// extraEnv: NAME=value entries.
+inline CliRun runCli(const QStringList& args, int timeoutMs = 300000, const QStringList& extraEnv = {}) {
     QProcess p;
+    p.setProcessEnvironment(cliEnvironment(extraEnv));
     p.start(QStringLiteral(STRATA_CLI_PATH), args);
     CliRun r;
     if (!p.waitForFinished(timeoutMs)) {
@@ -37,4 +49,23 @@ inline void verifyBadInput(const CliRun& r, const QStringList& mentions) {
     QVERIFY2(lines[0].startsWith("strata-cli: error: "), qPrintable(lines[0]));
     for (const QString& m : mentions) QVERIFY2(lines[0].contains(m), qPrintable(lines[0] + " does not mention " + m));
     QVERIFY(r.out.isEmpty());
+}
+
+// The figures a run prints on stderr.
+inline uint64_t peakRss(const QString& stderrText) {
+    const auto m = QRegularExpression("peak RSS (\\d+) bytes").match(stderrText);
+    return m.hasMatch() ? m.captured(1).toULongLong() : 0;
+}
+inline qint64 prefillTokens(const QString& stderrText) {
+    const auto m = QRegularExpression("prefill (\\d+) tokens").match(stderrText);
+    return m.hasMatch() ? m.captured(1).toLongLong() : -1;
+}
+inline qint64 forwardedTokens(const QString& stderrText) {
+    const auto m = QRegularExpression("engine forwarded (\\d+) tokens").match(stderrText);
+    return m.hasMatch() ? m.captured(1).toLongLong() : -1;
+}
+// The id of the session a run saved ("session 0123456789ab (folder)").
+inline QString sessionIdOf(const QString& stderrText) {
+    const auto m = QRegularExpression("session ([0-9a-f]{12})").match(stderrText);
+    return m.hasMatch() ? m.captured(1) : QString();
 }

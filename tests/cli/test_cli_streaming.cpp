@@ -7,7 +7,7 @@
 #include <random>
 
 #include "cli/CliRunner.h"
-#include "support/SafetensorsWriter.h"
+#include "support/RandomLlama.h"
 
 namespace fs = std::filesystem;
 using namespace strata::testsupport;
@@ -18,30 +18,8 @@ namespace {
 // widening scratch of the CPU matmul, activations and the KV cache of a short prompt.
 constexpr uint64_t kFixedOverhead = uint64_t(48) << 20;
 
-constexpr int64_t kHidden = 1024, kLayers = 8, kHeads = 16, kKvHeads = 4, kHeadDim = 64, kFfn = 4096, kVocab = 512;
+constexpr int64_t kHidden = 1024, kLayers = 8, kHeads = 16, kKvHeads = 4, kHeadDim = 64, kFfn = 4096;
 
-TensorSpec randomBf16(const std::string& name, std::vector<int64_t> shape, std::mt19937& rng, float mean, float std) {
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    TensorSpec t{name, "BF16", std::move(shape), std::vector<uint8_t>(size_t(n) * 2)};
-    std::normal_distribution<float> dist(mean, std);
-    // A table of normal values picked by a fast generator keeps this quick for 120M weights.
-    std::vector<uint16_t> table(4096);
-    for (uint16_t& v : table) v = strata::floatToBf16(dist(rng));
-    uint64_t state = rng();
-    auto* out = reinterpret_cast<uint16_t*>(t.bytes.data());
-    for (int64_t i = 0; i < n; ++i) {
-        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-        out[i] = table[(state >> 52) & 4095];
-    }
-    return t;
-}
-
-uint64_t peakRss(const QString& stderrText) {
-    QRegularExpression re("peak RSS (\\d+) bytes");
-    auto m = re.match(stderrText);
-    return m.hasMatch() ? m.captured(1).toULongLong() : 0;
-}
 
 }  // namespace
 
@@ -59,43 +37,14 @@ private:
 private slots:
     void initTestCase() {
         model_ = fs::path(tmp_.path().toStdString()) / "llama-stream";
-        fs::create_directories(model_);
-        std::mt19937 rng(7);
-        std::vector<TensorSpec> tensors;
-        tensors.push_back(randomBf16("model.embed_tokens.weight", {kVocab, kHidden}, rng, 0, 0.5f));
-        tensors.push_back(randomBf16("model.norm.weight", {kHidden}, rng, 1, 0.05f));
-        for (int64_t i = 0; i < kLayers; ++i) {
-            const std::string l = "model.layers." + std::to_string(i) + ".";
-            tensors.push_back(randomBf16(l + "input_layernorm.weight", {kHidden}, rng, 1, 0.05f));
-            tensors.push_back(randomBf16(l + "post_attention_layernorm.weight", {kHidden}, rng, 1, 0.05f));
-            tensors.push_back(randomBf16(l + "self_attn.q_proj.weight", {kHeads * kHeadDim, kHidden}, rng, 0, 0.03f));
-            tensors.push_back(randomBf16(l + "self_attn.k_proj.weight", {kKvHeads * kHeadDim, kHidden}, rng, 0, 0.03f));
-            tensors.push_back(randomBf16(l + "self_attn.v_proj.weight", {kKvHeads * kHeadDim, kHidden}, rng, 0, 0.03f));
-            tensors.push_back(randomBf16(l + "self_attn.o_proj.weight", {kHidden, kHeads * kHeadDim}, rng, 0, 0.03f));
-            tensors.push_back(randomBf16(l + "mlp.gate_proj.weight", {kFfn, kHidden}, rng, 0, 0.03f));
-            tensors.push_back(randomBf16(l + "mlp.up_proj.weight", {kFfn, kHidden}, rng, 0, 0.03f));
-            tensors.push_back(randomBf16(l + "mlp.down_proj.weight", {kHidden, kFfn}, rng, 0, 0.03f));
-        }
-        QVERIFY(writeSafetensors(model_ / "model.safetensors", tensors));
-        nlohmann::json config = {{"model_type", "llama"},
-                                 {"architectures", {"LlamaForCausalLM"}},
-                                 {"hidden_size", kHidden},
-                                 {"num_hidden_layers", kLayers},
-                                 {"num_attention_heads", kHeads},
-                                 {"num_key_value_heads", kKvHeads},
-                                 {"head_dim", kHeadDim},
-                                 {"intermediate_size", kFfn},
-                                 {"vocab_size", kVocab},
-                                 {"max_position_embeddings", 4096},
-                                 {"rms_norm_eps", 1e-5},
-                                 {"rope_theta", 500000.0},
-                                 {"tie_word_embeddings", true},
-                                 {"bos_token_id", 0},
-                                 {"eos_token_id", 1}};
-        QVERIFY(writeFile(model_ / "config.json", config.dump(2)));
-        const fs::path tokenizer = fs::path(STRATA_TEST_DATA_DIR) / "models" / "llama_tied";
-        fs::copy_file(tokenizer / "tokenizer.json", model_ / "tokenizer.json");
-        fs::copy_file(tokenizer / "tokenizer_config.json", model_ / "tokenizer_config.json");
+        RandomLlamaShape shape;
+        shape.hidden = kHidden;
+        shape.layers = kLayers;
+        shape.heads = kHeads;
+        shape.kvHeads = kKvHeads;
+        shape.headDim = kHeadDim;
+        shape.ffn = kFfn;
+        QVERIFY(writeRandomLlama(model_, shape));
     }
 
     void budgetBoundsRssAndOutputIsIdentical_data() {
