@@ -16,12 +16,14 @@
 #include <random>
 
 #include "CliModel.h"
+#include "TemporaryFolder.h"
 #include "Commands.h"
 #include "backend/cpu/CpuOps.h"
 #include "core/AtomicFile.h"
 #include "core/Clock.h"
 #include "format/Checkpoint.h"
 #include "kv/KvCache.h"
+#include "runtime/Generator.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CudaBench.h"
 #include "CudaOps.h"
@@ -138,12 +140,15 @@ Status measureDeviceLimits(int64_t gemmRows, const ModelConfig& c, RawLimits& ra
 
 Status benchCommand(const std::vector<std::string>& argv) {
     std::set<std::string> flags = kModelFlags;
-    flags.insert({"prompt-tokens", "gen-tokens", "json", "seed"});
+    flags.insert({"prompt-tokens", "gen-tokens", "json", "seed", "follow-up-tokens", "questions"});
     auto args = CliArguments::parse(argv, flags, {});
     STRATA_TRY(args);
     int64_t promptTokens = 0, genTokens = 0, seed = 0, threads = 0;
     STRATA_ASSIGN(promptTokens, args->integer("prompt-tokens", 512, 1, 1 << 24));
     STRATA_ASSIGN(genTokens, args->integer("gen-tokens", 32, 1, 1 << 20));
+    int64_t followTokens = 0, questions = 0;
+    STRATA_ASSIGN(followTokens, args->integer("follow-up-tokens", 32, 1, 1 << 20));
+    STRATA_ASSIGN(questions, args->integer("questions", 8, 1, 256));
     STRATA_ASSIGN(seed, args->integer("seed", 1, 0, INT64_MAX));
     STRATA_ASSIGN(threads, args->integer("threads", 0, 0, 1024));
     ModelOptions options;
@@ -187,7 +192,14 @@ Status benchCommand(const std::vector<std::string>& argv) {
     std::uniform_int_distribution<int32_t> pick(0, int32_t(c.vocabSize - 1));
     std::vector<int32_t> prompt(static_cast<size_t>(promptTokens));
     for (int32_t& id : prompt) id = pick(rng);
-    auto kv = KvCache::create(model.ops(), c, {});
+    // The cache is a saved session's, in a folder of its own, so that a follow-up can be timed the
+    // way a user meets it: the session reopened from disk.
+    TemporaryFolder sessionDir;
+    STRATA_TRY(sessionDir.create("strata-bench"));
+    KvCacheOptions kvOptions;
+    kvOptions.directory = sessionDir.path();
+    kvOptions.persist = true;
+    auto kv = KvCache::create(model.ops(), c, kvOptions);
     STRATA_TRY(kv);
 
     std::vector<float> logits;
@@ -206,6 +218,48 @@ Status benchCommand(const std::vector<std::string>& argv) {
     }
     const double decodeSeconds = secondsSince(d0);
     const StreamerStats afterDecode = model.streamer().stats();
+
+    // Follow-up: save, reopen, and run followTokens new tokens; only those are prefilled.
+    std::fprintf(stderr, "follow-up of %lld tokens on the saved session...\n", static_cast<long long>(followTokens));
+    const auto s0 = SteadyClock::now();
+    STRATA_TRY(kv.value()->flush());
+    const int64_t contextTokens = kv.value()->length();
+    kv.value().reset();
+    const double saveSeconds = secondsSince(s0);
+    const auto f0 = SteadyClock::now();
+    auto reopened = KvCache::open(model.ops(), c, kvOptions, contextTokens);
+    STRATA_TRY(reopened);
+    const double openSeconds = secondsSince(f0);
+    std::vector<int32_t> followUp(static_cast<size_t>(followTokens));
+    for (int32_t& id : followUp) id = pick(rng);
+    const int64_t forwardedBefore = model.tokensForwarded();
+    {
+        auto branch = KvCache::fork(*reopened.value(), {});
+        STRATA_TRY(branch);
+        STRATA_TRY(model.forward(followUp, *branch.value(), false, logits));
+    }
+    const double followTtft = secondsSince(f0);
+    const int64_t followForwarded = model.tokensForwarded() - forwardedBefore;
+
+    // Batched questions on the session: one, then `questions` of them decoding together.
+    auto batchSeconds = [&](int64_t count) -> Result<double> {
+        std::vector<GenerationRequest> requests(static_cast<size_t>(count));
+        for (GenerationRequest& r : requests) {
+            r.promptIds = followUp;
+            r.promptIds[0] = pick(rng);  // each question its own
+            r.maxNewTokens = genTokens;
+        }
+        const std::vector<GenerationCallbacks> none(requests.size());
+        const auto b0 = SteadyClock::now();
+        auto results = generateBatch(model, nullptr, *reopened.value(), requests, none);
+        STRATA_TRY(results);
+        return secondsSince(b0);
+    };
+    std::fprintf(stderr, "one question, then %lld batched...\n", static_cast<long long>(questions));
+    auto oneQuestion = batchSeconds(1);
+    STRATA_TRY(oneQuestion);
+    auto allQuestions = batchSeconds(questions);
+    STRATA_TRY(allQuestions);
 
     // Prefill work: two flops per weight of every matrix per token, plus attention (QK and PV over
     // on average half the prompt, or the window).
@@ -265,6 +319,13 @@ Status benchCommand(const std::vector<std::string>& argv) {
                 formatBytes(tiers.fromVram).c_str(), formatBytes(tiers.fromRam).c_str(),
                 formatBytes(uint64_t(fromDisk)).c_str(), formatBytes(uint64_t(toDevice)).c_str(),
                 afterDecode.stallSeconds - before.stallSeconds);
+    std::printf("time to first token  %.3f s for the %lld-token prompt; %.3f s for a %lld-token follow-up on the saved "
+                "session (reopened in %.3f s, %lld tokens prefilled; saved in %.3f s)\n",
+                prefillSeconds, static_cast<long long>(promptTokens), followTtft, static_cast<long long>(followTokens),
+                openSeconds, static_cast<long long>(followForwarded), saveSeconds);
+    std::printf("batched questions    %lld questions x %lld tokens in %.2f s; one question in %.2f s: %.2fx\n",
+                static_cast<long long>(questions), static_cast<long long>(genTokens), allQuestions.value(),
+                oneQuestion.value(), allQuestions.value() / oneQuestion.value());
     if (device)
         std::printf("peak VRAM            %s of the %s pool (budget); %s in use on the device after the run\n",
                     formatBytes(poolPeak).c_str(), formatBytes(poolBudget).c_str(), formatBytes(deviceInUse).c_str());
@@ -303,6 +364,18 @@ Status benchCommand(const std::vector<std::string>& argv) {
                    {"bytes_from_disk_per_token", fromDisk},
                    {"bytes_to_device_per_token", toDevice},
                    {"stall_seconds", afterDecode.stallSeconds - afterPrefill.stallSeconds}};
+    j["session"] = {{"context_tokens", contextTokens},
+                     {"save_seconds", saveSeconds},
+                     {"ttft_prompt_seconds", prefillSeconds},
+                     {"follow_up_tokens", followTokens},
+                     {"follow_up_prefilled_tokens", followForwarded},
+                     {"reopen_seconds", openSeconds},
+                     {"ttft_follow_up_seconds", followTtft}};
+    j["batched_questions"] = {{"questions", questions},
+                              {"tokens_each", genTokens},
+                              {"seconds", allQuestions.value()},
+                              {"one_question_seconds", oneQuestion.value()},
+                              {"ratio", allQuestions.value() / oneQuestion.value()}};
     if (device)
         j["vram"] = {{"pool_peak_bytes", poolPeak}, {"pool_bytes", poolBudget}, {"device_in_use_bytes", deviceInUse}};
     STRATA_TRY(writeFileAtomically(jsonPath, j.dump(2) + "\n"));

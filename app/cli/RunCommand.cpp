@@ -226,6 +226,11 @@ Status runCommand(const std::vector<std::string>& argv) {
     // The sample question has a one-line answer.
     if (!args->has("prompt") && !args->has("prompt-file") && job.stopStrings.empty()) job.stopStrings = {"\n"};
 
+    const int64_t needed = job.contextBefore + int64_t(job.promptIds.size());
+    if (model.config().maxPositions > 0 && needed > model.config().maxPositions)
+        return badInput("the prompt needs " + std::to_string(needed) + " positions but the model's context is " +
+                        std::to_string(model.config().maxPositions) + " tokens");
+
     GenerationRequest request;
     request.promptIds = job.promptIds;
     request.maxNewTokens = job.maxNewTokens;

@@ -155,11 +155,15 @@ Result<std::unique_ptr<KvCache>> KvCache::open(Ops& ops, const ModelConfig& conf
             b.writtenTokens = b.tokens;
             layer.blocks.push_back(std::move(b));
         }
+        // Every position a later query can see must be there: no missing or partial block before the last.
         const int64_t covered = layer.blocks.empty() ? 0 : layer.blocks.back().firstPos + layer.blocks.back().tokens;
-        int64_t firstKept = 0;
-        while (firstKept < int64_t(layer.blocks.size()) && layer.blocks[size_t(firstKept)].dropped) ++firstKept;
-        const int64_t keptFrom = firstKept < int64_t(layer.blocks.size()) ? layer.blocks[size_t(firstKept)].firstPos
-                                                                           : covered;
+        int64_t keptFrom = covered;
+        for (size_t i = layer.blocks.size(); i-- > 0;) {
+            const Block& b = layer.blocks[i];
+            const bool whole = i + 1 == layer.blocks.size() || b.tokens == options.blockTokens;
+            if (b.dropped || !whole) break;
+            keptFrom = b.firstPos;
+        }
         if (covered < length || keptFrom > needFrom)
             return badInput(path.string() + " holds positions " + std::to_string(keptFrom) + ".." +
                             std::to_string(covered) + " of layer " + std::to_string(li) + ", but the session needs " +
@@ -302,6 +306,8 @@ Status KvCache::makeRoom(int64_t li, int64_t firstQueryPos) {
     Layer& layer = *layers_[size_t(li)];
     for (Block& b : layer.blocks) {
         if (layer.window <= 0 || b.dropped || b.firstPos + b.tokens - 1 > firstQueryPos - layer.window) continue;
+        // A saved partial record that has grown is completed first, or the file keeps a hole.
+        if (options_.persist && b.fileIndex >= 0 && b.writtenTokens < b.tokens) STRATA_TRY(writeRecord(li, b));
         if (b.resident) {
             giveBack(b.resident);
             b.resident = nullptr;
