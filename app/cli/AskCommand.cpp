@@ -80,7 +80,9 @@ Status askCommand(const std::vector<std::string>& argv) {
         auto text = followUpText(model.config().modelType, job->chat, job->enableThinking, q);
         STRATA_TRY(text);
         GenerationRequest r;
-        r.promptIds = tokenizer.value()->encode(text.value(), false);
+        r.promptIds = job->pendingIds;
+        const std::vector<int32_t> ids = tokenizer.value()->encode(text.value(), false);
+        r.promptIds.insert(r.promptIds.end(), ids.begin(), ids.end());
         r.maxNewTokens = maxTokens.value();
         r.sampling = sampling.value();
         if (!args->has("ignore-eos")) r.stopTokenIds = stopTokens(model.config(), *tokenizer.value());
@@ -90,17 +92,17 @@ Status askCommand(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "session %s: %zu questions on %lld tokens of context\n", id->c_str(), requests.size(),
                  static_cast<long long>(info->contextTokens));
     const std::vector<GenerationCallbacks> callbacks(requests.size());
-    const int64_t forwardedBefore = model.tokensForwarded();
     const auto start = SteadyClock::now();
     auto results = generateBatch(model, tokenizer.value().get(), *context.value(), requests, callbacks);
     STRATA_TRY(results);
     const double seconds = secondsSince(start);
 
-    int64_t generated = 0;
+    int64_t generated = 0, prefilled = 0;
     for (size_t i = 0; i < requests.size(); ++i) {
         const GenerationResult& r = results.value()[i];
         std::printf("### %zu. %s\n\n%s\n\n", i + 1, questions.value()[i].c_str(), r.text.c_str());
         generated += r.generatedTokens;
+        prefilled += r.promptTokens;
         Turn q{0, TurnRole::User, questions.value()[i], r.promptTokens, 0, 0, 0};
         Turn a{0, TurnRole::Assistant, r.text, r.generatedTokens, 0, r.prefillSeconds * 1000, r.decodeSeconds * 1000};
         STRATA_TRY(sessions.appendTurn(id.value(), q));
@@ -112,7 +114,7 @@ Status askCommand(const std::vector<std::string>& argv) {
     std::fprintf(stderr,
                  "answered %zu questions in %.2f s: prefill %lld tokens in %.2f s, %lld tokens generated in %.2f s; "
                  "context KV %s read from disk; weights streamed %s; peak RSS %llu bytes (%s)\n",
-                 requests.size(), seconds, static_cast<long long>(model.tokensForwarded() - forwardedBefore),
+                 requests.size(), seconds, static_cast<long long>(prefilled),
                  first.prefillSeconds, static_cast<long long>(generated), first.decodeSeconds,
                  formatBytes(k.diskBytesRead).c_str(), formatBytes(model.streamer().stats().bytesRead).c_str(),
                  static_cast<unsigned long long>(peakResidentBytes()), formatBytes(peakResidentBytes()).c_str());

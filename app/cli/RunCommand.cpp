@@ -154,7 +154,7 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
     };
     auto result = answer(*loaded->model, *tokenizer.value(), *kv.value(), request, callbacks, progress);
     STRATA_TRY(result);
-    return saveAnswer(sessions, id, *kv.value(), result.value());
+    return saveAnswer(sessions, id, *kv.value(), job.value(), result.value());
 }
 
 }  // namespace
@@ -211,7 +211,9 @@ Status runCommand(const std::vector<std::string>& argv) {
         job.enableThinking = previousJob->enableThinking;
         auto delta = followUpText(model.config().modelType, job.chat, job.enableThinking, text.value());
         STRATA_TRY(delta);
-        job.promptIds = tokenizer.value()->encode(delta.value(), false);
+        job.promptIds = previousJob->pendingIds;
+        const std::vector<int32_t> ids = tokenizer.value()->encode(delta.value(), false);
+        job.promptIds.insert(job.promptIds.end(), ids.begin(), ids.end());
         job.contextBefore = previous->contextTokens;
     } else {
         if (args->has("raw") && args->has("chat")) return badInput("give at most one of --raw and --chat");
@@ -284,7 +286,7 @@ Status runCommand(const std::vector<std::string>& argv) {
     };
     auto result = answer(model, *tokenizer.value(), *kv.value(), request, callbacks, progress);
     STRATA_TRY(result);
-    return saveAnswer(*sessions, id, *kv.value(), result.value());
+    return saveAnswer(*sessions, id, *kv.value(), job, result.value());
 }
 
 }  // namespace strata::cli

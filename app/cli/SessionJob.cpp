@@ -32,6 +32,7 @@ Status writeSavedJob(const fs::path& sessionDir, const SavedJob& job) {
           {"seed", job.sampling.seed}}},
         {"stop_token_ids", job.stopTokenIds},
         {"stop_strings", job.stopStrings},
+        {"pending_ids", job.pendingIds},
         {"chat", job.chat},
         {"enable_thinking", job.enableThinking}};
     return writeFileAtomically(sessionDir / kJobFile, j.dump());
@@ -56,6 +57,7 @@ Result<SavedJob> readSavedJob(const fs::path& sessionDir) {
         job.sampling.seed = s.at("seed").get<uint64_t>();
         job.stopTokenIds = j.at("stop_token_ids").get<std::vector<int32_t>>();
         job.stopStrings = j.at("stop_strings").get<std::vector<std::string>>();
+        job.pendingIds = j.value("pending_ids", std::vector<int32_t>{});
         job.chat = j.at("chat").get<bool>();
         job.enableThinking = j.at("enable_thinking").get<bool>();
         return job;
@@ -117,9 +119,13 @@ Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, c
     return {};
 }
 
-Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, const GenerationResult& result) {
+Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
+                  const GenerationResult& result) {
     auto flushed = kv.flush();
     if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), 0);
+    job.pendingIds = result.unfedIds;
+    if (Status saved = writeSavedJob(store.sessionDir(id), job); !saved.ok())
+        return pauseOnFullDisk(store, id, saved.error(), 0);
     Turn turn;
     turn.role = TurnRole::Assistant;
     turn.text = result.text;

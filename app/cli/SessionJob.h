@@ -25,6 +25,9 @@ struct SavedJob {
     SamplingParams sampling;
     std::vector<int32_t> stopTokenIds;
     std::vector<std::string> stopStrings;
+    // Tokens the cache lacks after the last answer (its final token, when decoding stopped before
+    // running it): the next turn runs them first.
+    std::vector<int32_t> pendingIds;
     bool chat = false;  // the conversation uses the model's chat format
     bool enableThinking = true;
 };
@@ -42,8 +45,10 @@ Result<int64_t> checkpointTokens(const CliArguments& args, int64_t blockTokens);
 // Saves what the cache holds beyond the last checkpoint: flushes the blocks, then records them and
 // the progress in one transaction each. A full disk pauses the session and says how to resume.
 Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, const PrefillProgress& progress);
-// Makes the cache durable after an answer and records the turn: the session is ready for a follow-up.
-Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, const GenerationResult& result);
+// Makes the cache durable after an answer and records the turn and the tokens the cache lacks
+// (job.pendingIds): the session is ready for a follow-up.
+Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
+                  const GenerationResult& result);
 
 // The text that continues a saved conversation with a new user message: the end of the previous
 // assistant turn (which the cache never holds: decoding stops before it) and the new turn up to

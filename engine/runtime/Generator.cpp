@@ -60,12 +60,14 @@ public:
             emit(stops_->push(decoder_->push(id)));
             if (stops_->stopped()) {
                 result.stopReason = "stop string";
+                result.unfedIds = {id};
                 return std::nullopt;
             }
         }
-        if (result.generatedTokens == request_.maxNewTokens) return std::nullopt;
-        if (config.maxPositions > 0 && kvLength >= config.maxPositions) {
-            result.stopReason = "context full";
+        if (result.generatedTokens == request_.maxNewTokens ||
+            (config.maxPositions > 0 && kvLength >= config.maxPositions)) {
+            if (result.generatedTokens < request_.maxNewTokens) result.stopReason = "context full";
+            result.unfedIds = {id};
             return std::nullopt;
         }
         return id;

@@ -40,6 +40,9 @@ struct GenerationResult {
     std::vector<int32_t> outputIds;  // generated ids, without the stop token
     std::string text;                // decoded output, cut before any stop string
     std::string stopReason;          // "stop token", "stop string", "max tokens", "context full"
+    // The answer's last token when decoding stopped before running it (max tokens, a stop string,
+    // a full context): the KV cache lacks it, so a continuation must run it first.
+    std::vector<int32_t> unfedIds;
     int64_t promptTokens = 0;
     double prefillSeconds = 0;
     int64_t generatedTokens = 0;
