@@ -33,6 +33,17 @@ uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t
     return KvCache::bytesFor(c, contextTokens) + uint64_t(floats) * sizeof(float) + kWorkspaceAndStaging;
 }
 
+AttentionShape attentionShapeFor(const ModelConfig& c, int64_t layer) {
+    AttentionShape shape;
+    shape.numHeads = c.numHeads;
+    shape.numKvHeads = c.numKvHeads;
+    shape.headDim = c.headDim;
+    shape.scale = float(c.attentionScale);
+    shape.softcap = float(c.attnLogitSoftcap);
+    shape.window = c.isSlidingLayer(layer) ? c.slidingWindow : 0;
+    return shape;
+}
+
 ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options) {
     ResidencyOptions r;
     r.vramBudget = options.vramBudget;
@@ -268,13 +279,7 @@ Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float
     for (const Piece& p : pieces)
         STRATA_TRY(p.kv->write(layer, k + p.row * kvRow, v + p.row * kvRow, p.firstPos, p.rows));
 
-    AttentionShape shape;
-    shape.numHeads = c.numHeads;
-    shape.numKvHeads = c.numKvHeads;
-    shape.headDim = c.headDim;
-    shape.scale = float(c.attentionScale);
-    shape.softcap = float(c.attnLogitSoftcap);
-    shape.window = c.isSlidingLayer(layer) ? c.slidingWindow : 0;
+    const AttentionShape shape = attentionShapeFor(c, layer);
     const AttentionState state{s.ptr[Scratch::AttnAcc], s.ptr[Scratch::AttnMax], s.ptr[Scratch::AttnSum]};
     ops_.attentionBegin(state, n * c.numHeads, c.headDim);
     // Sequences forked from one cache read its blocks once, for all their rows together.

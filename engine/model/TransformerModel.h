@@ -35,6 +35,9 @@ uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, in
 // The budgets the model's weights are planned with (TransformerModel::load, strata-cli info).
 ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options);
 
+// The attention of one layer: heads, scale, soft-cap and, on a sliding layer, its window.
+AttentionShape attentionShapeFor(const ModelConfig& config, int64_t layer);
+
 // Called after each layer of a forward pass: layers done, layers in all.
 using LayerProgress = std::function<void(int64_t done, int64_t total)>;
 

@@ -169,13 +169,7 @@ private:
         std::vector<float> acc(q.size()), out(q.size()), all;
         std::vector<float> maxima(static_cast<size_t>(rows)), sums(static_cast<size_t>(rows));
         for (int64_t layer = 0; layer < c.numLayers; ++layer) {
-            AttentionShape shape;
-            shape.numHeads = c.numHeads;
-            shape.numKvHeads = c.numKvHeads;
-            shape.headDim = c.headDim;
-            shape.scale = float(c.attentionScale);
-            shape.softcap = float(c.attnLogitSoftcap);
-            shape.window = c.isSlidingLayer(layer) ? c.slidingWindow : 0;
+            const AttentionShape shape = attentionShapeFor(c, layer);
             const AttentionState state{acc.data(), maxima.data(), sums.data()};
             ops_.attentionBegin(state, rows, c.headDim);
             const Status st = kv.accumulateAll(layer, q.data(), n, positions.data(), shape, state);
