@@ -79,8 +79,8 @@ Result<GenerationResult> answer(TransformerModel& model, const Tokenizer& tokeni
     const KvCacheStats k = kv.stats();
     std::fprintf(stderr,
                  "prefill %lld tokens in %.2f s (%.1f tok/s); decode %lld tokens in %.2f s (%.2f tok/s); stop: %s; "
-                 "engine forwarded %lld tokens; weights streamed %s, stalled %.2f s; KV blocks %lld in memory, %lld in RAM, %lld on disk, %s read "
-                 "from disk; peak RSS %llu bytes (%s)\n",
+                 "engine forwarded %lld tokens; weights streamed %s, stalled %.2f s; "
+                 "KV blocks %lld in memory, %lld in RAM, %lld on disk, %s read from disk; peak RSS %llu bytes (%s)\n",
                  static_cast<long long>(r.promptTokens), r.prefillSeconds,
                  r.prefillSeconds > 0 ? double(r.promptTokens) / r.prefillSeconds : 0.0,
                  static_cast<long long>(r.generatedTokens), r.decodeSeconds,
@@ -135,7 +135,7 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
     if (start == 0)  // nothing was saved: start the files afresh
         for (int64_t layer = 0; layer < loaded->model->config().numLayers; ++layer)
             std::filesystem::remove(dir / KvCache::layerFileName(layer));
-    auto kv = KvCache::open(loaded->ops.operator*(), loaded->model->config(), options.value(), start);
+    auto kv = KvCache::open(*loaded->ops, loaded->model->config(), options.value(), start);
     STRATA_TRY(kv);
     std::fprintf(stderr, "session %s: resuming at prompt token %lld of %lld\n", id.c_str(),
                  static_cast<long long>(done), static_cast<long long>(total));
