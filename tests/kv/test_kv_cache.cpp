@@ -33,8 +33,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int64_t kBlockTokens = 256;
-// 16 blocks of the full-attention layer. Attention over a prompt costs its length squared; 8192
-// tokens (three runs of them) take about 90 s on two cores, 4096 tokens a quarter of that.
+// 32 blocks of the full-attention layer. Attention over a prompt costs its length squared: the
+// three runs of 8192 tokens take about 90 s on two cores.
 constexpr int64_t kLongPrompt = 8192;
 
 std::vector<int32_t> randomIds(size_t count, uint32_t seed) {
