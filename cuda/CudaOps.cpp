@@ -155,4 +155,6 @@ void CudaOps::attentionFinish(const AttentionState& state, int64_t rows, int64_t
     record(cudaAttentionFinish(state, rows, headDim, out, stream_));
 }
 
+HostMemory CudaOps::hostMemory() const { return pinnedHostMemory(); }
+
 }  // namespace strata

@@ -46,6 +46,7 @@ public:
     void scale(float* x, int64_t count, float factor) override;
     void softcap(float* x, int64_t count, float cap) override;
     bool memoryIsHost() const override { return false; }
+    HostMemory hostMemory() const override;
 
     // Segment descriptors and positions go to stream-ordered scratch inside cudaAttentionAccumulate.
     void attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim) override;

@@ -8,6 +8,11 @@ namespace strata {
 
 namespace {
 
+// Direct reads keep several requests in flight so that an NVMe drive reaches its bandwidth.
+constexpr int kReaderThreads = 4;
+
+}  // namespace
+
 // Pinned host memory: the device copies from it by DMA at the bus's full speed, and copies from it
 // are truly asynchronous (from pageable memory the driver stages them through its own buffer).
 HostMemory pinnedHostMemory() {
@@ -17,11 +22,6 @@ HostMemory pinnedHostMemory() {
             },
             [](void* p) { cudaFreeHost(p); }};
 }
-
-// Direct reads keep several requests in flight so that an NVMe drive reaches its bandwidth.
-constexpr int kReaderThreads = 4;
-
-}  // namespace
 
 Result<std::unique_ptr<DeviceWeightStreamer>> DeviceWeightStreamer::create(const Checkpoint& checkpoint,
                                                                            const WeightLayout& layout,

@@ -18,6 +18,9 @@
 
 namespace strata {
 
+// Pinned host memory (cudaHostAlloc): what CudaOps::hostMemory() hands out.
+HostMemory pinnedHostMemory();
+
 class DeviceWeightStreamer final : public WeightSource {
 public:
     // Work that uses the weights runs on `compute`. Loads the VRAM tier and starts prefetching.

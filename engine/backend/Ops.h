@@ -4,6 +4,7 @@
 // memory (host memory on the CPU, device memory on CUDA); model code never dereferences them.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -58,6 +59,14 @@ struct AttentionState {
     float* sum = nullptr;
 };
 
+// RAM for buffers the backend copies from and to: page-aligned memory on the CPU, pinned memory
+// (which a device copies from at the bus's full speed) on a GPU. Buffers are 4096-aligned.
+struct HostMemory {
+    std::function<void*(uint64_t bytes)> allocate;  // nullptr when out of memory
+    std::function<void(void*)> free;
+    static HostMemory aligned();
+};
+
 class Ops {
 public:
     virtual ~Ops() = default;
@@ -71,6 +80,8 @@ public:
     virtual Result<std::unique_ptr<WeightSource>> makeWeightSource(const Checkpoint& checkpoint,
                                                                    const WeightLayout& layout,
                                                                    const ResidencyPlan& plan);
+
+    virtual HostMemory hostMemory() const { return HostMemory::aligned(); }
 
     virtual float* allocate(size_t floats) = 0;
     virtual void release(float* p) = 0;

@@ -18,11 +18,11 @@ struct KvCache::Block {
     int64_t firstPos = 0;
     int64_t tokens = 0;
     float* resident = nullptr;   // backend memory: K rows then V rows
-    std::vector<float> host;     // the host tier, when not resident
+    float* host = nullptr;       // the host tier (Ops::hostMemory, pinned on a GPU), when not resident
     int64_t fileIndex = -1;      // its record in the layer file
     int64_t writtenTokens = 0;   // tokens that record holds
     bool dropped = false;        // out of a sliding window: never needed again
-    bool onDisk() const { return !resident && host.empty() && !dropped; }
+    bool onDisk() const { return !resident && !host && !dropped; }
 };
 
 struct KvCache::Layer {
@@ -35,15 +35,17 @@ struct KvCache::Layer {
 };
 
 KvCache::KvCache(Ops& ops, const ModelConfig& config, const KvCacheOptions& options)
-    : ops_(ops), config_(config), options_(options) {
+    : ops_(ops), config_(config), options_(options), hostMemory_(ops.hostMemory()) {
     rowFloats_ = config.numKvHeads * config.headDim;
     blockFloats_ = 2 * options.blockTokens * rowFloats_;
 }
 
 KvCache::~KvCache() {
     for (auto& layer : layers_)
-        for (Block& b : layer->blocks)
+        for (Block& b : layer->blocks) {
             if (b.resident) ops_.release(b.resident);
+            if (b.host) hostMemory_.free(b.host);
+        }
     for (float* p : freeBuffers_) ops_.release(p);
     for (float* p : staging_) ops_.release(p);
 }
@@ -268,8 +270,8 @@ Status KvCache::writeRecord(int64_t li, Block& b) {
         k = b.resident;
         v = b.resident + blockFloats_ / 2;
     } else {
-        k = b.host.data();
-        v = b.host.data() + blockFloats_ / 2;
+        k = b.host;
+        v = b.host + blockFloats_ / 2;
     }
     STRATA_TRY(file.append(index, b.firstPos, b.tokens, k, v));
     b.fileIndex = index;
@@ -286,9 +288,12 @@ Status KvCache::evict(int64_t li, Block& b) {
             if (&older == &b) break;
             if (!older.dropped && older.writtenTokens < older.tokens) STRATA_TRY(writeRecord(li, older));
         }
-    if (hostUsed_ < hostQuota_ && b.writtenTokens < b.tokens) {
-        b.host.resize(size_t(blockFloats_));
-        ops_.download(b.host.data(), b.resident, size_t(blockFloats_));
+    float* host = hostUsed_ < hostQuota_ && b.writtenTokens < b.tokens
+                      ? static_cast<float*>(hostMemory_.allocate(uint64_t(blockFloats_) * sizeof(float)))
+                      : nullptr;
+    if (host) {
+        ops_.download(host, b.resident, size_t(blockFloats_));
+        b.host = host;
         ++hostUsed_;
     } else if (b.writtenTokens < b.tokens) {
         STRATA_TRY(writeRecord(li, b));
@@ -313,8 +318,9 @@ Status KvCache::makeRoom(int64_t li, int64_t firstQueryPos) {
             b.resident = nullptr;
             --layer.resident;
         }
-        if (!b.host.empty()) {
-            std::vector<float>().swap(b.host);
+        if (b.host) {
+            hostMemory_.free(b.host);
+            b.host = nullptr;
             --hostUsed_;
         }
         b.dropped = true;
@@ -336,7 +342,10 @@ Status KvCache::truncate(Layer& layer, int64_t position) {
             giveBack(b.resident);
             --layer.resident;
         }
-        if (!b.host.empty()) --hostUsed_;
+        if (b.host) {
+            hostMemory_.free(b.host);
+            --hostUsed_;
+        }
         // Only a saved cache writes its blocks in position order; a spill file's records are left.
         if (options_.persist && b.fileIndex >= 0 && layer.file) STRATA_TRY(layer.file->truncateToBlocks(b.fileIndex));
         layer.blocks.pop_back();
@@ -376,9 +385,10 @@ Status KvCache::write(int64_t li, const float* k, const float* v, int64_t firstP
         if (!b.resident) {  // the newest block, on disk or in RAM: bring it back to write into
             float* buffer = takeBuffer();
             if (!buffer) return internalError("out of memory for a KV block; give a smaller KV budget");
-            if (!b.host.empty()) {
-                ops_.upload(buffer, b.host.data(), size_t(blockFloats_));
-                std::vector<float>().swap(b.host);
+            if (b.host) {
+                ops_.upload(buffer, b.host, size_t(blockFloats_));
+                hostMemory_.free(b.host);
+                b.host = nullptr;
                 --hostUsed_;
             } else {
                 const Status read = readRecord(li, b, buffer);
@@ -448,8 +458,8 @@ Status KvCache::accumulateUpTo(int64_t li, const float* q, int64_t n, const int3
             staging_.push_back(slot);
         }
         float* slot = staging_[slotsUsed++];
-        if (!b.host.empty()) {
-            ops_.upload(slot, b.host.data(), size_t(blockFloats_));
+        if (b.host) {
+            ops_.upload(slot, b.host, size_t(blockFloats_));
         } else {
             STRATA_TRY(self->readRecord(li, b, slot));
         }
@@ -481,7 +491,7 @@ KvCacheStats KvCache::stats() const {
     for (const auto& layer : layers_)
         for (const Block& b : layer->blocks) {
             if (b.resident) ++s.residentBlocks;
-            else if (!b.host.empty()) ++s.hostBlocks;
+            else if (b.host) ++s.hostBlocks;
             else if (b.onDisk()) ++s.diskBlocks;
         }
     s.residentBytes = uint64_t(residentBuffers_) * uint64_t(blockFloats_) * sizeof(float);

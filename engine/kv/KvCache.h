@@ -2,7 +2,7 @@
 // The KV cache of one sequence, paged: each layer's K and V live in blocks of blockTokens
 // positions, and each block sits in one of three tiers chosen by budget:
 //   - resident: backend memory (VRAM on a device, RAM on the CPU), read in place by attention;
-//   - host: RAM on a device backend, copied into a staging block when attention needs it;
+//   - host: RAM (pinned on a GPU), copied into a staging block when attention needs it;
 //   - disk: a record of the layer's KvBlockFile, read (checksum checked) into a staging block.
 // Which blocks stay resident is fixed by position, not by recency: attention scans every block of
 // a layer for every token, and a scan defeats any recency order. A full-attention layer keeps its
@@ -135,6 +135,7 @@ private:
     std::vector<std::unique_ptr<Layer>> layers_;
     std::vector<float*> freeBuffers_;
     int64_t residentBuffers_ = 0;  // allocated from the backend, blocks and staging
+    HostMemory hostMemory_;
     int64_t hostQuota_ = 0, hostUsed_ = 0;
     mutable std::vector<float*> staging_;
     mutable std::vector<float> bounce_;  // disk to device

@@ -12,19 +12,12 @@
 #include <thread>
 #include <vector>
 
+#include "backend/Ops.h"
 #include "format/Checkpoint.h"
 #include "runtime/UnitReader.h"
 #include "runtime/WeightSource.h"
 
 namespace strata {
-
-// How the streamer gets its RAM: plain page-aligned memory on the CPU backend, pinned memory (which
-// the device can copy from at full speed) on a GPU. Buffers must be UnitExtent::kAlignment-aligned.
-struct HostMemory {
-    std::function<void*(uint64_t bytes)> allocate;  // nullptr when out of memory
-    std::function<void(void*)> free;
-    static HostMemory aligned();
-};
 
 class WeightStreamer final : public WeightSource {
 public:
