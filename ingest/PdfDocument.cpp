@@ -38,8 +38,8 @@ bool isBlank(std::string_view text) {
     });
 }
 
-// poppler's physical layout ends lines with "\n" but may also emit "\r\n", form feeds and
-// trailing blanks; one plain form keeps spans and tests stable.
+// poppler ends lines with "\n" but may also emit "\r\n", form feeds, trailing blanks and runs of
+// empty lines; one plain form (at most one empty line in a row) keeps spans and tests stable.
 std::string normalizePageText(const std::string& raw) {
     std::string out;
     out.reserve(raw.size());
@@ -52,9 +52,13 @@ std::string normalizePageText(const std::string& raw) {
         }
         if (c == '\f')
             c = '\n';
-        if (c == '\n')
+        if (c == '\n') {
             while (!out.empty() && (out.back() == ' ' || out.back() == '\t'))
                 out.pop_back();
+            if (out.empty() || (out.size() >= 2 && out[out.size() - 1] == '\n' &&
+                                out[out.size() - 2] == '\n'))
+                continue;
+        }
         out.push_back(c);
     }
     while (!out.empty() && isBlank(std::string_view(&out.back(), 1)))
@@ -228,7 +232,11 @@ Result<PdfDocument> readPdf(const std::filesystem::path& file, const std::string
                                 " cannot be read (damaged PDF?)" + quoted(diagnostics));
             PdfPage out;
             out.number = i + 1;
-            out.text = normalizePageText(utf8(page->text(poppler::rectf(), poppler::page::physical_layout)));
+            // Geometric reading order (pdftotext's default): columns come out one after the
+            // other and paragraphs keep their blank line, whatever order the content stream
+            // draws them in. Physical layout would interleave columns line by line.
+            out.text = normalizePageText(
+                utf8(page->text(poppler::rectf(), poppler::page::non_raw_non_physical_layout)));
             out.hasText = !isBlank(out.text);
             result.pages.push_back(std::move(out));
             if (progress)

@@ -16,7 +16,7 @@ constexpr size_t kDefaultMaxPdfBytes = size_t(1) << 30;
 
 struct PdfPage {
     int64_t number = 0;  // 1-based
-    std::string text;    // UTF-8, poppler's physical layout, lines separated by '\n'
+    std::string text;    // UTF-8 in reading order; lines split by '\n', paragraphs by a blank line
     bool hasText = false;  // false: nothing but whitespace on the page (no text layer)
 };
 

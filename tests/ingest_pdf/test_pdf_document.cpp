@@ -25,16 +25,17 @@ std::string escapePdfString(const std::string& s) {
     return out;
 }
 
-std::string makePdf(const std::vector<std::vector<std::string>>& pages) {
+// streams[i] is page i's content stream; an empty one means the page has no /Contents.
+std::string makePdfFromStreams(const std::vector<std::string>& pages) {
     std::vector<std::string> objects;  // objects[i] is object i + 1
     const int pageCount = int(pages.size());
     // 1 catalog, 2 page tree, 3 font, 4 info, then per page: page, then content when it has text.
     std::vector<int> pageIds;
     int next = 5;
     std::vector<int> contentIds;
-    for (const auto& lines : pages) {
+    for (const auto& stream : pages) {
         pageIds.push_back(next++);
-        contentIds.push_back(lines.empty() ? 0 : next++);
+        contentIds.push_back(stream.empty() ? 0 : next++);
     }
     objects.resize(size_t(next - 1));
     objects[0] = "<< /Type /Catalog /Pages 2 0 R >>";
@@ -54,10 +55,7 @@ std::string makePdf(const std::vector<std::vector<std::string>>& pages) {
         page += " >>";
         objects[size_t(pageIds[p] - 1)] = page;
         if (contentIds[p] != 0) {
-            std::string stream = "BT /F1 12 Tf 72 720 Td 16 TL\n";
-            for (const auto& line : pages[p])
-                stream += "(" + escapePdfString(line) + ") Tj T*\n";
-            stream += "ET\n";
+            const std::string& stream = pages[p];
             objects[size_t(contentIds[p] - 1)] =
                 "<< /Length " + std::to_string(stream.size()) + " >>\nstream\n" + stream + "endstream";
         }
@@ -78,6 +76,22 @@ std::string makePdf(const std::vector<std::vector<std::string>>& pages) {
     pdf += "trailer\n<< /Size " + std::to_string(objects.size() + 1) +
            " /Root 1 0 R /Info 4 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
     return pdf;
+}
+
+// One line of text per entry, top down from the top left margin.
+std::string makePdf(const std::vector<std::vector<std::string>>& pages) {
+    std::vector<std::string> streams;
+    for (const auto& lines : pages) {
+        std::string stream;
+        if (!lines.empty()) {
+            stream = "BT /F1 12 Tf 72 720 Td 16 TL\n";
+            for (const auto& line : lines)
+                stream += "(" + escapePdfString(line) + ") Tj T*\n";
+            stream += "ET\n";
+        }
+        streams.push_back(stream);
+    }
+    return makePdfFromStreams(streams);
 }
 
 const std::vector<std::vector<std::string>> kPages = {
@@ -152,6 +166,16 @@ private slots:
             QCOMPARE(spans[i].text, doc->pages[i].text);
         }
         QCOMPARE(describe(spans[2].anchor), std::string("anchors.pdf, page 3"));
+    }
+
+    void textComesInReadingOrderNotDrawingOrder() {
+        // The content stream draws the bottom line first, then the top one.
+        QTemporaryDir dir;
+        const std::string stream = "BT /F1 12 Tf 72 600 Td (Drawn first, read second.) Tj ET\n"
+                                   "BT /F1 12 Tf 72 616 Td (Drawn second, read first.) Tj ET\n";
+        const auto doc = readPdf(writeFile(dir, "order.pdf", makePdfFromStreams({stream})));
+        QVERIFY2(doc.ok(), doc.ok() ? "" : doc.error().message.c_str());
+        QCOMPARE(doc->pages[0].text, std::string("Drawn second, read first.\nDrawn first, read second."));
     }
 
     void pagesWithoutTextAreReported() {
