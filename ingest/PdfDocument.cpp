@@ -74,16 +74,13 @@ std::mutex& popplerMutex() {
 }
 
 struct Diagnostics {
-    std::vector<std::string> messages;
-    size_t dropped = 0;
+    std::vector<std::string> messages;  // bounded: a damaged file can make poppler complain a lot
 };
 
 void captureDiagnostic(const std::string& message, void* closure) {
     auto* diagnostics = static_cast<Diagnostics*>(closure);
     if (diagnostics->messages.size() < kMaxCapturedDiagnostics)
         diagnostics->messages.push_back(message);
-    else
-        ++diagnostics->dropped;
 }
 
 void ignoreDiagnostic(const std::string&, void*) {}
@@ -96,11 +93,11 @@ public:
     DiagnosticsScope& operator=(const DiagnosticsScope&) = delete;
 };
 
+// poppler's first complaint is usually the cause; later ones follow from it.
 std::string quoted(const Diagnostics& d) {
     if (d.messages.empty())
         return {};
-    std::string out = " (poppler: " + d.messages.front() + ")";
-    return out;
+    return " (poppler: " + d.messages.front() + ")";
 }
 
 Result<std::string> readBytes(const std::filesystem::path& file, size_t maxBytes) {
