@@ -89,6 +89,7 @@ private slots:
         QTest::newRow("jpeg-exif6") << "rotated6.jpg";
         QTest::newRow("bmp") << "small.bmp";
         QTest::newRow("gif-first-frame") << "frames.gif";
+        QTest::newRow("png-downscale") << "checker.png";
     }
 
     void matchesTransformers() {

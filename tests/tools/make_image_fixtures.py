@@ -4,7 +4,7 @@ for them, so that Strata's ImageDocument can be checked against the reference pr
 
 Images: a PNG gradient (640x480, upscaled to 896), a JPEG stored 1280x960 with EXIF orientation 6
 (displayed 960x1280, downscaled), a 24-bit BMP (200x150) and a two-frame GIF (320x240; only the
-first frame counts). Each is loaded the way transformers loads a file (load_image: EXIF transpose,
+first frame counts) and a PNG checkerboard over gradients (1800x1000, downscaled). Each is loaded the way transformers loads a file (load_image: EXIF transpose,
 convert to RGB) and run through Gemma3ImageProcessorPil built from the gemma-3 preprocessor config
 (896x896, bilinear, rescale 1/255, mean and std 0.5, no pan and scan).
 
@@ -49,7 +49,12 @@ def write_images(out):
     first = Image.fromarray(pattern(320, 240, 3)).quantize(colors=64, dither=Image.Dither.NONE)
     second = Image.fromarray(255 - pattern(320, 240, 3)).quantize(colors=64, dither=Image.Dither.NONE)
     first.save(out / "frames.gif", save_all=True, append_images=[second], duration=100, loop=0)
-    return ["gradient.png", "rotated6.jpg", "small.bmp", "frames.gif"]
+    # Lossless and larger than 896 in both directions, unequal scales: the antialiasing filter's
+    # wide support is checked without JPEG decoder differences in the way.
+    y, x = np.mgrid[0:1000, 0:1800]
+    checker = np.stack([x * 255 // 1799, y * 255 // 999, ((x // 37 + y // 37) % 2) * 200 + 20], axis=-1)
+    Image.fromarray(checker.astype(np.uint8)).save(out / "checker.png", optimize=True)
+    return ["gradient.png", "rotated6.jpg", "small.bmp", "frames.gif", "checker.png"]
 
 
 def main():
