@@ -13,5 +13,6 @@ Status benchCommand(const std::vector<std::string>& args);
 Status convertCommand(const std::vector<std::string>& args);
 Status sessionsCommand(const std::vector<std::string>& argv);
 Status askCommand(const std::vector<std::string>& argv);
+Status ingestCommand(const std::vector<std::string>& argv);
 
 }  // namespace strata::cli

@@ -30,6 +30,10 @@ const char* kUsage =
     "  ask    --session ID --questions FILE [--max-tokens N] [sampling and KV options as run]\n"
     "         Answers every question in FILE (one per line) on the saved session's context, all\n"
     "         decoded together: one pass over the weights per token serves every question.\n"
+    "  ingest FILE... [--model M] [--context N] [--password P] [--collapse-repeats] [--json]\n"
+    "         What each file (PDF, text or log) becomes as input: pages or lines, encoding and tokens\n"
+    "         for the model, and whether all of it fits the context. Bad files are reported; the\n"
+    "         others still ingest.\n"
     "  info   [--model M] [--ram-budget SIZE] [--vram-budget SIZE] [--context N] [--chunk N]\n"
     "         Architecture, parameter count, bytes per layer and the memory plan: the tier (VRAM, RAM,\n"
     "         disk) of every layer and the bytes each tier supplies per token.\n"
@@ -68,7 +72,8 @@ int main(int argc, char** argv) {
         else if (command == "convert") status = strata::cli::convertCommand(args);
         else if (command == "sessions") status = strata::cli::sessionsCommand(args);
         else if (command == "ask") status = strata::cli::askCommand(args);
-        else status = strata::badInput("unknown command '" + command + "' (run, ask, info, bench, convert, sessions)");
+        else if (command == "ingest") status = strata::cli::ingestCommand(args);
+        else status = strata::badInput("unknown command '" + command + "' (run, ask, ingest, info, bench, convert, sessions)");
     } catch (const std::bad_alloc&) {
         status = strata::internalError("out of memory");
     } catch (const std::exception& e) {

@@ -1,0 +1,153 @@
+// strata-cli ingest: what each file becomes as model input — its type, size in pages, lines,
+// seconds or pixels, and its tokens for the model — and whether all of it fits the context. A bad
+// file is reported and the others still ingest; nothing is ever cut off silently.
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "CliModel.h"
+#include "Commands.h"
+#include "LogDocument.h"
+#include "PdfDocument.h"
+#include "model/ModelConfig.h"
+#include "format/Checkpoint.h"
+
+namespace strata::cli {
+
+namespace {
+
+struct FileSummary {
+    std::string file;
+    std::string type;     // "pdf", "text"
+    std::string details;  // "12 pages", "4,310 lines, UTF-16LE"
+    int64_t tokens = 0;
+    nlohmann::json json;
+    std::string error;
+};
+
+bool startsWith(const std::filesystem::path& file, std::string_view magic) {
+    std::ifstream in(file, std::ios::binary);
+    std::string head(magic.size(), '\0');
+    return in.read(head.data(), std::streamsize(head.size())) && head == magic;
+}
+
+int64_t tokensOf(const Tokenizer& tokenizer, const std::string& text) {
+    return int64_t(tokenizer.encode(text, false).size());
+}
+
+Status ingestPdf(const std::filesystem::path& file, const CliArguments& args, const Tokenizer& tokenizer,
+                 FileSummary& out) {
+    auto pdf = readPdf(file, args.get("password").value_or(""));
+    STRATA_TRY(pdf);
+    out.type = "pdf";
+    for (const TextSpan& span : pdf->spans()) out.tokens += tokensOf(tokenizer, span.text);
+    const auto missing = pdf->pagesWithoutText();
+    out.details = std::to_string(pdf->info.pageCount) + " pages";
+    if (!missing.empty()) out.details += " (" + pdf->noTextSummary() + ")";
+    out.json = {{"pages", pdf->info.pageCount}, {"pages_without_text", missing}, {"title", pdf->info.title},
+                {"author", pdf->info.author}};
+    return {};
+}
+
+Status ingestText(const std::filesystem::path& file, const CliArguments& args, const Tokenizer& tokenizer,
+                  FileSummary& out) {
+    LogReadOptions options;
+    options.collapseRepeats = args.has("collapse-repeats");
+    int64_t tokens = 0;
+    auto summary = readLogDocument(
+        file,
+        [&](TextSpan&& span) {
+            tokens += tokensOf(tokenizer, span.text);
+            return Status{};
+        },
+        options);
+    STRATA_TRY(summary);
+    out.type = "text";
+    out.tokens = tokens;
+    out.details = std::to_string(summary->lines) + " lines, " +
+                  (summary->encoding.empty() ? std::string("empty") : summary->encoding);
+    if (summary->collapsedLines > 0)
+        out.details += ", " + std::to_string(summary->collapsedLines) + " repeated lines collapsed";
+    out.json = {{"lines", summary->lines},
+                {"bytes", summary->bytes},
+                {"encoding", summary->encoding},
+                {"collapsed_lines", summary->collapsedLines},
+                {"replaced_sequences", summary->replacedSequences}};
+    return {};
+}
+
+}  // namespace
+
+Status ingestCommand(const std::vector<std::string>& argv) {
+    // Files are the bare words; flags as elsewhere.
+    std::vector<std::string> flagArgs, files;
+    const std::set<std::string> valueFlags = {"model", "password", "context"};
+    for (size_t i = 0; i < argv.size(); ++i) {
+        if (argv[i].rfind("--", 0) != 0) {
+            files.push_back(argv[i]);
+            continue;
+        }
+        flagArgs.push_back(argv[i]);
+        if (valueFlags.count(argv[i].substr(2)) && i + 1 < argv.size()) flagArgs.push_back(argv[++i]);
+    }
+    auto args = CliArguments::parse(flagArgs, valueFlags, {"json", "collapse-repeats"});
+    STRATA_TRY(args);
+    if (files.empty()) return badInput("ingest needs at least one file");
+    auto path = modelPath(args.value());
+    STRATA_TRY(path);
+    auto tokenizer = loadTokenizer(path.value());
+    STRATA_TRY(tokenizer);
+    auto checkpoint = Checkpoint::open(path.value());
+    STRATA_TRY(checkpoint);
+    auto config = loadModelConfig(*checkpoint.value());
+    STRATA_TRY(config);
+    int64_t context = 0;
+    STRATA_ASSIGN(context, args->integer("context", config->maxPositions, 1, int64_t(1) << 40));
+
+    std::vector<FileSummary> summaries;
+    int64_t total = 0;
+    bool anyFailed = false;
+    for (const std::string& name : files) {
+        FileSummary s;
+        s.file = name;
+        const std::filesystem::path file(name);
+        const Status done = startsWith(file, "%PDF-") ? ingestPdf(file, args.value(), *tokenizer.value(), s)
+                                                     : ingestText(file, args.value(), *tokenizer.value(), s);
+        if (!done.ok()) {
+            s.error = done.error().message;
+            anyFailed = true;
+        }
+        total += s.tokens;
+        summaries.push_back(std::move(s));
+    }
+
+    const bool fits = total <= context;
+    if (args->has("json")) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const FileSummary& s : summaries) {
+            nlohmann::json j = s.json.is_null() ? nlohmann::json::object() : s.json;
+            j["file"] = s.file;
+            j["type"] = s.type;
+            j["tokens"] = s.tokens;
+            if (!s.error.empty()) j["error"] = s.error;
+            out.push_back(j);
+        }
+        std::printf("%s\n", nlohmann::json{{"files", out}, {"total_tokens", total}, {"context_tokens", context},
+                                           {"fits", fits}}.dump(2).c_str());
+    } else {
+        for (const FileSummary& s : summaries) {
+            if (!s.error.empty()) std::printf("%s: error: %s\n", s.file.c_str(), s.error.c_str());
+            else std::printf("%s: %s, %s, %lld tokens\n", s.file.c_str(), s.type.c_str(), s.details.c_str(),
+                             static_cast<long long>(s.tokens));
+        }
+        std::printf("total %lld tokens of a %lld-token context%s\n", static_cast<long long>(total),
+                    static_cast<long long>(context),
+                    fits ? "" : ": does not fit. Choices: leave files out, ask in several passes over parts of the "
+                                "input, or summarise the largest files first; nothing is cut off");
+    }
+    if (anyFailed) return badInput("some files could not be ingested (see above)");
+    return {};
+}
+
+}  // namespace strata::cli
