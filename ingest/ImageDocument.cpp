@@ -110,11 +110,38 @@ bool isJpeg(const uint8_t* data, size_t size) {
     return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
 
+// Offset of a JPEG's first start-of-scan marker, found by walking the segments before it; 0 when
+// the walk fails (stb_image then reports the damage itself).
+size_t jpegFirstScan(const uint8_t* data, size_t size) {
+    size_t pos = 2;
+    while (pos + 4 <= size) {
+        if (data[pos] != 0xFF)
+            return 0;
+        const uint8_t marker = data[pos + 1];
+        if (marker == 0xFF) {
+            ++pos;
+            continue;
+        }
+        if (marker == 0xDA)
+            return pos;
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9)) {
+            pos += 2;
+            continue;
+        }
+        pos += 2 + ((size_t(data[pos + 2]) << 8) | data[pos + 3]);
+    }
+    return 0;
+}
+
 // stb_image decodes a JPEG cut short by padding the missing entropy-coded data, which would hand
 // back a half-grey picture; a complete JPEG has its end-of-image marker after the first scan
-// (0xFF inside scan data is always followed by 0x00 or a restart marker, so FF D9 is unambiguous).
+// (0xFF inside scan data is always followed by 0x00 or a restart marker, so FF D9 there is
+// unambiguous; before it, an EXIF thumbnail may carry an FF D9 of its own).
 bool jpegHasEndMarker(const uint8_t* data, size_t size) {
-    for (size_t i = size; i >= 2; --i)
+    const size_t scan = jpegFirstScan(data, size);
+    if (scan == 0)
+        return true;
+    for (size_t i = size; i >= scan + 2; --i)
         if (data[i - 2] == 0xFF && data[i - 1] == 0xD9)
             return true;
     return false;
