@@ -124,6 +124,15 @@ private slots:
         QVERIFY(std::abs(r->durationSeconds - 1.0) < 0.01);
     }
 
+    void mp3Decodes() {
+        auto r = readAudioFeatures(kAudioDir + "tone_16k_mono.mp3");
+        if (!r.ok()) QSKIP(("this libsndfile cannot read MP3: " + r.error().message).c_str());
+        QCOMPARE(r->chunks, int64_t(1));
+        QCOMPARE(r->sampleRate, 16000);
+        qInfo("MP3 duration %.4f s (1 s encoded)", r->durationSeconds);
+        QVERIFY(std::abs(r->durationSeconds - 1.0) < 0.1);
+    }
+
     void longAudioSplitsIntoChunks() {
         QTemporaryDir dir;
         const int seconds = 65;

@@ -60,6 +60,14 @@ def main():
     sf.write(os.path.join(OUT, "tone_16k_mono.ogg"), 0.3 * chirp(1.0, 16000, 440, 440), 16000,
              format="OGG", subtype="VORBIS")
 
+    # The same tone as MP3 (libsndfile >= 1.1 reads MPEG audio through mpg123), when this soundfile
+    # can write it.
+    try:
+        sf.write(os.path.join(OUT, "tone_16k_mono.mp3"), 0.3 * chirp(1.0, 16000, 440, 440), 16000,
+                 format="MP3", subtype="MPEG_LAYER_III")
+    except Exception as e:  # noqa: BLE001 - older libsndfile builds lack MPEG
+        print("no MP3 fixture:", e)
+
 
 if __name__ == "__main__":
     main()
