@@ -114,7 +114,7 @@ private slots:
         // library, so only the last ulps of the filter differ.
         const double diff = maxDiffAgainstFixture(*r, "chirp_44k_stereo");
         qInfo("44.1 kHz stereo WAV: max |ours - transformers on soxr HQ| = %.3g", diff);
-        QVERIFY(diff <= 5e-3);
+        QVERIFY(diff <= 1e-3);
     }
 
     void oggVorbisDecodes() {
