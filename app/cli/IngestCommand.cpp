@@ -1,12 +1,15 @@
 // strata-cli ingest: what each file becomes as model input — its type, size in pages, lines,
 // seconds or pixels, and its tokens for the model — and whether all of it fits the context. A bad
 // file is reported and the others still ingest; nothing is ever cut off silently.
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "AudioDocument.h"
 #include "CliModel.h"
+#include "ImageDocument.h"
 #include "Commands.h"
 #include "LogDocument.h"
 #include "PdfDocument.h"
@@ -19,7 +22,7 @@ namespace {
 
 struct FileSummary {
     std::string file;
-    std::string type;     // "pdf", "text"
+    std::string type;     // "pdf", "text", "image", "audio"
     std::string details;  // "12 pages", "4,310 lines, UTF-16LE"
     int64_t tokens = 0;
     nlohmann::json json;
@@ -77,6 +80,57 @@ Status ingestText(const std::filesystem::path& file, const CliArguments& args, c
     return {};
 }
 
+// Voxtral's audio encoder turns each 30-second chunk (3000 mel frames) into 375 tokens.
+constexpr int64_t kVoxtralTokensPerChunk = 375;
+
+bool looksLikeAudio(const std::filesystem::path& file) {
+    std::string ext = file.extension().string();
+    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return ext == ".wav" || ext == ".flac" || ext == ".ogg" || ext == ".oga" || ext == ".mp3" || startsWith(file, "RIFF") ||
+           startsWith(file, "fLaC") || startsWith(file, "OggS") || startsWith(file, "ID3");
+}
+
+Status ingestAudio(const std::filesystem::path& file, FileSummary& out) {
+    auto audio = readAudioFeatures(file);
+    STRATA_TRY(audio);
+    out.type = "audio";
+    char details[160];
+    std::snprintf(details, sizeof details, "%.1f s, %d Hz, %d channel(s), %lld chunk(s) of 30 s (%lld tokens for Voxtral)",
+                  audio->durationSeconds, audio->sampleRate, audio->channels, static_cast<long long>(audio->chunks),
+                  static_cast<long long>(audio->chunks * kVoxtralTokensPerChunk));
+    out.details = details;
+    // The text models Strata runs today take no audio: it is not counted against their context.
+    out.json = {{"seconds", audio->durationSeconds},
+                {"sample_rate", audio->sampleRate},
+                {"channels", audio->channels},
+                {"chunks", audio->chunks},
+                {"voxtral_tokens", audio->chunks * kVoxtralTokensPerChunk}};
+    return {};
+}
+
+// Gemma 3's vision tower pools every image (896x896) to 256 soft tokens.
+constexpr int64_t kGemma3TokensPerImage = 256;
+
+bool looksLikeImage(const std::filesystem::path& file) {
+    std::string ext = file.extension().string();
+    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".psd", ".pnm", ".ppm", ".pgm", ".hdr"})
+        if (ext == e) return true;
+    return startsWith(file, "\x89PNG") || startsWith(file, "\xff\xd8\xff") || startsWith(file, "GIF8") ||
+           startsWith(file, "BM");
+}
+
+Status ingestImage(const std::filesystem::path& file, FileSummary& out) {
+    auto image = readImageFile(file);
+    STRATA_TRY(image);
+    out.type = "image";
+    out.details = std::to_string(image->width) + "x" + std::to_string(image->height) + " pixels (" +
+                  std::to_string(kGemma3TokensPerImage) + " tokens for Gemma 3)";
+    // The text models Strata runs today take no images: they are not counted against their context.
+    out.json = {{"width", image->width}, {"height", image->height}, {"gemma3_tokens", kGemma3TokensPerImage}};
+    return {};
+}
+
 }  // namespace
 
 Status ingestCommand(const std::vector<std::string>& argv) {
@@ -113,7 +167,9 @@ Status ingestCommand(const std::vector<std::string>& argv) {
         s.file = name;
         const std::filesystem::path file(name);
         const Status done = startsWith(file, "%PDF-") ? ingestPdf(file, args.value(), *tokenizer.value(), s)
-                                                     : ingestText(file, args.value(), *tokenizer.value(), s);
+                            : looksLikeImage(file) ? ingestImage(file, s)
+                            : looksLikeAudio(file) ? ingestAudio(file, s)
+                                                   : ingestText(file, args.value(), *tokenizer.value(), s);
         if (!done.ok()) {
             s.error = done.error().message;
             anyFailed = true;
