@@ -1,5 +1,7 @@
 #include "backend/cpu/CpuKernels.h"
 
+#include <cpuid.h>
+
 #include <cblas.h>
 #include <immintrin.h>
 
@@ -106,8 +108,10 @@ void dotRowsAvx2(const float* x, int64_t n, int64_t cols, const void* row, float
 }
 
 bool haveAvx2() {
-    static const bool have =
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    // F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does not know "f16c".
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    static const bool have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                             __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
     return have;
 }
 #endif
