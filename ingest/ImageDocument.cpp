@@ -133,6 +133,48 @@ size_t jpegFirstScan(const uint8_t* data, size_t size) {
     return 0;
 }
 
+// Whether every Huffman table (DHT segment) of a JPEG declares at most 256 codes and fits in
+// what the file holds: the stb_image of Debian 12 indexes past its code tables otherwise (found
+// by fuzz_image). Segments are walked from the start; scan data is skipped to its next marker
+// (inside it, 0xFF is followed by 0x00 or a restart marker).
+bool jpegHuffmanTablesFit(const uint8_t* data, size_t size) {
+    size_t pos = 2;
+    while (pos + 4 <= size) {
+        // Bytes between segments are skipped, as stb_image skips them looking for the next marker.
+        if (data[pos] != 0xFF || data[pos + 1] == 0xFF) {
+            ++pos;
+            continue;
+        }
+        const uint8_t marker = data[pos + 1];
+        if (marker == 0xD9)
+            return true;
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+            pos += 2;
+            continue;
+        }
+        const size_t length = (size_t(data[pos + 2]) << 8) | data[pos + 3];
+        if (marker == 0xC4) {
+            const size_t end = std::min(size, pos + 2 + length);
+            for (size_t p = pos + 4; p < end;) {
+                if (p + 17 > end)
+                    return false;
+                size_t codes = 0;
+                for (size_t i = 1; i <= 16; ++i)
+                    codes += data[p + i];
+                if (codes > 256 || p + 17 + codes > end)
+                    return false;
+                p += 17 + codes;
+            }
+        }
+        pos += 2 + length;
+        if (marker == 0xDA)
+            while (pos + 1 < size &&
+                   !(data[pos] == 0xFF && data[pos + 1] != 0x00 && !(data[pos + 1] >= 0xD0 && data[pos + 1] <= 0xD7)))
+                ++pos;
+    }
+    return true;
+}
+
 // stb_image decodes a JPEG cut short by padding the missing entropy-coded data, which would hand
 // back a half-grey picture; a complete JPEG has its end-of-image marker after the first scan
 // (0xFF inside scan data is always followed by 0x00 or a restart marker, so FF D9 there is
@@ -346,6 +388,8 @@ Result<RgbImage> decodeImage(const uint8_t* data, size_t size, std::string_view 
     uint64_t pngW = 0, pngH = 0;
     if (pngHeaderSize(data, size, &pngW, &pngH) && pngW * pngH > limits.maxPixels)
         return tooLarge(pngW, pngH);
+    if (isJpeg(data, size) && !jpegHuffmanTablesFit(data, size))
+        return badInput(who + ": damaged JPEG (a Huffman table declares more than 256 codes or overruns the file)");
     const int length = static_cast<int>(size);
     int w = 0, h = 0, channels = 0;
     if (!stbi_info_from_memory(data, length, &w, &h, &channels))

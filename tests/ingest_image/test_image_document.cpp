@@ -230,6 +230,16 @@ private slots:
         }
     }
 
+    // Found by fuzz_image: a JPEG whose Huffman table declares more than 256 codes made the
+    // stb_image of Debian 12 index past its tables; it is refused before stb reads it.
+    void jpegWithOversizedHuffmanTableIsRefused() {
+        const auto path = std::filesystem::path(STRATA_TEST_DATA_DIR) / ".." / "fuzz" / "crashes" /
+                          "ubsan-jpeg-huffman-codes.jpg";
+        const auto image = readImageFile(path);
+        QVERIFY(!image.ok());
+        QVERIFY2(contains(image.error().message, "Huffman"), image.error().message.c_str());
+    }
+
     void zeroBytesMissingAndNonImage() {
         QTemporaryDir dir;
         const auto empty = readImageFile(writeFile(dir, "empty.png", {}));
