@@ -5,19 +5,12 @@
 
 #include "TextDocument.h"
 
+#include "../support/TestFiles.h"
+
 using namespace strata;
+using namespace strata::testsupport;
 
 namespace {
-
-std::filesystem::path writeFile(const QTemporaryDir& dir, const char* name, const std::string& bytes) {
-    const std::filesystem::path path = std::filesystem::path(dir.path().toStdString()) / name;
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 
 }  // namespace
 

@@ -11,7 +11,10 @@
 
 #include "ImageDocument.h"
 
+#include "../support/TestFiles.h"
+
 using namespace strata;
+using namespace strata::testsupport;
 
 namespace {
 
@@ -21,18 +24,6 @@ constexpr size_t kStride = 97;  // tests/tools/make_image_fixtures.py keeps ever
 std::vector<uint8_t> readBytes(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::filesystem::path writeFile(const QTemporaryDir& dir, const char* name,
-                                const std::vector<uint8_t>& bytes) {
-    const std::filesystem::path path = std::filesystem::path(dir.path().toStdString()) / name;
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    return path;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
 }
 
 uint32_t crc32(const uint8_t* data, size_t size) {
@@ -242,7 +233,7 @@ private slots:
 
     void zeroBytesMissingAndNonImage() {
         QTemporaryDir dir;
-        const auto empty = readImageFile(writeFile(dir, "empty.png", {}));
+        const auto empty = readImageFile(writeFile(dir, "empty.png", std::string()));
         QVERIFY(!empty.ok());
         QVERIFY2(contains(empty.error().message, "empty.png") && contains(empty.error().message, "empty"),
                  empty.error().message.c_str());
@@ -252,7 +243,7 @@ private slots:
         QVERIFY2(contains(missing.error().message, "nope.jpg"), missing.error().message.c_str());
 
         const std::string text = "just some text, not an image\n";
-        const auto notImage = readImageFile(writeFile(dir, "notes.png", {text.begin(), text.end()}));
+        const auto notImage = readImageFile(writeFile(dir, "notes.png", text));
         QVERIFY(!notImage.ok());
         QVERIFY2(contains(notImage.error().message, "notes.png"), notImage.error().message.c_str());
 

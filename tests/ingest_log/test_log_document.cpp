@@ -6,15 +6,12 @@
 
 #include "LogDocument.h"
 
+#include "../support/TestFiles.h"
+
 using namespace strata;
+using namespace strata::testsupport;
 
 namespace {
-
-std::filesystem::path writeFile(const QTemporaryDir& dir, const char* name, const std::string& bytes) {
-    const std::filesystem::path path = std::filesystem::path(dir.path().toStdString()) / name;
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-}
 
 struct Read {
     Result<LogSummary> summary = internalError("not read");

@@ -8,7 +8,10 @@
 
 #include "PdfDocument.h"
 
+#include "../support/TestFiles.h"
+
 using namespace strata;
+using namespace strata::testsupport;
 
 namespace {
 
@@ -100,16 +103,6 @@ const std::vector<std::vector<std::string>> kPages = {
     {"Page three says hello."},
     {},
 };
-
-std::filesystem::path writeFile(const QTemporaryDir& dir, const char* name, const std::string& bytes) {
-    const std::filesystem::path path = std::filesystem::path(dir.path().toStdString()) / name;
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 
 std::filesystem::path fixture(const char* name) {
     return std::filesystem::path(STRATA_TEST_DATA_DIR) / "pdf" / name;
