@@ -110,28 +110,12 @@ private slots:
             QVERIFY(kv.value()->stats().diskBlocks > 0);
         }
 
-        double maxAbs = 0, maxRef = 0;
-        int agree = 0, closeCalls = 0;
+        const LogitComparison c = compareLogits(logits, ref);
         const size_t positions = ref.inputIds.size();
-        for (size_t p = 0; p < positions; ++p) {
-            const float* a = logits.data() + p * size_t(ref.vocab);
-            const float* b = ref.logits.data() + p * size_t(ref.vocab);
-            for (int64_t v = 0; v < ref.vocab; ++v) {
-                maxAbs = std::max(maxAbs, double(std::fabs(a[v] - b[v])));
-                maxRef = std::max(maxRef, double(std::fabs(b[v])));
-            }
-            const int64_t best = std::max_element(b, b + ref.vocab) - b;
-            float second = -INFINITY;
-            for (int64_t v = 0; v < ref.vocab; ++v)
-                if (v != best) second = std::max(second, b[v]);
-            const bool same = std::max_element(a, a + ref.vocab) - a == best;
-            agree += same;
-            closeCalls += !same && b[best] - second < 3e-2 * maxRef;
-        }
         qInfo("%s chunk %d on CUDA: max abs logit diff %.3g (relative %.3g); top-1 agrees at %d/%zu",
-              qPrintable(fixture), chunk, maxAbs, maxAbs / maxRef, agree, positions);
-        QVERIFY2(maxAbs / maxRef < 3e-2, "logits differ from transformers by more than the bf16 tolerance");
-        QCOMPARE(size_t(agree + closeCalls), positions);
+              qPrintable(fixture), chunk, c.maxAbs, c.maxAbs / c.maxRef, c.agree, positions);
+        QVERIFY2(c.maxAbs / c.maxRef < 3e-2, "logits differ from transformers by more than the bf16 tolerance");
+        QCOMPARE(size_t(c.agree + c.closeCalls), positions);
     }
 
     // A reserve too small for the work asked of it: the activations do not fit the pool. The

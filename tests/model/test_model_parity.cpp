@@ -68,22 +68,12 @@ void TestModelParity::logits() {
 
     // Metric: max |ours - reference| over every position and vocabulary entry, and the same
     // relative to the largest reference logit.
-    double maxAbs = 0, maxRef = 0;
-    int argmaxAgree = 0;
+    const LogitComparison c = compareLogits(logits, ref);
     const size_t positions = ref.inputIds.size();
-    for (size_t p = 0; p < positions; ++p) {
-        const float* a = logits.data() + p * size_t(ref.vocab);
-        const float* b = ref.logits.data() + p * size_t(ref.vocab);
-        for (int64_t v = 0; v < ref.vocab; ++v) {
-            maxAbs = std::max(maxAbs, double(std::fabs(a[v] - b[v])));
-            maxRef = std::max(maxRef, double(std::fabs(b[v])));
-        }
-        argmaxAgree += std::max_element(a, a + ref.vocab) - a == std::max_element(b, b + ref.vocab) - b;
-    }
     qInfo("%s chunk %d: max abs logit diff %.3g, relative to max |logit| %.3g: %.3g; top-1 agrees at %d/%zu",
-          qPrintable(fixture), chunk, maxAbs, maxRef, maxAbs / maxRef, argmaxAgree, positions);
-    QVERIFY2(maxAbs / maxRef < tolerance(fixture), "logits differ from transformers by more than the tolerance");
-    QCOMPARE(size_t(argmaxAgree), positions);
+          qPrintable(fixture), chunk, c.maxAbs, c.maxRef, c.maxAbs / c.maxRef, c.agree, positions);
+    QVERIFY2(c.maxAbs / c.maxRef < tolerance(fixture), "logits differ from transformers by more than the tolerance");
+    QCOMPARE(size_t(c.agree), positions);
 }
 
 void TestModelParity::greedy() {

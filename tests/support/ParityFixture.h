@@ -3,6 +3,8 @@
 // models written as llama.cpp writes GGUF files): inputs and transformers' outputs.
 #include <QString>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -46,6 +48,36 @@ inline ParityReference readParityReference(const QString& fixture) {
     r.logits.resize(r.inputIds.size() * size_t(r.vocab));
     lf.read(reinterpret_cast<char*>(r.logits.data()), std::streamsize(r.logits.size() * sizeof(float)));
     return r;
+}
+
+// Our logits [positions, vocab] against the reference's: the largest |difference| and the largest
+// |reference logit|, the positions whose top-1 agrees, and the disagreeing positions that are
+// close calls (the reference's top two within 3e-2 of the largest |reference logit| seen so far).
+struct LogitComparison {
+    double maxAbs = 0;
+    double maxRef = 0;
+    int agree = 0;
+    int closeCalls = 0;
+};
+
+inline LogitComparison compareLogits(const std::vector<float>& ours, const ParityReference& ref) {
+    LogitComparison c;
+    for (size_t p = 0; p < ref.inputIds.size(); ++p) {
+        const float* a = ours.data() + p * size_t(ref.vocab);
+        const float* b = ref.logits.data() + p * size_t(ref.vocab);
+        for (int64_t v = 0; v < ref.vocab; ++v) {
+            c.maxAbs = std::max(c.maxAbs, double(std::fabs(a[v] - b[v])));
+            c.maxRef = std::max(c.maxRef, double(std::fabs(b[v])));
+        }
+        const int64_t best = std::max_element(b, b + ref.vocab) - b;
+        float second = -INFINITY;
+        for (int64_t v = 0; v < ref.vocab; ++v)
+            if (v != best) second = std::max(second, b[v]);
+        const bool same = std::max_element(a, a + ref.vocab) - a == best;
+        c.agree += same;
+        c.closeCalls += !same && b[best] - second < 3e-2 * c.maxRef;
+    }
+    return c;
 }
 
 }  // namespace strata::testsupport
