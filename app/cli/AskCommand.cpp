@@ -55,9 +55,7 @@ Status askCommand(const std::vector<std::string>& argv) {
     SessionStore& sessions = *store.value();
     auto info = sessions.session(id.value());
     STRATA_TRY(info);
-    if (info->state != SessionState::Ready)
-        return badInput("session " + id.value() + " is " + toString(info->state) + "; finish its job first with --resume " +
-                        id.value());
+    STRATA_TRY(requireReady(info.value()));
     const std::filesystem::path dir = sessions.sessionDir(id.value());
     auto job = readSavedJob(dir);
     STRATA_TRY(job);
@@ -77,12 +75,8 @@ Status askCommand(const std::vector<std::string>& argv) {
 
     std::vector<GenerationRequest> requests;
     for (const std::string& q : questions.value()) {
-        auto text = followUpText(model.config().modelType, job->chat, job->enableThinking, q);
-        STRATA_TRY(text);
         GenerationRequest r;
-        r.promptIds = job->pendingIds;
-        const std::vector<int32_t> ids = tokenizer.value()->encode(text.value(), false);
-        r.promptIds.insert(r.promptIds.end(), ids.begin(), ids.end());
+        STRATA_ASSIGN(r.promptIds, followUpIds(model.config().modelType, *tokenizer.value(), job.value(), q));
         r.maxNewTokens = maxTokens.value();
         r.sampling = sampling.value();
         if (!args->has("ignore-eos")) r.stopTokenIds = stopTokens(model.config(), *tokenizer.value());

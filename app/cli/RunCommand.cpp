@@ -190,9 +190,7 @@ Status runCommand(const std::vector<std::string>& argv) {
         STRATA_ASSIGN(sessions, SessionStore::open(storeRoot(args.value())));
         if (sessionId) {
             STRATA_ASSIGN(previous, sessions->session(*sessionId));
-            if (previous->state != SessionState::Ready)
-                return badInput("session " + *sessionId + " is " + toString(previous->state) +
-                                "; finish its job first with --resume " + *sessionId);
+            STRATA_TRY(requireReady(*previous));
             STRATA_ASSIGN(previousJob, readSavedJob(sessions->sessionDir(*sessionId)));
         }
     }
@@ -209,11 +207,8 @@ Status runCommand(const std::vector<std::string>& argv) {
     if (previousJob) {
         job.chat = previousJob->chat;
         job.enableThinking = previousJob->enableThinking;
-        auto delta = followUpText(model.config().modelType, job.chat, job.enableThinking, text.value());
-        STRATA_TRY(delta);
-        job.promptIds = previousJob->pendingIds;
-        const std::vector<int32_t> ids = tokenizer.value()->encode(delta.value(), false);
-        job.promptIds.insert(job.promptIds.end(), ids.begin(), ids.end());
+        STRATA_ASSIGN(job.promptIds,
+                      followUpIds(model.config().modelType, *tokenizer.value(), *previousJob, text.value()));
         job.contextBefore = previous->contextTokens;
     } else {
         if (args->has("raw") && args->has("chat")) return badInput("give at most one of --raw and --chat");

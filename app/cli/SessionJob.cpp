@@ -144,6 +144,14 @@ Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, Saved
     return {};
 }
 
+Status requireReady(const SessionInfo& session) {
+    if (session.state == SessionState::Ready) return {};
+    return badInput("session " + session.id + " is " + toString(session.state) + "; finish its job first with --resume " +
+                    session.id);
+}
+
+namespace {
+
 Result<std::string> followUpText(const std::string& modelType, bool chat, bool enableThinking,
                                  const std::string& message) {
     if (!chat) return message;
@@ -164,6 +172,18 @@ Result<std::string> followUpText(const std::string& modelType, bool chat, bool e
     if (end == std::string::npos || after.value().compare(0, before.value().size(), before.value()) != 0)
         return internalError("the " + modelType + " chat format cannot continue a conversation");
     return before.value().substr(end + answer.size()) + after.value().substr(before.value().size());
+}
+
+}  // namespace
+
+Result<std::vector<int32_t>> followUpIds(const std::string& modelType, const Tokenizer& tokenizer,
+                                         const SavedJob& previous, const std::string& message) {
+    auto text = followUpText(modelType, previous.chat, previous.enableThinking, message);
+    STRATA_TRY(text);
+    std::vector<int32_t> ids = previous.pendingIds;
+    const std::vector<int32_t> turn = tokenizer.encode(text.value(), false);
+    ids.insert(ids.end(), turn.begin(), turn.end());
+    return ids;
 }
 
 }  // namespace strata::cli

@@ -50,10 +50,14 @@ Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, c
 Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
                   const GenerationResult& result);
 
-// The text that continues a saved conversation with a new user message: the end of the previous
-// assistant turn (which the cache never holds: decoding stops before it) and the new turn up to
-// the assistant's answer. Without the chat format, the message itself.
-Result<std::string> followUpText(const std::string& modelType, bool chat, bool enableThinking,
-                                 const std::string& message);
+// Bad input naming --resume unless the session is ready for a new turn.
+Status requireReady(const SessionInfo& session);
+
+// The ids that continue a saved conversation (previous: its job) with a new user message: the
+// previous answer's tokens the cache lacks, then the text that ends the assistant's turn (which
+// the cache never holds: decoding stops before it) and the new turn up to the assistant's answer.
+// Without the chat format, the message itself follows the missing tokens.
+Result<std::vector<int32_t>> followUpIds(const std::string& modelType, const Tokenizer& tokenizer,
+                                         const SavedJob& previous, const std::string& message);
 
 }  // namespace strata::cli
