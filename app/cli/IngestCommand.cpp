@@ -29,11 +29,6 @@ struct FileSummary {
     std::string error;
 };
 
-bool startsWith(const std::filesystem::path& file, std::string_view magic) {
-    std::ifstream in(file, std::ios::binary);
-    std::string head(magic.size(), '\0');
-    return in.read(head.data(), std::streamsize(head.size())) && head == magic;
-}
 
 int64_t tokensOf(const Tokenizer& tokenizer, const std::string& text) {
     return int64_t(tokenizer.encode(text, false).size());
@@ -83,12 +78,6 @@ Status ingestText(const std::filesystem::path& file, const CliArguments& args, c
 // Voxtral's audio encoder turns each 30-second chunk (3000 mel frames) into 375 tokens.
 constexpr int64_t kVoxtralTokensPerChunk = 375;
 
-bool looksLikeAudio(const std::filesystem::path& file) {
-    std::string ext = file.extension().string();
-    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return ext == ".wav" || ext == ".flac" || ext == ".ogg" || ext == ".oga" || ext == ".mp3" || startsWith(file, "RIFF") ||
-           startsWith(file, "fLaC") || startsWith(file, "OggS") || startsWith(file, "ID3");
-}
 
 Status ingestAudio(const std::filesystem::path& file, FileSummary& out) {
     auto audio = readAudioFeatures(file);
@@ -111,14 +100,6 @@ Status ingestAudio(const std::filesystem::path& file, FileSummary& out) {
 // Gemma 3's vision tower pools every image (896x896) to 256 soft tokens.
 constexpr int64_t kGemma3TokensPerImage = 256;
 
-bool looksLikeImage(const std::filesystem::path& file) {
-    std::string ext = file.extension().string();
-    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
-    for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".psd", ".pnm", ".ppm", ".pgm", ".hdr"})
-        if (ext == e) return true;
-    return startsWith(file, "\x89PNG") || startsWith(file, "\xff\xd8\xff") || startsWith(file, "GIF8") ||
-           startsWith(file, "BM");
-}
 
 Status ingestImage(const std::filesystem::path& file, FileSummary& out) {
     auto image = readImageFile(file);
@@ -129,6 +110,32 @@ Status ingestImage(const std::filesystem::path& file, FileSummary& out) {
     // The text models Strata runs today take no images: they are not counted against their context.
     out.json = {{"width", image->width}, {"height", image->height}, {"gemma3_tokens", kGemma3TokensPerImage}};
     return {};
+}
+
+enum class FileKind { Pdf, Image, Audio, Text };
+
+// What a file holds, from its first bytes (read once) or, failing that, its extension.
+FileKind kindOf(const std::filesystem::path& file) {
+    std::string head(8, '\0');
+    std::ifstream in(file, std::ios::binary);
+    in.read(head.data(), std::streamsize(head.size()));
+    head.resize(size_t(in.gcount()));
+    const auto starts = [&](std::string_view magic) { return head.compare(0, magic.size(), magic) == 0; };
+    std::string ext = file.extension().string();
+    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    const auto extIs = [&](std::initializer_list<const char*> names) {
+        for (const char* n : names)
+            if (ext == n) return true;
+        return false;
+    };
+    if (starts("%PDF-")) return FileKind::Pdf;
+    if (extIs({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".psd", ".pnm", ".ppm", ".pgm", ".hdr"}) ||
+        starts("\x89PNG") || starts("\xff\xd8\xff") || starts("GIF8") || starts("BM"))
+        return FileKind::Image;
+    if (extIs({".wav", ".flac", ".ogg", ".oga", ".mp3"}) || starts("RIFF") || starts("fLaC") || starts("OggS") ||
+        starts("ID3"))
+        return FileKind::Audio;
+    return FileKind::Text;
 }
 
 }  // namespace
@@ -166,10 +173,13 @@ Status ingestCommand(const std::vector<std::string>& argv) {
         FileSummary s;
         s.file = name;
         const std::filesystem::path file(name);
-        const Status done = startsWith(file, "%PDF-") ? ingestPdf(file, args.value(), *tokenizer.value(), s)
-                            : looksLikeImage(file) ? ingestImage(file, s)
-                            : looksLikeAudio(file) ? ingestAudio(file, s)
-                                                   : ingestText(file, args.value(), *tokenizer.value(), s);
+        Status done;
+        switch (kindOf(file)) {
+        case FileKind::Pdf: done = ingestPdf(file, args.value(), *tokenizer.value(), s); break;
+        case FileKind::Image: done = ingestImage(file, s); break;
+        case FileKind::Audio: done = ingestAudio(file, s); break;
+        case FileKind::Text: done = ingestText(file, args.value(), *tokenizer.value(), s); break;
+        }
         if (!done.ok()) {
             s.error = done.error().message;
             anyFailed = true;
