@@ -141,12 +141,7 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
                  static_cast<long long>(done), static_cast<long long>(total));
     STRATA_TRY(sessions.setState(id, SessionState::Prefilling));
 
-    GenerationRequest request;
-    request.promptIds.assign(job->promptIds.begin() + done, job->promptIds.end());
-    request.maxNewTokens = job->maxNewTokens;
-    request.sampling = job->sampling;
-    request.stopTokenIds = job->stopTokenIds;
-    request.stopStrings = job->stopStrings;
+    GenerationRequest request = requestFor(job.value(), done);
     STRATA_ASSIGN(request.checkpointTokens, checkpointTokens(args, options->blockTokens));
     GenerationCallbacks callbacks;
     callbacks.onCheckpoint = [&](int64_t d) {
@@ -228,12 +223,7 @@ Status runCommand(const std::vector<std::string>& argv) {
         return badInput("the prompt needs " + std::to_string(needed) + " positions but the model's context is " +
                         std::to_string(model.config().maxPositions) + " tokens");
 
-    GenerationRequest request;
-    request.promptIds = job.promptIds;
-    request.maxNewTokens = job.maxNewTokens;
-    request.sampling = job.sampling;
-    request.stopTokenIds = job.stopTokenIds;
-    request.stopStrings = job.stopStrings;
+    GenerationRequest request = requestFor(job);
 
     if (!sessions) {  // --no-save: blocks beyond --kv-budget spill to a folder removed afterwards
         TemporaryFolder spill;

@@ -18,6 +18,16 @@ constexpr int64_t kBlockTokens = 256;
 constexpr const char* kJobFile = "job.json";
 }  // namespace
 
+GenerationRequest requestFor(const SavedJob& job, int64_t from) {
+    GenerationRequest request;
+    request.promptIds.assign(job.promptIds.begin() + from, job.promptIds.end());
+    request.maxNewTokens = job.maxNewTokens;
+    request.sampling = job.sampling;
+    request.stopTokenIds = job.stopTokenIds;
+    request.stopStrings = job.stopStrings;
+    return request;
+}
+
 Status writeSavedJob(const fs::path& sessionDir, const SavedJob& job) {
     const nlohmann::json j = {
         {"prompt_ids", job.promptIds},

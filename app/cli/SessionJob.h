@@ -32,6 +32,9 @@ struct SavedJob {
     bool enableThinking = true;
 };
 
+// The request that runs the job's prompt ids from `from` on, with its settings.
+GenerationRequest requestFor(const SavedJob& job, int64_t from = 0);
+
 Status writeSavedJob(const std::filesystem::path& sessionDir, const SavedJob& job);
 Result<SavedJob> readSavedJob(const std::filesystem::path& sessionDir);
 
