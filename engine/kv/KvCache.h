@@ -81,7 +81,6 @@ public:
     int64_t length() const { return length_; }
     int64_t ownStart() const { return ownStart_; }  // the first position held by this cache itself
     const KvCache* parent() const { return parent_; }
-    int64_t blockTokens() const { return options_.blockTokens; }
     // Marks positions up to `length` complete in every layer (after a forward pass).
     void setLength(int64_t length) { length_ = length; }
 
