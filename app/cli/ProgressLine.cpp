@@ -33,6 +33,14 @@ void ProgressLine::update(const GenerationProgress& p) {
     write(buf, p.done == p.total || p.done == 0);
 }
 
+// Only on a terminal, as status lines are: reading is quick next to the run it precedes.
+void ProgressLine::reading(const std::string& file, uint64_t done, uint64_t total) {
+    if (!terminal_) return;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "[ingest %3.0f%%] ", total > 0 ? 100.0 * double(done) / double(total) : 0.0);
+    write(buf + file, done == 0 || done == total);
+}
+
 // Only on a terminal: in a log, the phase lines and the final summary say enough.
 void ProgressLine::status(const std::string& text) {
     if (terminal_) write(text, true);

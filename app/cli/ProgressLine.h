@@ -2,6 +2,7 @@
 // The live progress line on stderr: rewritten in place on a terminal, one line per second
 // (and at the end of each phase) when stderr is a file or a pipe.
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "runtime/Generator.h"
@@ -13,6 +14,8 @@ public:
     ProgressLine();
     void update(const GenerationProgress& progress);
     void status(const std::string& text);  // a free-form line, e.g. "loading model"
+    // "[ingest  40%] report.pdf", throttled like the token progress.
+    void reading(const std::string& file, uint64_t done, uint64_t total);
     void finish();                         // ends the line on a terminal
 
 private:

@@ -9,6 +9,7 @@
 #include "TemporaryFolder.h"
 #include "Commands.h"
 #include "ProgressLine.h"
+#include "PromptParts.h"
 #include "SampleDocument.h"
 #include "TextDocument.h"
 #include "core/ProcessMemory.h"
@@ -93,6 +94,32 @@ Result<GenerationResult> answer(TransformerModel& model, const Tokenizer& tokeni
     return result;
 }
 
+// --attach FILE...: each file read into prompt parts, weighed with the question against the
+// context. A file that cannot be read or that the model cannot take stops the run (answering
+// without it would mislead); so does a request that does not fit, naming the choices.
+Result<std::vector<PromptPart>> attachedParts(const CliArguments& args, const ModelConfig& config,
+                                              const Tokenizer& tokenizer, const std::string& question,
+                                              int64_t contextBefore, int64_t maxNewTokens, ProgressLine& progress) {
+    std::vector<PromptPart> parts;
+    const ModelInputs inputs = modelInputsFor(config, tokenizer);
+    IngestOptions options;
+    options.password = args.get("password").value_or("");
+    options.collapseRepeats = args.has("collapse-repeats");
+    for (const std::string& file : args.all("attach")) {
+        options.progress = [&](uint64_t done, uint64_t total) { progress.reading(file, done, total); };
+        auto part = ingestFile(file, inputs, options);
+        progress.finish();
+        STRATA_TRY(part);
+        if (!part->unusable.empty()) return badInput(file + ": " + part->unusable);
+        parts.push_back(std::move(part.value()));
+    }
+    const int64_t reserved = contextBefore + inputs.countTokens(question) + maxNewTokens;
+    const PromptBudget budget = weighPromptParts(parts, inputs.contextTokens, reserved);
+    if (!budget.fits) return badInput("the attached files and the question need " + budget.summary);
+    std::fprintf(stderr, "attached %zu file(s): %s\n", parts.size(), budget.summary.c_str());
+    return parts;
+}
+
 // The first line of the prompt, shortened: the session's title until the user renames it.
 std::string titleOf(const std::string& text) {
     std::string line = text.substr(0, text.find('\n'));
@@ -158,11 +185,12 @@ Status runCommand(const std::vector<std::string>& argv) {
     std::set<std::string> flags = kModelFlags;
     flags.insert(kSamplingFlags.begin(), kSamplingFlags.end());
     flags.insert(kSessionFlags.begin(), kSessionFlags.end());
-    flags.insert({"prompt", "prompt-file", "max-tokens", "stop", "system", "session", "resume"});
-    auto args = CliArguments::parse(argv, flags, {"raw", "chat", "no-think", "ignore-eos", "no-save"}, {"stop"});
+    flags.insert({"prompt", "prompt-file", "max-tokens", "stop", "system", "session", "resume", "attach", "password"});
+    auto args = CliArguments::parse(argv, flags, {"raw", "chat", "no-think", "ignore-eos", "no-save", "collapse-repeats"},
+                                    {"stop", "attach"});
     STRATA_TRY(args);
     if (auto id = args->get("resume")) {
-        for (const char* other : {"session", "prompt", "prompt-file", "no-save"})
+        for (const char* other : {"session", "prompt", "prompt-file", "no-save", "attach"})
             if (args->has(other)) return badInput(std::string("--resume continues the saved job as it was; leave out --") + other);
         return resumeJob(args.value(), *id);
     }
@@ -170,6 +198,8 @@ Status runCommand(const std::vector<std::string>& argv) {
     if (sessionId && args->has("no-save")) return badInput("--session continues a saved session; leave out --no-save");
     if (sessionId && !args->has("prompt") && !args->has("prompt-file"))
         return badInput("--session needs the follow-up question: give --prompt or --prompt-file");
+    if (args->has("attach") && !args->has("prompt") && !args->has("prompt-file"))
+        return badInput("--attach needs the question about the files: give --prompt or --prompt-file");
     auto text = promptText(args.value());
     STRATA_TRY(text);
     auto sampling = samplingParams(args.value());
@@ -198,18 +228,26 @@ Status runCommand(const std::vector<std::string>& argv) {
     auto tokenizer = loadTokenizer(loaded->path);
     STRATA_TRY(tokenizer);
 
+    std::vector<PromptPart> parts;
+    std::string message = text.value();  // what the model reads: the attached text, then the question
+    if (args->has("attach")) {
+        STRATA_ASSIGN(parts, attachedParts(args.value(), model.config(), *tokenizer.value(), text.value(),
+                                           previous ? previous->contextTokens : 0, maxTokens.value(), progress));
+        message = renderTextParts(parts) + "\n" + text.value();
+    }
+
     SavedJob job;
     if (previousJob) {
         job.chat = previousJob->chat;
         job.enableThinking = previousJob->enableThinking;
         STRATA_ASSIGN(job.promptIds,
-                      followUpIds(model.config().modelType, *tokenizer.value(), *previousJob, text.value()));
+                      followUpIds(model.config().modelType, *tokenizer.value(), *previousJob, message));
         job.contextBefore = previous->contextTokens;
     } else {
         if (args->has("raw") && args->has("chat")) return badInput("give at most one of --raw and --chat");
         job.chat = args->has("chat") || (!args->has("raw") && tokenizer.value()->declaresChatTemplate());
         job.enableThinking = !args->has("no-think");
-        STRATA_ASSIGN(job.promptIds, promptIds(args.value(), model.config(), *tokenizer.value(), text.value()));
+        STRATA_ASSIGN(job.promptIds, promptIds(args.value(), model.config(), *tokenizer.value(), message));
     }
     job.maxNewTokens = maxTokens.value();
     job.sampling = sampling.value();
@@ -256,6 +294,8 @@ Status runCommand(const std::vector<std::string>& argv) {
     question.tokenCount = int64_t(job.promptIds.size());
     STRATA_TRY(writeSavedJob(dir, job));
     STRATA_TRY(sessions->appendTurn(id, question));
+    for (const PromptPart& part : parts)
+        STRATA_TRY(sessions->addAttachment(id, std::filesystem::absolute(part.file), partKindName(part.kind), part.tokens));
     STRATA_TRY(sessions->setState(id, SessionState::Prefilling));
 
     auto options = kvCacheOptions(args.value(), dir);

@@ -64,6 +64,45 @@ private slots:
         QVERIFY2(r.out.contains("does not fit"), qPrintable(r.out));
         QVERIFY(r.out.contains("nothing is cut off"));
     }
+
+    // run --attach: the file's text reaches the model after its source line, and the session
+    // records the attachment.
+    void attachedFileIsAskedAboutAndRecorded() {
+        const QString log = write("ops.log", "outage began 09:14\r\noutage ended 11:02\r\n");
+        const CliRun bare = runCli({"run", "--model", model(), "--prompt", "When did it end?", "--max-tokens", "1"});
+        QVERIFY2(bare.exitCode == 0, qPrintable(bare.err));
+        const CliRun r = runCli({"run", "--model", model(), "--attach", log, "--prompt", "When did it end?",
+                                 "--max-tokens", "1"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("attached 1 file(s): "), qPrintable(r.err));
+        // The anchor line and the log's text come before the question.
+        QVERIFY2(prefillTokens(r.err) > prefillTokens(bare.err) + 10, qPrintable(r.err));
+        const QString id = sessionIdOf(r.err);
+        QVERIFY(!id.isEmpty());
+        const CliRun shown = runCli({"sessions", "show", id});
+        QVERIFY2(shown.out.contains("ops.log"), qPrintable(shown.out));
+        QVERIFY2(shown.out.contains("user: When did it end?"), qPrintable(shown.out));
+    }
+
+    void attachmentsThatDoNotFitAreRefusedWithChoices() {
+        const QString log = write("huge.log", QByteArray("alpha beta gamma delta epsilon\n").repeated(3000));
+        const CliRun r = runCli({"run", "--model", model(), "--attach", log, "--prompt", "Summarise", "--max-tokens", "1"});
+        verifyBadInput(r, {"does not fit", "huge.log", "leave files out", "several passes", "nothing is cut off"});
+    }
+
+    void attachmentTheModelCannotTakeIsRefused() {
+        const CliRun image = runCli({"run", "--model", model(), "--attach",
+                                     QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png"), "--prompt", "What is it?"});
+        verifyBadInput(image, {"checker.png", "takes no images"});
+        if (QTest::currentTestFailed()) return;
+        const CliRun binary = runCli({"run", "--model", model(), "--attach",
+                                      write("core.log", QByteArray("\x7f" "ELF\x02\x01\x01\x00\x00\x00", 10)),
+                                      "--prompt", "What is it?"});
+        verifyBadInput(binary, {"core.log", "binary"});
+        if (QTest::currentTestFailed()) return;
+        const CliRun noQuestion = runCli({"run", "--model", model(), "--attach", write("a.log", "x\n")});
+        verifyBadInput(noQuestion, {"--attach needs the question"});
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCliIngest)
