@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csetjmp>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +11,9 @@
 #include <memory>
 #include <string>
 #include <system_error>
+
+#include <jpeglib.h>
+#include <jerror.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wall"
@@ -25,6 +29,9 @@
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #define STBI_NO_STDIO
+// JPEG goes to libjpeg (see decodeJpeg); stb's own JPEG decoder is left out so that no input,
+// however its first bytes look, reaches it.
+#define STBI_NO_JPEG
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb_image.h>
 #pragma GCC diagnostic pop
@@ -106,87 +113,148 @@ bool pngHeaderSize(const uint8_t* data, size_t size, uint64_t* width, uint64_t* 
     return true;
 }
 
+// PIL's test for a JPEG: start-of-image, then the next marker.
 bool isJpeg(const uint8_t* data, size_t size) {
     return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
 
-// Offset of a JPEG's first start-of-scan marker, found by walking the segments before it; 0 when
-// the walk fails (stb_image then reports the damage itself).
-size_t jpegFirstScan(const uint8_t* data, size_t size) {
-    size_t pos = 2;
-    while (pos + 4 <= size) {
-        if (data[pos] != 0xFF)
-            return 0;
-        const uint8_t marker = data[pos + 1];
-        if (marker == 0xFF) {
-            ++pos;
-            continue;
-        }
-        if (marker == 0xDA)
-            return pos;
-        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9)) {
-            pos += 2;
-            continue;
-        }
-        pos += 2 + ((size_t(data[pos + 2]) << 8) | data[pos + 3]);
-    }
-    return 0;
+// libjpeg reports errors through error_exit, which must not return; it jumps back to the setjmp in
+// runJpegDecode. Everything that function touches after setjmp lives in JpegJob or in libjpeg's own
+// pools, so nothing with a destructor is skipped by the jump.
+struct JpegErrorManager {
+    jpeg_error_mgr base;  // first, so libjpeg's pointer to it is a pointer to the whole
+    std::jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+};
+
+enum class JpegOutcome { Decoded, Failed, TooLarge };
+
+struct JpegJob {
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+    uint64_t maxPixels = 0;
+    uint64_t width = 0;
+    uint64_t height = 0;
+    uint8_t* pixels = nullptr;  // std::malloc'ed RGB, the caller frees it whatever the outcome
+    char message[JMSG_LENGTH_MAX] = {};
+};
+
+// Progressive files re-read every coefficient once per scan; a real one has about ten scans, a
+// damaged one can declare thousands in a few kilobytes.
+constexpr int kMaxJpegScans = 500;
+
+[[noreturn]] void jpegFail(j_common_ptr cinfo) {
+    auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
+    std::longjmp(err->jump, 1);
 }
 
-// Whether every Huffman table (DHT segment) of a JPEG declares at most 256 codes and fits in
-// what the file holds: the stb_image of Debian 12 indexes past its code tables otherwise (found
-// by fuzz_image). Segments are walked from the start; scan data is skipped to its next marker
-// (inside it, 0xFF is followed by 0x00 or a restart marker).
-bool jpegHuffmanTablesFit(const uint8_t* data, size_t size) {
-    size_t pos = 2;
-    while (pos + 4 <= size) {
-        // Bytes between segments are skipped, as stb_image skips them looking for the next marker.
-        if (data[pos] != 0xFF || data[pos + 1] == 0xFF) {
-            ++pos;
-            continue;
-        }
-        const uint8_t marker = data[pos + 1];
-        if (marker == 0xD9)
-            return true;
-        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
-            pos += 2;
-            continue;
-        }
-        const size_t length = (size_t(data[pos + 2]) << 8) | data[pos + 3];
-        if (marker == 0xC4) {
-            const size_t end = std::min(size, pos + 2 + length);
-            for (size_t p = pos + 4; p < end;) {
-                if (p + 17 > end)
-                    return false;
-                size_t codes = 0;
-                for (size_t i = 1; i <= 16; ++i)
-                    codes += data[p + i];
-                if (codes > 256 || p + 17 + codes > end)
-                    return false;
-                p += 17 + codes;
-            }
-        }
-        pos += 2 + length;
-        if (marker == 0xDA)
-            while (pos + 1 < size &&
-                   !(data[pos] == 0xFF && data[pos + 1] != 0x00 && !(data[pos + 1] >= 0xD0 && data[pos + 1] <= 0xD7)))
-                ++pos;
-    }
-    return true;
+[[noreturn]] void jpegErrorExit(j_common_ptr cinfo) {
+    auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
+    (*cinfo->err->format_message)(cinfo, err->message);
+    jpegFail(cinfo);
 }
 
-// stb_image decodes a JPEG cut short by padding the missing entropy-coded data, which would hand
-// back a half-grey picture; a complete JPEG has its end-of-image marker after the first scan
-// (0xFF inside scan data is always followed by 0x00 or a restart marker, so FF D9 there is
-// unambiguous; before it, an EXIF thumbnail may carry an FF D9 of its own).
-bool jpegHasEndMarker(const uint8_t* data, size_t size) {
-    const size_t scan = jpegFirstScan(data, size);
-    if (scan == 0)
-        return true;
-    for (size_t i = size; i >= scan + 2; --i)
-        if (data[i - 2] == 0xFF && data[i - 1] == 0xD9)
-            return true;
-    return false;
+// libjpeg carries on past damaged or missing entropy-coded data, filling what it lost with grey
+// and only warning; such a picture is refused as a damaged file. Other warnings (an unknown JFIF
+// version, stray bytes between markers) leave the pixels intact and are ignored, as PIL does.
+void jpegEmitMessage(j_common_ptr cinfo, int level) {
+    if (level != -1)
+        return;
+    switch (cinfo->err->msg_code) {
+    case JWRN_JPEG_EOF:
+    case JWRN_HIT_MARKER:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL:
+        jpegErrorExit(cinfo);
+    default:
+        cinfo->err->num_warnings++;
+    }
+}
+
+void jpegOutputMessage(j_common_ptr) {}
+
+void jpegProgress(j_common_ptr cinfo) {
+    const auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+    if (d->input_scan_number > kMaxJpegScans) {
+        auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
+        std::snprintf(err->message, sizeof err->message, "more than %d progressive scans", kMaxJpegScans);
+        jpegFail(cinfo);
+    }
+}
+
+// PIL reads a 4-component JPEG as CMYK stored inverted (Adobe's convention) and converts it to
+// RGB as 255 - k - c * (255 - k) / 255 per channel, rounded; libjpeg hands back the stored values.
+void cmykRowToRgb(const JSAMPLE* in, uint8_t* out, JDIMENSION width) {
+    for (JDIMENSION x = 0; x < width; ++x) {
+        const int k = in[x * 4 + 3];  // stored inverted: 255 - K
+        for (int c = 0; c < 3; ++c) {
+            const int cyan = 255 - in[x * 4 + JDIMENSION(c)];
+            const int t = cyan * k + 128;
+            out[x * 3 + JDIMENSION(c)] = static_cast<uint8_t>(std::clamp(k - (((t >> 8) + t) >> 8), 0, 255));
+        }
+    }
+}
+
+// The libjpeg part of decodeImage for a JPEG, kept free of C++ objects (see JpegErrorManager).
+// PIL decodes with libjpeg's defaults, the accurate integer IDCT (JDCT_ISLOW) and fancy chroma
+// upsampling, and so does this.
+JpegOutcome runJpegDecode(JpegJob* job) {
+    jpeg_decompress_struct cinfo;
+    JpegErrorManager err;
+    jpeg_progress_mgr progress;
+    cinfo.err = jpeg_std_error(&err.base);
+    err.base.error_exit = jpegErrorExit;
+    err.base.emit_message = jpegEmitMessage;
+    err.base.output_message = jpegOutputMessage;
+    err.message[0] = '\0';
+    if (setjmp(err.jump)) {
+        std::memcpy(job->message, err.message, sizeof job->message);
+        jpeg_destroy_decompress(&cinfo);
+        return JpegOutcome::Failed;
+    }
+    jpeg_create_decompress(&cinfo);
+    progress.progress_monitor = jpegProgress;
+    cinfo.progress = &progress;
+    jpeg_mem_src(&cinfo, job->data, static_cast<unsigned long>(job->size));
+    jpeg_read_header(&cinfo, TRUE);
+    job->width = cinfo.image_width;
+    job->height = cinfo.image_height;
+    if (job->width * job->height > job->maxPixels) {
+        jpeg_destroy_decompress(&cinfo);
+        return JpegOutcome::TooLarge;
+    }
+    const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    cinfo.dct_method = JDCT_ISLOW;
+    cinfo.do_fancy_upsampling = TRUE;
+    jpeg_start_decompress(&cinfo);
+    const JDIMENSION width = cinfo.output_width;
+    const size_t stride = size_t(width) * 3;
+    job->pixels = static_cast<uint8_t*>(std::malloc(stride * cinfo.output_height));
+    if (!job->pixels) {
+        std::snprintf(job->message, sizeof job->message, "out of memory for the decoded pixels");
+        jpeg_destroy_decompress(&cinfo);
+        return JpegOutcome::Failed;
+    }
+    JSAMPARRAY cmykRow = cmyk ? (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo),
+                                                          JPOOL_IMAGE, width * 4, 1)
+                              : nullptr;
+    while (cinfo.output_scanline < cinfo.output_height) {
+        uint8_t* row = job->pixels + size_t(cinfo.output_scanline) * stride;
+        if (cmyk) {
+            jpeg_read_scanlines(&cinfo, cmykRow, 1);
+            cmykRowToRgb(cmykRow[0], row, width);
+        } else {
+            JSAMPROW rows[1] = {row};
+            jpeg_read_scanlines(&cinfo, rows, 1);
+        }
+    }
+    job->width = cinfo.output_width;
+    job->height = cinfo.output_height;
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    return JpegOutcome::Decoded;
 }
 
 // stb_image decodes a BMP or GIF cut short without complaint (missing pixels come out black), so
@@ -371,6 +439,33 @@ RgbImage applyExifOrientation(const RgbImage& image, int orientation) {
     return out;
 }
 
+namespace {
+
+Error tooLargeError(const std::string& who, uint64_t w, uint64_t h, const ImageLimits& limits) {
+    return badInput(who + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
+                    std::to_string(w * h) + " pixels), over the limit of " +
+                    std::to_string(limits.maxPixels) + " pixels");
+}
+
+Result<RgbImage> decodeJpeg(const uint8_t* data, size_t size, const std::string& who,
+                            const ImageLimits& limits) {
+    JpegJob job;
+    job.data = data;
+    job.size = size;
+    job.maxPixels = limits.maxPixels;
+    const JpegOutcome outcome = runJpegDecode(&job);
+    const std::unique_ptr<uint8_t, void (*)(void*)> pixels(job.pixels, std::free);
+    if (outcome == JpegOutcome::TooLarge)
+        return tooLargeError(who, job.width, job.height, limits);
+    if (outcome == JpegOutcome::Failed)
+        return badInput(who + ": damaged or unsupported JPEG (" + job.message + ")");
+    RgbImage image{static_cast<int>(job.width), static_cast<int>(job.height), {}};
+    image.pixels.assign(pixels.get(), pixels.get() + job.width * job.height * 3);
+    return applyExifOrientation(image, jpegExifOrientation(data, size));
+}
+
+}  // namespace
+
 Result<RgbImage> decodeImage(const uint8_t* data, size_t size, std::string_view name,
                              const ImageLimits& limits) {
     const std::string who(name);
@@ -380,16 +475,12 @@ Result<RgbImage> decodeImage(const uint8_t* data, size_t size, std::string_view 
         return badInput(who + ": " + std::to_string(size) + " bytes, larger than the limit of " +
                         std::to_string(std::min<size_t>(limits.maxFileBytes, INT_MAX)) +
                         " bytes for an image file");
-    const auto tooLarge = [&](uint64_t w, uint64_t h) {
-        return badInput(who + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
-                        std::to_string(w * h) + " pixels), over the limit of " +
-                        std::to_string(limits.maxPixels) + " pixels");
-    };
+    const auto tooLarge = [&](uint64_t w, uint64_t h) { return tooLargeError(who, w, h, limits); };
     uint64_t pngW = 0, pngH = 0;
     if (pngHeaderSize(data, size, &pngW, &pngH) && pngW * pngH > limits.maxPixels)
         return tooLarge(pngW, pngH);
-    if (isJpeg(data, size) && !jpegHuffmanTablesFit(data, size))
-        return badInput(who + ": damaged JPEG (a Huffman table declares more than 256 codes or overruns the file)");
+    if (isJpeg(data, size))
+        return decodeJpeg(data, size, who, limits);
     const int length = static_cast<int>(size);
     int w = 0, h = 0, channels = 0;
     if (!stbi_info_from_memory(data, length, &w, &h, &channels))
@@ -399,9 +490,6 @@ Result<RgbImage> decodeImage(const uint8_t* data, size_t size, std::string_view 
                         std::to_string(h) + ")");
     if (uint64_t(w) * uint64_t(h) > limits.maxPixels)
         return tooLarge(uint64_t(w), uint64_t(h));
-    const bool jpeg = isJpeg(data, size);
-    if (jpeg && !jpegHasEndMarker(data, size))
-        return badInput(who + ": truncated JPEG (no end-of-image marker)");
 
     if (const char* problem = truncation(data, size))
         return badInput(who + ": " + problem);
@@ -416,8 +504,6 @@ Result<RgbImage> decodeImage(const uint8_t* data, size_t size, std::string_view 
                         " differs from the header's " + std::to_string(w) + "x" + std::to_string(h));
     RgbImage image{dw, dh, {}};
     image.pixels.assign(decoded.get(), decoded.get() + size_t(dw) * size_t(dh) * 3);
-    if (jpeg)
-        image = applyExifOrientation(image, jpegExifOrientation(data, size));
     return image;
 }
 

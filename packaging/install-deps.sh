@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   qt6-base-dev libgl1-mesa-dev
   libopenblas-dev libsentencepiece-dev nlohmann-json3-dev libutf8proc-dev libsqlite3-dev
-  libpoppler-cpp-dev libuchardet-dev libsndfile1-dev libsoxr-dev libstb-dev
+  libpoppler-cpp-dev libuchardet-dev libsndfile1-dev libsoxr-dev libstb-dev libjpeg62-turbo-dev
   python3
 )
 missing=()

@@ -104,9 +104,11 @@ private slots:
         }
         qInfo("%s: max |strata - transformers| = %.6g, mean = %.3g over %zu sampled values",
               qPrintable(name), maxDiff, sumDiff / double(expected.size()), expected.size());
-        // Lossless formats decode identically, so only the float rounding differs. JPEG decoders
-        // (stb_image vs libjpeg) differ in IDCT and chroma upsampling by a level or two.
-        const double tolerance = name.endsWith(".jpg") ? 0.02 : 1e-5;
+        // Lossless formats decode identically, so only the float rounding differs. A JPEG decodes
+        // to PIL's pixels exactly (both libjpeg-turbo, accurate IDCT, fancy upsampling), but for
+        // this 960x1280 -> 896x896 resize Pillow runs its vertical pass first and Strata its
+        // horizontal one, so 3% of the values differ by one level: measured max 0.0078432 (2/255).
+        const double tolerance = name.endsWith(".jpg") ? 0.01 : 1e-5;
         QVERIFY2(maxDiff <= tolerance, qPrintable(QString("max diff %1").arg(maxDiff)));
     }
 
@@ -221,14 +223,37 @@ private slots:
         }
     }
 
-    // Found by fuzz_image: a JPEG whose Huffman table declares more than 256 codes made the
-    // stb_image of Debian 12 index past its tables; it is refused before stb reads it.
-    void jpegWithOversizedHuffmanTableIsRefused() {
+    // Found by fuzz_image against stb_image's JPEG decoder (a Huffman table declaring more than
+    // 256 codes made Debian 12's stb index past its tables); JPEG now goes to libjpeg, which
+    // refuses the first as damaged. The second starts FF FF D8: PIL does not take it for a JPEG
+    // and neither does Strata.
+    void fuzzFoundJpegsAreRefused_data() {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("reason");
+        QTest::newRow("huffman-codes") << "ubsan-jpeg-huffman-codes.jpg" << "Huffman";
+        QTest::newRow("huffman-codes-2") << "ubsan-jpeg-huffman-codes-2.jpg" << "not a readable image";
+    }
+
+    void fuzzFoundJpegsAreRefused() {
+        QFETCH(QString, name);
+        QFETCH(QString, reason);
         const auto path = std::filesystem::path(STRATA_TEST_DATA_DIR) / ".." / "fuzz" / "crashes" /
-                          "ubsan-jpeg-huffman-codes.jpg";
+                          name.toStdString();
         const auto image = readImageFile(path);
         QVERIFY(!image.ok());
-        QVERIFY2(contains(image.error().message, "Huffman"), image.error().message.c_str());
+        QCOMPARE(image.error().kind, ErrorKind::BadInput);
+        const std::string& m = image.error().message;
+        QVERIFY2(contains(m, name.toStdString()) && contains(m, reason.toStdString()), m.c_str());
+    }
+
+    // A JPEG larger than the pixel limit is refused from its header, as a PNG is.
+    void jpegOverPixelLimitIsRefused() {
+        ImageLimits small;
+        small.maxPixels = 1000;
+        const auto image = readImageFile(kImages / "rotated6.jpg", small);
+        QVERIFY(!image.ok());
+        QVERIFY2(contains(image.error().message, "1280x960") && contains(image.error().message, "limit"),
+                 image.error().message.c_str());
     }
 
     void zeroBytesMissingAndNonImage() {
