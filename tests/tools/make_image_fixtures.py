@@ -4,7 +4,8 @@ for them, so that Strata's ImageDocument can be checked against the reference pr
 
 Images: a PNG gradient (640x480, upscaled to 896), a JPEG stored 1280x960 with EXIF orientation 6
 (displayed 960x1280, downscaled), a 24-bit BMP (200x150) and a two-frame GIF (320x240; only the
-first frame counts) and a PNG checkerboard over gradients (1800x1000, downscaled). Each is loaded the way transformers loads a file (load_image: EXIF transpose,
+first frame counts), a PNG checkerboard over gradients (1800x1000, downscaled), a greyscale JPEG
+(300x200) and a CMYK JPEG (240x320). Each is loaded the way transformers loads a file (load_image: EXIF transpose,
 convert to RGB) and run through Gemma3ImageProcessorPil built from the gemma-3 preprocessor config
 (896x896, bilinear, rescale 1/255, mean and std 0.5, no pan and scan).
 
@@ -54,7 +55,12 @@ def write_images(out):
     y, x = np.mgrid[0:1000, 0:1800]
     checker = np.stack([x * 255 // 1799, y * 255 // 999, ((x // 37 + y // 37) % 2) * 200 + 20], axis=-1)
     Image.fromarray(checker.astype(np.uint8)).save(out / "checker.png", optimize=True)
-    return ["gradient.png", "rotated6.jpg", "small.bmp", "frames.gif", "checker.png"]
+    # JPEGs that PIL reads as L and as CMYK (Adobe-inverted) before its convert("RGB").
+    Image.fromarray(pattern(300, 200, 4)[..., 1]).save(out / "grey.jpg", quality=90)
+    cmyk = np.concatenate([pattern(240, 320, 5), pattern(240, 320, 6)[..., :1] // 2], axis=-1)
+    Image.fromarray(cmyk, "CMYK").save(out / "cmyk.jpg", quality=90)
+    return ["gradient.png", "rotated6.jpg", "small.bmp", "frames.gif", "checker.png", "grey.jpg",
+            "cmyk.jpg"]
 
 
 def main():
