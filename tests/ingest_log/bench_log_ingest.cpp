@@ -1,6 +1,13 @@
-// Throughput and peak memory of readLogDocument on a large log: generates one (or takes a path),
-// reads it with a consumer that only counts, prints the figures and writes them as JSON.
-//   bench_log_ingest [--size-mb N] [--path FILE] [--keep] [--collapse] [--json OUT]
+// Throughput and peak memory of ingesting a large log: generates one (or takes a path), evicts it
+// from the page cache (posix_fadvise DONTNEED after fdatasync, checked with mincore) so that it is
+// read from the disk, reads it with readLogDocument and a consumer that only counts, and with
+// --model also as `strata-cli ingest` does (ingestFile: spans counted with the model's tokenizer),
+// evicting it again first. Prints the figures and writes them as JSON.
+//   bench_log_ingest [--size-mb N] [--path FILE] [--keep] [--collapse] [--warm] [--model M] [--json OUT]
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +19,10 @@
 #include <nlohmann/json.hpp>
 
 #include "LogDocument.h"
+#include "PromptParts.h"
+#include "format/Checkpoint.h"
+#include "model/ModelConfig.h"
+#include "tokenizer/Tokenizer.h"
 #include "core/ProcessMemory.h"
 
 using namespace strata;
@@ -61,23 +72,65 @@ bool generate(const std::filesystem::path& path, uint64_t targetBytes) {
     return std::fclose(f) == 0 && ok;
 }
 
+// Drops the file's pages from the page cache (clean pages only, hence the fdatasync first) and
+// returns the fraction still resident afterwards; negative when it cannot tell.
+double evictFromPageCache(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return -1;
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    double resident = -1;
+    if (size > 0) {
+        void* map = ::mmap(nullptr, size_t(size), PROT_READ, MAP_SHARED, fd, 0);
+        if (map != MAP_FAILED) {
+            const long page = ::sysconf(_SC_PAGESIZE);
+            std::vector<unsigned char> pages((size_t(size) + size_t(page) - 1) / size_t(page));
+            if (::mincore(map, size_t(size), pages.data()) == 0) {
+                size_t in = 0;
+                for (unsigned char p : pages) in += p & 1;
+                resident = double(in) / double(pages.size());
+            }
+            ::munmap(map, size_t(size));
+        }
+    }
+    ::close(fd);
+    return resident;
+}
+
+// Resets VmHWM to the current resident set (Linux: "5" to clear_refs), so that the peak that
+// follows is the ingest's own, not the generator's or the tokenizer loader's.
+void resetPeakResident() {
+    if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+        std::fputs("5", f);
+        std::fclose(f);
+    }
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     uint64_t sizeMb = 2048;
-    std::filesystem::path path;
+    std::filesystem::path path, model;
     std::string jsonOut = "bench_log_ingest.json";
-    bool keep = false;
+    bool keep = false, warm = false;
     LogReadOptions options;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--size-mb" && i + 1 < argc) sizeMb = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--path" && i + 1 < argc) path = argv[++i];
+        else if (a == "--model" && i + 1 < argc) model = argv[++i];
         else if (a == "--json" && i + 1 < argc) jsonOut = argv[++i];
         else if (a == "--keep") keep = true;
+        else if (a == "--warm") warm = true;
         else if (a == "--collapse") options.collapseRepeats = true;
         else {
-            std::fprintf(stderr, "usage: %s [--size-mb N] [--path FILE] [--keep] [--collapse] [--json OUT]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--size-mb N] [--path FILE] [--keep] [--collapse] [--warm] [--model M] "
+                                 "[--json OUT]\n", argv[0]);
             return 2;
         }
     }
@@ -90,12 +143,17 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "cannot write %s\n", path.c_str());
             return 1;
         }
-        generateSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        generateSeconds = secondsSince(t0);
         generated = true;
     }
-    const uint64_t rssBefore = peakResidentBytes();
+    const auto removeGenerated = [&] {
+        if (generated && !keep) std::filesystem::remove(path);
+    };
+    const double residentBefore = warm ? 1.0 : evictFromPageCache(path);
+    resetPeakResident();
+    const uint64_t rssBefore = currentResidentBytes();
     uint64_t textBytes = 0;
-    const auto t0 = std::chrono::steady_clock::now();
+    auto t0 = std::chrono::steady_clock::now();
     const auto summary = readLogDocument(
         path,
         [&](TextSpan&& span) {
@@ -103,28 +161,64 @@ int main(int argc, char** argv) {
             return Status{};
         },
         options);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (generated && !keep)
-        std::filesystem::remove(path);
+    const double seconds = secondsSince(t0);
+    const uint64_t peak = peakResidentBytes();
     if (!summary.ok()) {
+        removeGenerated();
         std::fprintf(stderr, "%s\n", summary.error().message.c_str());
         return 1;
     }
     const double mb = double(summary->bytes) / (1 << 20);
-    const uint64_t peak = peakResidentBytes();
     std::printf("file %s: %.1f MiB, %s, %llu lines, %llu spans, %llu collapsed\n", path.c_str(), mb,
                 summary->encoding.c_str(), (unsigned long long)summary->lines,
                 (unsigned long long)summary->spans, (unsigned long long)summary->collapsedLines);
-    std::printf("ingest %.2f s, %.1f MiB/s, peak RSS %.1f MiB (before ingest %.1f MiB)\n", seconds,
-                mb / seconds, double(peak) / (1 << 20), double(rssBefore) / (1 << 20));
+    std::printf("page cache before reading: %s\n",
+                warm ? "not evicted (--warm)"
+                     : (std::to_string(residentBefore * 100).substr(0, 4) + "% of the file resident").c_str());
+    std::printf("read %.2f s, %.1f MiB/s, peak RSS %.1f MiB (before ingest %.1f MiB)\n", seconds, mb / seconds,
+                double(peak) / (1 << 20), double(rssBefore) / (1 << 20));
     nlohmann::json j = {{"file", path.string()},       {"bytes", summary->bytes},
                         {"encoding", summary->encoding}, {"lines", summary->lines},
                         {"spans", summary->spans},     {"collapsed_lines", summary->collapsedLines},
                         {"text_bytes", textBytes},     {"seconds", seconds},
                         {"mib_per_second", mb / seconds}, {"peak_rss_bytes", peak},
                         {"peak_rss_before_ingest_bytes", rssBefore},
+                        {"page_cache_resident_before", residentBefore}, {"evicted", !warm},
                         {"generate_seconds", generateSeconds},
                         {"block_bytes", options.blockBytes}, {"collapse", options.collapseRepeats}};
+
+    if (!model.empty()) {  // the whole ingest: read, and count every span's tokens
+        auto tokenizer = loadTokenizer(model);
+        auto checkpoint = tokenizer.ok() ? Checkpoint::open(model) : Result<std::unique_ptr<Checkpoint>>(tokenizer.error());
+        auto config = checkpoint.ok() ? loadModelConfig(*checkpoint.value()) : Result<ModelConfig>(checkpoint.error());
+        if (!config.ok()) {
+            removeGenerated();
+            std::fprintf(stderr, "%s\n", config.error().message.c_str());
+            return 1;
+        }
+        if (!warm) evictFromPageCache(path);
+        resetPeakResident();
+        const uint64_t rssModel = currentResidentBytes();
+        IngestOptions ingestOptions;
+        ingestOptions.collapseRepeats = options.collapseRepeats;
+        t0 = std::chrono::steady_clock::now();
+        auto part = ingestFile(path, modelInputsFor(config.value(), *tokenizer.value()), ingestOptions);
+        const double ingestSeconds = secondsSince(t0);
+        if (!part.ok()) {
+            removeGenerated();
+            std::fprintf(stderr, "%s\n", part.error().message.c_str());
+            return 1;
+        }
+        const uint64_t ingestPeak = peakResidentBytes();
+        std::printf("ingest with token counts (%s): %.2f s, %.1f MiB/s, %lld tokens (%.0f tokens/s), peak RSS %.1f "
+                    "MiB (%.1f MiB before, with the tokenizer loaded)\n",
+                    config->modelType.c_str(), ingestSeconds, mb / ingestSeconds, static_cast<long long>(part->tokens),
+                    double(part->tokens) / ingestSeconds, double(ingestPeak) / (1 << 20), double(rssModel) / (1 << 20));
+        j["ingest"] = {{"model", model.string()}, {"seconds", ingestSeconds}, {"mib_per_second", mb / ingestSeconds},
+                       {"tokens", part->tokens}, {"text_kept", part->textKept}, {"peak_rss_bytes", ingestPeak},
+                       {"peak_rss_before_bytes", rssModel}};
+    }
+    removeGenerated();
     std::ofstream(jsonOut) << j.dump(2) << "\n";
     std::printf("wrote %s\n", jsonOut.c_str());
     return 0;
