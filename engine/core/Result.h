@@ -13,6 +13,7 @@ enum class ErrorKind {
     Internal,   // our fault or the machine's (I/O error, out of memory): exit code 1
     DiskFull,   // a write found no space (ENOSPC): the job pauses, keeps what it saved, and can
                 // resume once space is free: exit code 75 (EX_TEMPFAIL)
+    Cancelled,  // the user stopped the job; what was saved stays resumable: exit code 130
 };
 
 struct Error {
@@ -24,11 +25,13 @@ inline Error badInput(std::string message) { return {ErrorKind::BadInput, std::m
 inline Error internalError(std::string message) { return {ErrorKind::Internal, std::move(message)}; }
 
 inline Error diskFull(std::string message) { return {ErrorKind::DiskFull, std::move(message)}; }
+inline Error cancelled(std::string message) { return {ErrorKind::Cancelled, std::move(message)}; }
 
 inline int exitCodeFor(const Error& e) {
     switch (e.kind) {
     case ErrorKind::BadInput: return 2;
     case ErrorKind::DiskFull: return 75;
+    case ErrorKind::Cancelled: return 130;
     case ErrorKind::Internal: break;
     }
     return 1;

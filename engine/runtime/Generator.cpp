@@ -48,6 +48,11 @@ public:
     // Samples the next token from logits; returns it when the sequence goes on, nothing when it ended.
     std::optional<int32_t> next(std::span<float> logits, int64_t kvLength, const ModelConfig& config) {
         if (result.generatedTokens >= request_.maxNewTokens) return std::nullopt;
+        // Every token returned so far has been run, so nothing is left unfed.
+        if (callbacks_.cancelRequested && callbacks_.cancelRequested()) {
+            result.stopReason = "cancelled";
+            return std::nullopt;
+        }
         const int32_t id = sampler_.sample(logits, history_);
         ++result.generatedTokens;
         if (std::find(request_.stopTokenIds.begin(), request_.stopTokenIds.end(), id) != request_.stopTokenIds.end()) {
@@ -115,6 +120,9 @@ Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* toke
                            secondsSince(prefillStart));
         }));
         if (callbacks.onCheckpoint) STRATA_TRY(callbacks.onCheckpoint(done + n));
+        if (done + n < promptTokens && callbacks.cancelRequested && callbacks.cancelRequested())
+            return cancelled("cancelled after " + std::to_string(done + n) + " of " + std::to_string(promptTokens) +
+                             " prompt tokens");
     }
 
     SequenceDecode sequence(tokenizer, request, callbacks);

@@ -39,7 +39,7 @@ struct GenerationRequest {
 struct GenerationResult {
     std::vector<int32_t> outputIds;  // generated ids, without the stop token
     std::string text;                // decoded output, cut before any stop string
-    std::string stopReason;          // "stop token", "stop string", "max tokens", "context full"
+    std::string stopReason;  // "stop token", "stop string", "max tokens", "context full", "cancelled"
     // The answer's last token when decoding stopped before running it (max tokens, a stop string,
     // a full context): the KV cache lacks it, so a continuation must run it first.
     std::vector<int32_t> unfedIds;
@@ -54,6 +54,10 @@ struct GenerationCallbacks {
     std::function<void(const GenerationProgress&)> onProgress;
     // After each prefill piece: prompt tokens now in the cache. An error stops the job.
     std::function<Status(int64_t promptTokensDone)> onCheckpoint;
+    // Polled between prefill pieces (after their checkpoint) and before each decode step; true
+    // stops the job: in prefill with a Cancelled error, in decode with stop reason "cancelled"
+    // and the answer so far. May be called from the generating thread only.
+    std::function<bool()> cancelRequested;
 };
 
 // tokenizer may be null: then no text is produced and stop strings are ignored.
