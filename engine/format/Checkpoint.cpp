@@ -31,22 +31,7 @@ constexpr const char* kSingleName = "model.safetensors";
 // Real indexes are a few hundred KiB; this only stops a huge stray file from being slurped.
 constexpr uint64_t kMaxIndexBytes = 256ull << 20;
 
-Result<std::string> readSmallFile(const fs::path& path) {
-    auto file = openRegularFile(path);
-    STRATA_TRY(file);
-    const int fd = file.value().fd;
-    if (file.value().size > kMaxIndexBytes) {
-        ::close(fd);
-        return badInput(path.string() + " is " + std::to_string(file.value().size) + " bytes, too large for an index");
-    }
-    std::string text(size_t(file.value().size), '\0');
-    const int64_t got = preadFully(fd, text.data(), text.size(), 0);
-    const int err = errno;
-    ::close(fd);
-    if (got < 0) return internalError("reading " + path.string() + ": " + std::strerror(err));
-    text.resize(size_t(got));
-    return text;
-}
+Result<std::string> readSmallFile(const fs::path& path) { return readWholeFile(path, kMaxIndexBytes); }
 
 // A shard name must stay inside the model folder.
 bool isPlainFileName(const std::string& name) {

@@ -37,4 +37,22 @@ int64_t preadFully(int fd, void* dst, uint64_t n, uint64_t offset) {
     return int64_t(done);
 }
 
+Result<std::string> readWholeFile(const std::filesystem::path& path, uint64_t maxBytes) {
+    auto file = openRegularFile(path);
+    STRATA_TRY(file);
+    const int fd = file.value().fd;
+    if (file.value().size > maxBytes) {
+        ::close(fd);
+        return badInput(path.string() + " is " + std::to_string(file.value().size) + " bytes, more than the " +
+                        std::to_string(maxBytes) + " expected");
+    }
+    std::string bytes(size_t(file.value().size), '\0');
+    const int64_t got = preadFully(fd, bytes.data(), bytes.size(), 0);
+    const int err = errno;
+    ::close(fd);
+    if (got < 0) return internalError("reading " + path.string() + ": " + std::strerror(err));
+    bytes.resize(size_t(got));
+    return bytes;
+}
+
 }  // namespace strata
