@@ -2,10 +2,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "CliModel.h"
-#include "SessionJob.h"
+#include "SessionFlags.h"
 #include "TemporaryFolder.h"
 #include "Commands.h"
 #include "ProgressLine.h"
@@ -14,6 +15,7 @@
 #include "TextDocument.h"
 #include "core/ProcessMemory.h"
 #include "runtime/Generator.h"
+#include "session/SessionTurn.h"
 #include "tokenizer/ChatTemplate.h"
 #include "tokenizer/Tokenizer.h"
 
@@ -60,24 +62,22 @@ Result<std::vector<int32_t>> promptIds(const CliArguments& args, const ModelConf
     return tokenizer.encode(rendered.value(), false);
 }
 
-// Streams the answer to stdout and progress to stderr, then prints the run's figures.
-Result<GenerationResult> answer(TransformerModel& model, const Tokenizer& tokenizer, KvCache& kv,
-                                const GenerationRequest& request, GenerationCallbacks callbacks,
-                                ProgressLine& progress) {
+// Streams the answer to stdout and progress to stderr.
+GenerationCallbacks streamingCallbacks(ProgressLine& progress) {
+    GenerationCallbacks callbacks;
     callbacks.onText = [](std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
     };
-    callbacks.onProgress = [&](const GenerationProgress& p) { progress.update(p); };
-    auto result = generate(model, &tokenizer, kv, request, callbacks);
-    progress.finish();
-    STRATA_TRY(result);
+    callbacks.onProgress = [&progress](const GenerationProgress& p) { progress.update(p); };
+    return callbacks;
+}
+
+// Ends the streamed answer and prints the run's figures.
+void printSummary(TransformerModel& model, const GenerationResult& r, const KvCacheStats& k) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
-
-    const GenerationResult& r = result.value();
     const StreamerStats s = model.streamer().stats();
-    const KvCacheStats k = kv.stats();
     std::fprintf(stderr,
                  "prefill %lld tokens in %.2f s (%.1f tok/s); decode %lld tokens in %.2f s (%.2f tok/s); stop: %s; "
                  "engine forwarded %lld tokens; weights streamed %s, stalled %.2f s; "
@@ -91,7 +91,25 @@ Result<GenerationResult> answer(TransformerModel& model, const Tokenizer& tokeni
                  static_cast<long long>(k.hostBlocks), static_cast<long long>(k.diskBlocks),
                  formatBytes(k.diskBytesRead).c_str(), static_cast<unsigned long long>(peakResidentBytes()),
                  formatBytes(peakResidentBytes()).c_str());
-    return result;
+}
+
+// Runs a session turn (new, follow-up or resume) with the answer streamed, then the figures.
+Status runTurn(TransformerModel& model, ProgressLine& progress,
+               const std::function<Result<SessionTurnResult>(const SessionTurnCallbacks&)>& run) {
+    SessionTurnCallbacks callbacks;
+    callbacks.generation = streamingCallbacks(progress);
+    callbacks.onSessionSaved = [](const std::string& id, int64_t saved, int64_t total) {
+        if (saved > 0)
+            std::fprintf(stderr, "session %s: resuming at prompt token %lld of %lld\n", id.c_str(),
+                         static_cast<long long>(saved), static_cast<long long>(total));
+        else
+            std::fprintf(stderr, "session %s\n", id.c_str());
+    };
+    auto result = run(callbacks);
+    progress.finish();
+    STRATA_TRY(result);
+    printSummary(model, result->generation, result->kv);
+    return {};
 }
 
 // --attach FILE...: each file read into prompt parts, weighed with the question against the
@@ -136,47 +154,22 @@ std::string titleOf(const std::string& text) {
 Status resumeJob(const CliArguments& args, const std::string& id) {
     auto store = SessionStore::open(storeRoot(args));
     STRATA_TRY(store);
-    SessionStore& sessions = *store.value();
-    auto info = sessions.session(id);
+    auto info = (*store)->session(id);
     STRATA_TRY(info);
-    if (info->state == SessionState::Ready)
-        return badInput("session " + id + " has no unfinished job; ask a follow-up with --session " + id);
-    const std::filesystem::path dir = sessions.sessionDir(id);
-    auto job = readSavedJob(dir);
-    STRATA_TRY(job);
-    auto saved = sessions.prefillProgress(id);
-    STRATA_TRY(saved);
-    const int64_t total = int64_t(job->promptIds.size());
-    // The last prompt token runs again when the whole prompt was saved: its logits start the answer.
-    const int64_t done = std::min(saved.value() ? saved.value()->tokensDone : 0, total - 1);
-
     ProgressLine progress;
     progress.status("loading model");
     auto loaded = loadCliModel(args, ModelOptions{}.contextTokens, info->modelPath);
     STRATA_TRY(loaded);
     auto tokenizer = loadTokenizer(loaded->path);
     STRATA_TRY(tokenizer);
-    auto options = kvCacheOptions(args, dir);
+    auto options = kvCacheOptions(args, {});
     STRATA_TRY(options);
-    const int64_t start = job->contextBefore + done;
-    if (start == 0)  // nothing was saved: start the files afresh
-        for (int64_t layer = 0; layer < loaded->model->config().numLayers; ++layer)
-            std::filesystem::remove(dir / KvCache::layerFileName(layer));
-    auto kv = KvCache::open(*loaded->ops, loaded->model->config(), options.value(), start);
-    STRATA_TRY(kv);
-    std::fprintf(stderr, "session %s: resuming at prompt token %lld of %lld\n", id.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total));
-    STRATA_TRY(sessions.setState(id, SessionState::Prefilling));
-
-    GenerationRequest request = requestFor(job.value(), done);
-    STRATA_ASSIGN(request.checkpointTokens, checkpointTokens(args, options->blockTokens));
-    GenerationCallbacks callbacks;
-    callbacks.onCheckpoint = [&](int64_t d) {
-        return saveCheckpoint(sessions, id, *kv.value(), {done + d, total, request.checkpointTokens, 0});
-    };
-    auto result = answer(*loaded->model, *tokenizer.value(), *kv.value(), request, callbacks, progress);
-    STRATA_TRY(result);
-    return saveAnswer(sessions, id, *kv.value(), job.value(), result.value());
+    auto checkpoint = checkpointTokens(args, options->blockTokens);
+    STRATA_TRY(checkpoint);
+    return runTurn(*loaded->model, progress, [&](const SessionTurnCallbacks& callbacks) {
+        return resumeSessionTurn(*store.value(), *loaded->model, *tokenizer.value(), id, options.value(),
+                                 checkpoint.value(), callbacks);
+    });
 }
 
 }  // namespace
@@ -261,8 +254,6 @@ Status runCommand(const std::vector<std::string>& argv) {
         return badInput("the prompt needs " + std::to_string(needed) + " positions but the model's context is " +
                         std::to_string(model.config().maxPositions) + " tokens");
 
-    GenerationRequest request = requestFor(job);
-
     if (!sessions) {  // --no-save: blocks beyond --kv-budget spill to a folder removed afterwards
         TemporaryFolder spill;
         STRATA_TRY(spill.create("strata-kv"));
@@ -271,47 +262,25 @@ Status runCommand(const std::vector<std::string>& argv) {
         options->persist = false;
         auto kv = KvCache::create(*loaded->ops, model.config(), options.value());
         STRATA_TRY(kv);
-        auto result = answer(model, *tokenizer.value(), *kv.value(), request, {}, progress);
+        auto result = generate(model, tokenizer.value().get(), *kv.value(), requestFor(job), streamingCallbacks(progress));
+        progress.finish();
         STRATA_TRY(result);
+        printSummary(model, result.value(), kv.value()->stats());
         return {};
     }
 
-    std::string id;
-    if (previous) {
-        id = previous->id;
-    } else {
-        SessionInfo info;
-        info.title = titleOf(text.value());
-        info.modelPath = std::filesystem::absolute(loaded->path).string();
-        info.state = SessionState::Prefilling;
-        STRATA_ASSIGN(id, sessions->createSession(info));
-    }
-    const std::filesystem::path dir = sessions->sessionDir(id);
-    std::fprintf(stderr, "session %s (%s)\n", id.c_str(), dir.string().c_str());
-    Turn question;
-    question.role = TurnRole::User;
-    question.text = text.value();
-    question.tokenCount = int64_t(job.promptIds.size());
-    STRATA_TRY(writeSavedJob(dir, job));
-    STRATA_TRY(sessions->appendTurn(id, question));
-    for (const PromptPart& part : parts)
-        STRATA_TRY(sessions->addAttachment(id, std::filesystem::absolute(part.file), partKindName(part.kind), part.tokens));
-    STRATA_TRY(sessions->setState(id, SessionState::Prefilling));
-
-    auto options = kvCacheOptions(args.value(), dir);
-    STRATA_TRY(options);
-    auto kv = previous ? KvCache::open(*loaded->ops, model.config(), options.value(), previous->contextTokens)
-                       : KvCache::create(*loaded->ops, model.config(), options.value());
-    STRATA_TRY(kv);
-    STRATA_ASSIGN(request.checkpointTokens, checkpointTokens(args.value(), options->blockTokens));
-    const int64_t total = int64_t(request.promptIds.size());
-    GenerationCallbacks callbacks;
-    callbacks.onCheckpoint = [&](int64_t done) {
-        return saveCheckpoint(*sessions, id, *kv.value(), {done, total, request.checkpointTokens, 0});
-    };
-    auto result = answer(model, *tokenizer.value(), *kv.value(), request, callbacks, progress);
-    STRATA_TRY(result);
-    return saveAnswer(*sessions, id, *kv.value(), job, result.value());
+    SessionTurnRequest turn;
+    turn.sessionId = previous ? previous->id : std::string();
+    turn.title = titleOf(text.value());
+    turn.modelPath = std::filesystem::absolute(loaded->path).string();
+    turn.userText = text.value();
+    for (const PromptPart& part : parts) turn.attachments.push_back({part.file, partKindName(part.kind), part.tokens});
+    turn.job = std::move(job);
+    STRATA_ASSIGN(turn.kv, kvCacheOptions(args.value(), {}));
+    STRATA_ASSIGN(turn.checkpointTokens, checkpointTokens(args.value(), turn.kv.blockTokens));
+    return runTurn(model, progress, [&](const SessionTurnCallbacks& callbacks) {
+        return runSessionTurn(*sessions, model, *tokenizer.value(), std::move(turn), callbacks);
+    });
 }
 
 }  // namespace strata::cli

@@ -9,7 +9,7 @@
 
 #include "CliArguments.h"
 #include "Commands.h"
-#include "SessionJob.h"
+#include "SessionFlags.h"
 #include "core/AtomicFile.h"
 #include "core/ModelLocations.h"
 #include "session/SessionExport.h"

@@ -1,22 +1,20 @@
 #pragma once
-// What run, resume, follow-ups and batched questions share: a job saved in the session store, its
-// KV cache in the session folder, prefill checkpoints, and the text that continues a conversation.
+// What a new question, a resumed job, a follow-up and batched questions share: a job saved in the
+// session store, its KV cache in the session folder, prefill checkpoints, and the text that
+// continues a conversation. Used by strata-cli and the window alike.
 //
 // A session folder holds the KV block files (one per layer) and job.json: the prompt ids of the turn
-// being prefilled and the settings of the job, so that --resume repeats exactly what was asked.
+// being prefilled and the settings of the job, so that a resume repeats exactly what was asked.
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "CliArguments.h"
 #include "kv/KvCache.h"
 #include "runtime/Generator.h"
 #include "session/SessionStore.h"
 
-namespace strata::cli {
-
-extern const std::set<std::string> kSessionFlags;  // --store, --kv-budget, --kv-ram-budget, --checkpoint-tokens
+namespace strata {
 
 struct SavedJob {
     std::vector<int32_t> promptIds;  // the turn's tokens, run after the session's context
@@ -38,12 +36,8 @@ GenerationRequest requestFor(const SavedJob& job, int64_t from = 0);
 Status writeSavedJob(const std::filesystem::path& sessionDir, const SavedJob& job);
 Result<SavedJob> readSavedJob(const std::filesystem::path& sessionDir);
 
-std::filesystem::path storeRoot(const CliArguments& args);
-// Block size, budgets (--kv-budget: backend memory, --kv-ram-budget: RAM beyond it on a GPU) and
-// the session's folder.
-Result<KvCacheOptions> kvCacheOptions(const CliArguments& args, const std::filesystem::path& sessionDir);
-// --checkpoint-tokens, rounded up to whole KV blocks.
-Result<int64_t> checkpointTokens(const CliArguments& args, int64_t blockTokens);
+// KV blocks of a saved session hold this many tokens.
+constexpr int64_t kSessionKvBlockTokens = 256;
 
 // Saves what the cache holds beyond the last checkpoint: flushes the blocks, then records them and
 // the progress in one transaction each. A full disk pauses the session and says how to resume.
@@ -53,7 +47,7 @@ Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, c
 Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
                   const GenerationResult& result);
 
-// Bad input naming --resume unless the session is ready for a new turn.
+// Bad input saying how to resume unless the session is ready for a new turn.
 Status requireReady(const SessionInfo& session);
 
 // The ids that continue a saved conversation (previous: its job) with a new user message: the
@@ -63,4 +57,4 @@ Status requireReady(const SessionInfo& session);
 Result<std::vector<int32_t>> followUpIds(const std::string& modelType, const Tokenizer& tokenizer,
                                          const SavedJob& previous, const std::string& message);
 
-}  // namespace strata::cli
+}  // namespace strata

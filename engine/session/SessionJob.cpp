@@ -1,21 +1,19 @@
-#include "SessionJob.h"
+#include "session/SessionJob.h"
 
 #include <nlohmann/json.hpp>
 
 #include "core/AtomicFile.h"
-#include "core/ModelLocations.h"
-#include "TextDocument.h"
+#include "format/FileReading.h"
 #include "tokenizer/ChatTemplate.h"
 
-namespace strata::cli {
+namespace strata {
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kSessionFlags = {"store", "kv-budget", "kv-ram-budget", "checkpoint-tokens"};
-
 namespace {
-constexpr int64_t kBlockTokens = 256;
 constexpr const char* kJobFile = "job.json";
+// The prompt ids of a 1M-token turn as JSON are about 8 MB.
+constexpr uint64_t kMaxJobFileBytes = uint64_t(64) << 20;
 }  // namespace
 
 GenerationRequest requestFor(const SavedJob& job, int64_t from) {
@@ -50,7 +48,7 @@ Status writeSavedJob(const fs::path& sessionDir, const SavedJob& job) {
 
 Result<SavedJob> readSavedJob(const fs::path& sessionDir) {
     const fs::path path = sessionDir / kJobFile;
-    auto text = readUtf8TextFile(path.string());
+    auto text = readWholeFile(path, kMaxJobFileBytes);
     STRATA_TRY(text);
     try {
         const auto j = nlohmann::json::parse(text.value());
@@ -74,27 +72,6 @@ Result<SavedJob> readSavedJob(const fs::path& sessionDir) {
     } catch (const nlohmann::json::exception& e) {
         return badInput(path.string() + " is damaged: " + e.what());
     }
-}
-
-fs::path storeRoot(const CliArguments& args) {
-    if (auto store = args.get("store")) return fs::path(*store);
-    return sessionsDir();
-}
-
-Result<KvCacheOptions> kvCacheOptions(const CliArguments& args, const fs::path& sessionDir) {
-    KvCacheOptions options;
-    options.blockTokens = kBlockTokens;
-    STRATA_ASSIGN(options.residentBytes, args.byteSize("kv-budget", 0));
-    STRATA_ASSIGN(options.hostBytes, args.byteSize("kv-ram-budget", 0));
-    options.directory = sessionDir;
-    options.persist = true;
-    return options;
-}
-
-Result<int64_t> checkpointTokens(const CliArguments& args, int64_t blockTokens) {
-    int64_t tokens = 0;
-    STRATA_ASSIGN(tokens, args.integer("checkpoint-tokens", 4096, 1, 1 << 24));
-    return (tokens + blockTokens - 1) / blockTokens * blockTokens;
 }
 
 namespace {
@@ -156,8 +133,8 @@ Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, Saved
 
 Status requireReady(const SessionInfo& session) {
     if (session.state == SessionState::Ready) return {};
-    return badInput("session " + session.id + " is " + toString(session.state) + "; finish its job first with --resume " +
-                    session.id);
+    return badInput("session " + session.id + " is " + toString(session.state) + "; resume its job first (strata-cli run --resume " +
+                    session.id + ")");
 }
 
 namespace {
@@ -196,4 +173,4 @@ Result<std::vector<int32_t>> followUpIds(const std::string& modelType, const Tok
     return ids;
 }
 
-}  // namespace strata::cli
+}  // namespace strata

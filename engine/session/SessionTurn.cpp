@@ -1,0 +1,100 @@
+#include "session/SessionTurn.h"
+
+#include <algorithm>
+
+namespace strata {
+
+namespace {
+
+// Prefill from `from` (prompt tokens of the job already in kv) with checkpoints, then decode and
+// save the answer. A cancelled prefill leaves the session paused and resumable.
+Result<SessionTurnResult> runJob(SessionStore& store, TransformerModel& model, const Tokenizer& tokenizer,
+                                 const std::string& id, KvCache& kv, const SavedJob& job, int64_t from,
+                                 int64_t checkpointTokens, const SessionTurnCallbacks& callbacks) {
+    GenerationRequest request = requestFor(job, from);
+    request.checkpointTokens = checkpointTokens;
+    const int64_t total = int64_t(job.promptIds.size());
+    GenerationCallbacks generation = callbacks.generation;
+    generation.onCheckpoint = [&](int64_t done) {
+        return saveCheckpoint(store, id, kv, {from + done, total, checkpointTokens, 0});
+    };
+    auto result = generate(model, &tokenizer, kv, request, generation);
+    if (!result.ok()) {
+        if (result.error().kind == ErrorKind::Cancelled) {
+            (void)store.setState(id, SessionState::Paused);
+            return cancelled(result.error().message + "; session " + id + " is paused and can be resumed");
+        }
+        return result.error();
+    }
+    STRATA_TRY(saveAnswer(store, id, kv, job, result.value()));
+    return SessionTurnResult{id, std::move(result.value()), kv.stats(), from};
+}
+
+}  // namespace
+
+Result<SessionTurnResult> runSessionTurn(SessionStore& store, TransformerModel& model, const Tokenizer& tokenizer,
+                                         SessionTurnRequest request, const SessionTurnCallbacks& callbacks) {
+    std::string id = request.sessionId;
+    int64_t contextBefore = 0;
+    if (!id.empty()) {
+        auto previous = store.session(id);
+        STRATA_TRY(previous);
+        STRATA_TRY(requireReady(previous.value()));
+        contextBefore = previous->contextTokens;
+    } else {
+        SessionInfo info;
+        info.title = request.title;
+        info.modelPath = request.modelPath;
+        info.state = SessionState::Prefilling;
+        STRATA_ASSIGN(id, store.createSession(info));
+    }
+    request.job.contextBefore = contextBefore;
+    const std::filesystem::path dir = store.sessionDir(id);
+    Turn question;
+    question.role = TurnRole::User;
+    question.text = request.userText;
+    question.tokenCount = int64_t(request.job.promptIds.size());
+    STRATA_TRY(writeSavedJob(dir, request.job));
+    STRATA_TRY(store.appendTurn(id, question));
+    for (const TurnAttachment& a : request.attachments)
+        STRATA_TRY(store.addAttachment(id, std::filesystem::absolute(a.path), a.kind, a.tokens));
+    STRATA_TRY(store.setState(id, SessionState::Prefilling));
+    if (callbacks.onSessionSaved) callbacks.onSessionSaved(id, 0, int64_t(request.job.promptIds.size()));
+
+    request.kv.directory = dir;
+    request.kv.persist = true;
+    auto kv = request.sessionId.empty() ? KvCache::create(model.ops(), model.config(), request.kv)
+                                        : KvCache::open(model.ops(), model.config(), request.kv, contextBefore);
+    STRATA_TRY(kv);
+    return runJob(store, model, tokenizer, id, *kv.value(), request.job, 0, request.checkpointTokens, callbacks);
+}
+
+Result<SessionTurnResult> resumeSessionTurn(SessionStore& store, TransformerModel& model, const Tokenizer& tokenizer,
+                                            const std::string& id, KvCacheOptions kvOptions, int64_t checkpointTokens,
+                                            const SessionTurnCallbacks& callbacks) {
+    auto info = store.session(id);
+    STRATA_TRY(info);
+    if (info->state == SessionState::Ready)
+        return badInput("session " + id + " has no unfinished job; ask it a follow-up instead");
+    const std::filesystem::path dir = store.sessionDir(id);
+    auto job = readSavedJob(dir);
+    STRATA_TRY(job);
+    auto saved = store.prefillProgress(id);
+    STRATA_TRY(saved);
+    const int64_t total = int64_t(job->promptIds.size());
+    // The last prompt token runs again when the whole prompt was saved: its logits start the answer.
+    const int64_t done = std::min(saved.value() ? saved.value()->tokensDone : 0, total - 1);
+    const int64_t start = job->contextBefore + done;
+    if (start == 0)  // nothing was saved: start the files afresh
+        for (int64_t layer = 0; layer < model.config().numLayers; ++layer)
+            std::filesystem::remove(dir / KvCache::layerFileName(layer));
+    kvOptions.directory = dir;
+    kvOptions.persist = true;
+    auto kv = KvCache::open(model.ops(), model.config(), kvOptions, start);
+    STRATA_TRY(kv);
+    STRATA_TRY(store.setState(id, SessionState::Prefilling));
+    if (callbacks.onSessionSaved) callbacks.onSessionSaved(id, done, total);
+    return runJob(store, model, tokenizer, id, *kv.value(), job.value(), done, checkpointTokens, callbacks);
+}
+
+}  // namespace strata
