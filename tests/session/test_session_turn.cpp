@@ -1,0 +1,142 @@
+// Session turns as strata-cli and the window run them (runSessionTurn, resumeSessionTurn) on a
+// random two-layer Llama: a stop asked for during prefill leaves the session paused at its last
+// checkpoint and the resume gives the uninterrupted answer; a stop during decode keeps the answer
+// so far as the turn and the session takes a follow-up.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <random>
+
+#include "backend/cpu/CpuOps.h"
+#include "model/TransformerModel.h"
+#include "session/SessionTurn.h"
+#include "support/RandomLlama.h"
+#include "tokenizer/Tokenizer.h"
+
+using namespace strata;
+
+namespace {
+
+constexpr int64_t kPromptTokens = 1000;
+constexpr int64_t kCheckpoint = 256;
+
+#define REQUIRE_OK(expr)                                                                       \
+    do {                                                                                       \
+        const auto& r_ = (expr);                                                               \
+        QVERIFY2(r_.ok(), r_.ok() ? "" : r_.error().message.c_str());                          \
+    } while (0)
+
+}  // namespace
+
+class TestSessionTurn : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+    CpuOps ops_;
+    std::unique_ptr<TransformerModel> model_;
+    std::unique_ptr<Tokenizer> tokenizer_;
+    std::unique_ptr<SessionStore> store_;
+
+    SessionTurnRequest request(const std::string& sessionId = {}) {
+        SessionTurnRequest r;
+        r.sessionId = sessionId;
+        r.title = "turn test";
+        r.modelPath = dir_.filePath("model").toStdString();
+        r.userText = "the question";
+        std::mt19937 rng(11);
+        for (int64_t i = 0; i < (sessionId.empty() ? kPromptTokens : 20); ++i)
+            r.job.promptIds.push_back(int32_t(2 + rng() % 500));
+        r.job.maxNewTokens = 12;
+        r.kv.blockTokens = kSessionKvBlockTokens;
+        r.checkpointTokens = kCheckpoint;
+        return r;
+    }
+
+private slots:
+    void initTestCase() {
+        testsupport::RandomLlamaShape shape;
+        QVERIFY(testsupport::writeRandomLlama(dir_.filePath("model").toStdString(), shape));
+        auto model = TransformerModel::load(dir_.filePath("model").toStdString(), ops_, ModelOptions{});
+        REQUIRE_OK(model);
+        model_ = std::move(model.value());
+        auto tokenizer = loadTokenizer(dir_.filePath("model").toStdString());
+        REQUIRE_OK(tokenizer);
+        tokenizer_ = std::move(tokenizer.value());
+        auto store = SessionStore::open(dir_.filePath("sessions").toStdString());
+        REQUIRE_OK(store);
+        store_ = std::move(store.value());
+    }
+
+    void stopInPrefillPausesAndResumesToTheSameAnswer() {
+        auto whole = runSessionTurn(*store_, *model_, *tokenizer_, request());
+        REQUIRE_OK(whole);
+        QCOMPARE(whole->generation.generatedTokens, int64_t(12));
+
+        std::string id;
+        int checkpoints = 0;
+        SessionTurnCallbacks callbacks;
+        callbacks.onSessionSaved = [&](const std::string& sessionId, int64_t, int64_t) { id = sessionId; };
+        callbacks.generation.cancelRequested = [&] { return ++checkpoints == 2; };
+        auto stopped = runSessionTurn(*store_, *model_, *tokenizer_, request(), callbacks);
+        QVERIFY(!stopped.ok());
+        QCOMPARE(int(stopped.error().kind), int(ErrorKind::Cancelled));
+        QVERIFY2(stopped.error().message.find("paused and can be resumed") != std::string::npos,
+                 stopped.error().message.c_str());
+        auto info = store_->session(id);
+        REQUIRE_OK(info);
+        QCOMPARE(int(info->state), int(SessionState::Paused));
+        auto progress = store_->prefillProgress(id);
+        REQUIRE_OK(progress);
+        QVERIFY(progress.value().has_value());
+        QCOMPARE(progress.value()->tokensDone, 2 * kCheckpoint);
+
+        // A ready session cannot be resumed; the paused one can, from its checkpoint.
+        QVERIFY(!resumeSessionTurn(*store_, *model_, *tokenizer_, whole->sessionId, {}, kCheckpoint).ok());
+        const int64_t forwardedBefore = model_->tokensForwarded();
+        KvCacheOptions kv;
+        kv.blockTokens = kSessionKvBlockTokens;
+        auto resumed = resumeSessionTurn(*store_, *model_, *tokenizer_, id, kv, kCheckpoint);
+        REQUIRE_OK(resumed);
+        QCOMPARE(resumed->resumedAt, 2 * kCheckpoint);
+        QCOMPARE(resumed->generation.outputIds, whole->generation.outputIds);
+        // Only the unsaved prompt tokens and the answer ran again.
+        QCOMPARE(model_->tokensForwarded() - forwardedBefore, kPromptTokens - 2 * kCheckpoint + 11);
+        info = store_->session(id);
+        REQUIRE_OK(info);
+        QCOMPARE(int(info->state), int(SessionState::Ready));
+    }
+
+    void stopInDecodeKeepsTheAnswerSoFar() {
+        SessionTurnCallbacks callbacks;
+        int64_t decoded = 0;
+        callbacks.generation.onProgress = [&](const GenerationProgress& p) {
+            if (p.phase == GenerationPhase::Decode) decoded = p.done;
+        };
+        callbacks.generation.cancelRequested = [&] { return decoded >= 3; };
+        auto stopped = runSessionTurn(*store_, *model_, *tokenizer_, request(), callbacks);
+        REQUIRE_OK(stopped);
+        QCOMPARE(stopped->generation.stopReason, std::string("cancelled"));
+        QCOMPARE(stopped->generation.generatedTokens, int64_t(3));
+        QVERIFY(stopped->generation.unfedIds.empty());
+        const std::string id = stopped->sessionId;
+        auto turns = store_->turns(id);
+        REQUIRE_OK(turns);
+        QCOMPARE(turns->size(), size_t(2));
+        QCOMPARE(turns->back().text, stopped->generation.text);
+
+        // Nothing is missing from the cache: a follow-up continues right after the kept answer.
+        auto info = store_->session(id);
+        REQUIRE_OK(info);
+        QCOMPARE(info->contextTokens, kPromptTokens + 3);
+        auto followUp = runSessionTurn(*store_, *model_, *tokenizer_, request(id));
+        REQUIRE_OK(followUp);
+        info = store_->session(id);
+        REQUIRE_OK(info);
+        QCOMPARE(info->contextTokens, kPromptTokens + 3 + 20 + 11);
+        turns = store_->turns(id);
+        REQUIRE_OK(turns);
+        QCOMPARE(turns->size(), size_t(4));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSessionTurn)
+#include "test_session_turn.moc"
