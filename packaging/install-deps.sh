@@ -5,7 +5,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
-  qt6-base-dev libgl1-mesa-dev
+  qt6-base-dev qt6-charts-dev libgl1-mesa-dev
   libopenblas-dev libsentencepiece-dev nlohmann-json3-dev libutf8proc-dev libsqlite3-dev
   libpoppler-cpp-dev libuchardet-dev libsndfile1-dev libsoxr-dev libstb-dev libjpeg62-turbo-dev
   python3
