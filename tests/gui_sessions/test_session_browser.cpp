@@ -3,6 +3,7 @@
 #include <QtTest>
 
 #include <QFile>
+#include <QHeaderView>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -14,6 +15,7 @@
 #include <QTextBrowser>
 #include <QTreeWidget>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -131,6 +133,25 @@ private slots:
         QCOMPARE(idsInViewOrder(b), (QStringList{qs(pausedId_), qs(breadId_), qs(windId_)}));
         table->sortByColumn(SessionListModel::TitleColumn, Qt::DescendingOrder);
         QCOMPARE(idsInViewOrder(b), (QStringList{qs(windId_), qs(breadId_), qs(pausedId_)}));
+
+        // As a user does it: a click on the Updated header, then another to flip the order.
+        b.resize(900, 500);
+        b.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&b));
+        QHeaderView* header = table->horizontalHeader();
+        const QPoint updatedHeader(header->sectionViewportPosition(SessionListModel::UpdatedColumn) +
+                                       header->sectionSize(SessionListModel::UpdatedColumn) / 2,
+                                   header->height() / 2);
+        QTest::mouseClick(header->viewport(), Qt::LeftButton, {}, updatedHeader);
+        const QStringList once = idsInViewOrder(b);
+        QTest::mouseClick(header->viewport(), Qt::LeftButton, {}, updatedHeader);
+        const QStringList twice = idsInViewOrder(b);
+        QCOMPARE(header->sortIndicatorSection(), int(SessionListModel::UpdatedColumn));
+        QStringList reversed = once;
+        std::reverse(reversed.begin(), reversed.end());
+        QCOMPARE(twice, reversed);
+        QVERIFY(once == (QStringList{qs(windId_), qs(breadId_), qs(pausedId_)}) ||
+                twice == (QStringList{qs(windId_), qs(breadId_), qs(pausedId_)}));
     }
 
     void searchNarrowsByTurnText() {
@@ -143,6 +164,16 @@ private slots:
         search->setText(QStringLiteral("turbine"));
         QVERIFY(loaded.wait(kWaitMs));
         QCOMPARE(idsInViewOrder(b), QStringList{qs(windId_)});
+
+        // Typing a word queries once, after the typing stops, not once per key.
+        search->clear();
+        QVERIFY(loaded.wait(kWaitMs));
+        loaded.clear();
+        QTest::keyClicks(search, QStringLiteral("starter"));
+        QVERIFY(loaded.wait(kWaitMs));
+        QTest::qWait(400);
+        QCOMPARE(loaded.count(), 1);
+        QCOMPARE(idsInViewOrder(b), QStringList{qs(breadId_)});
 
         search->setText(QStringLiteral("SOURDOUGH"));
         QVERIFY(loaded.wait(kWaitMs));
