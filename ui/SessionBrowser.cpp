@@ -1,6 +1,7 @@
 #include "SessionBrowser.h"
 
 #include <QAction>
+#include <QDir>
 #include <QFileDialog>
 #include <QFutureWatcher>
 #include <QHBoxLayout>
@@ -567,7 +568,8 @@ void SessionBrowser::exportTo(const QString& id, const QString& file, bool json)
 
 void SessionBrowser::askExport(bool json) {
     if (reviewedId_.isEmpty()) return;
-    const QString dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    QString dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    if (dir.isEmpty()) dir = QDir::homePath();
     const QString suggested = dir + QLatin1Char('/') + suggestedFileName(reviewedTitle_, reviewedId_, json);
     const QString filter = json ? tr("JSON (*.json)") : tr("Markdown (*.md)");
     const QString file = QFileDialog::getSaveFileName(this, tr("Export session"), suggested, filter);
