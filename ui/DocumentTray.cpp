@@ -20,6 +20,7 @@
 #include <QSet>
 #include <QShortcut>
 #include <QStandardItemModel>
+#include <QTimer>
 #include <QTreeView>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -84,6 +85,7 @@ DocumentTray::DocumentTray(QWidget* parent) : QWidget(parent) {
     view_->header()->setStretchLastSection(true);
     view_->header()->setSectionResizeMode(NameColumn, QHeaderView::Interactive);
     view_->setColumnWidth(NameColumn, 180);
+    view_->setColumnWidth(ContentsColumn, 170);
 
     addButton_ = new QPushButton(tr("&Add…"), this);
     addButton_->setObjectName(QStringLiteral("addFilesButton"));
@@ -136,6 +138,11 @@ DocumentTray::DocumentTray(QWidget* parent) : QWidget(parent) {
     auto* deleteShortcut = new QShortcut(QKeySequence::Delete, view_);
     deleteShortcut->setContext(Qt::WidgetWithChildrenShortcut);
     connect(deleteShortcut, &QShortcut::activated, this, &DocumentTray::removeSelectedFiles);
+
+    // Workers only store their progress; the UI thread looks a few times a second.
+    progressTimer_ = new QTimer(this);
+    progressTimer_->setInterval(250);
+    connect(progressTimer_, &QTimer::timeout, this, &DocumentTray::showReadProgress);
 
     refreshBudget();
 }
@@ -318,16 +325,21 @@ void DocumentTray::chooseFiles() {
 }
 
 DocumentTray::ReadOutcome DocumentTray::readFile(QString path, strata::ModelInputs inputs,
-                                                 std::shared_ptr<std::atomic<bool>> abandoned) {
+                                                 std::shared_ptr<std::atomic<bool>> abandoned,
+                                                 std::shared_ptr<std::atomic<int>> permille) {
     auto count = std::move(inputs.countTokens);
     inputs.countTokens = [count = std::move(count), abandoned](std::string_view text) -> int64_t {
         return abandoned->load(std::memory_order_relaxed) ? 0 : count(text);
+    };
+    strata::IngestOptions options;
+    options.progress = [permille](uint64_t done, uint64_t total) {
+        if (total > 0) permille->store(int(std::min<uint64_t>(1000, done * 1000 / total)), std::memory_order_relaxed);
     };
     ReadOutcome outcome;
     const std::filesystem::path file(QFile::encodeName(path).toStdString());
     try {
         outcome.kind = strata::detectPartKind(file);
-        auto part = strata::ingestFile(file, inputs);
+        auto part = strata::ingestFile(file, inputs, options);
         if (part.ok())
             outcome.part = std::move(part).value();
         else
@@ -346,6 +358,8 @@ void DocumentTray::startQueuedReads() {
         row.state = RowState::Reading;
         row.jobId = nextJobId_++;
         row.abandoned = std::make_shared<std::atomic<bool>>(false);
+        row.permille = std::make_shared<std::atomic<int>>(-1);
+        row.shownPermille = -1;
         liveJobs_.insert(row.jobId);
 
         auto* watcher = new QFutureWatcher<ReadOutcome>(this);
@@ -355,7 +369,8 @@ void DocumentTray::startQueuedReads() {
             watcher->deleteLater();
             finishRead(rowId, jobId, std::move(outcome));
         });
-        watcher->setFuture(QtConcurrent::run(&DocumentTray::readFile, row.path, inputsForReading(), row.abandoned));
+        watcher->setFuture(QtConcurrent::run(&DocumentTray::readFile, row.path, inputsForReading(), row.abandoned,
+                                            row.permille));
         showRow(int(i));
     }
 }
@@ -368,6 +383,7 @@ void DocumentTray::finishRead(quint64 rowId, quint64 jobId, ReadOutcome outcome)
         Row& row = rows_[size_t(index)];
         row.jobId = 0;
         row.abandoned.reset();
+        row.permille.reset();
         row.kind = outcome.kind;
         if (outcome.part) {
             row.state = RowState::Ready;
@@ -391,6 +407,7 @@ void DocumentTray::abandonRead(Row& row) {
     liveJobs_.erase(row.jobId);
     if (row.abandoned) row.abandoned->store(true, std::memory_order_relaxed);
     row.abandoned.reset();
+    row.permille.reset();
     row.jobId = 0;
 }
 
@@ -442,9 +459,16 @@ void DocumentTray::showRow(int index) {
     QColor colour;
     switch (row.state) {
     case RowState::Queued: state = tr("waiting…"); break;
-    case RowState::Reading: state = tr("reading…"); break;
+    case RowState::Reading:
+        state = row.shownPermille >= 0 ? tr("reading… %1%").arg(row.shownPermille / 10) : tr("reading…");
+        break;
     case RowState::Failed:
+        // Readers name the file in full; the Name column already does, so the reason comes first.
         state = row.error;
+        if (state.startsWith(row.path)) {
+            state = state.mid(row.path.size()).trimmed();
+            if (state.startsWith(QLatin1Char(':'))) state = state.mid(1).trimmed();
+        }
         colour = kErrorColour;
         break;
     case RowState::Ready:
@@ -462,7 +486,7 @@ void DocumentTray::showRow(int index) {
         break;
     }
     status->setText(state);
-    status->setToolTip(state);
+    status->setToolTip(row.state == RowState::Failed ? row.error : state);
     status->setData(colour.isValid() ? QVariant(colour) : QVariant(), Qt::ForegroundRole);
 }
 
@@ -520,8 +544,23 @@ void DocumentTray::refreshBudget() {
     budgetLabel_->setPalette(palette);
 }
 
+void DocumentTray::showReadProgress() {
+    for (size_t i = 0; i < rows_.size(); ++i) {
+        Row& row = rows_[i];
+        if (row.state != RowState::Reading || !row.permille) continue;
+        const int permille = row.permille->load(std::memory_order_relaxed);
+        if (permille / 10 == row.shownPermille / 10) continue;
+        row.shownPermille = permille;
+        showRow(int(i));
+    }
+}
+
 void DocumentTray::updateBusy() {
     const bool now = busy();
+    if (!now)
+        progressTimer_->stop();
+    else if (!progressTimer_->isActive())
+        progressTimer_->start();
     if (now == wasBusy_) return;
     wasBusy_ = now;
     emit busyChanged(now);

@@ -18,6 +18,7 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QStandardItemModel;
+class QTimer;
 class QTreeView;
 
 namespace strata::ui {
@@ -81,6 +82,10 @@ private:
         // Set when the read's result is no longer wanted, so that the worker stops counting
         // (and stops calling into the model's tokenizer) as soon as it can.
         std::shared_ptr<std::atomic<bool>> abandoned;
+        // Per mille of the file read, written by the worker and shown a few times a second;
+        // -1 while the reader has not said.
+        std::shared_ptr<std::atomic<int>> permille;
+        int shownPermille = -1;
     };
 
     // What a worker hands back: the part, or the error that names the file.
@@ -91,7 +96,8 @@ private:
     };
 
     static ReadOutcome readFile(QString path, strata::ModelInputs inputs,
-                                std::shared_ptr<std::atomic<bool>> abandoned);
+                                std::shared_ptr<std::atomic<bool>> abandoned,
+                                std::shared_ptr<std::atomic<int>> permille);
 
     void chooseFiles();
     void startQueuedReads();
@@ -100,6 +106,7 @@ private:
     void showRow(int index);
     void refreshBudget();
     void updateBusy();
+    void showReadProgress();
     int indexOfRow(quint64 rowId) const;
     strata::ModelInputs inputsForReading() const;
 
@@ -110,6 +117,7 @@ private:
     QPushButton* clearButton_ = nullptr;
     QProgressBar* contextBar_ = nullptr;
     QLabel* budgetLabel_ = nullptr;
+    QTimer* progressTimer_ = nullptr;
 
     std::vector<Row> rows_;  // in list order, one per model row
     std::set<quint64> liveJobs_;

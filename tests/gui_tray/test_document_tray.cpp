@@ -187,6 +187,9 @@ private slots:
                  qPrintable(cell(model, core, DocumentTray::StatusColumn)));
         QVERIFY2(cell(model, pdf, DocumentTray::StatusColumn).contains("encrypted"),
                  qPrintable(cell(model, pdf, DocumentTray::StatusColumn)));
+        // The reason leads; the full path stays in the tooltip.
+        QVERIFY(!cell(model, core, DocumentTray::StatusColumn).startsWith(dir_.path()));
+        QVERIFY(cell(model, core, DocumentTray::StatusColumn, Qt::ToolTipRole).contains("core.log"));
         for (int bad : {core, pdf}) {
             const QColor red = model->index(bad, DocumentTray::StatusColumn).data(Qt::ForegroundRole).value<QColor>();
             QVERIFY(red.isValid() && red.red() > 150 && red.green() < 100);
