@@ -31,6 +31,14 @@ TimeUnit timeUnitFor(double lastSeconds) {
     if (lastSeconds <= 3 * 3600) return {60, "min"};
     return {3600, "h"};
 }
+// 1, 2 or 5 times a power of ten, at least rough.
+double niceStep(double rough) {
+    if (!(rough > 0)) return 1;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(rough)));
+    for (double m : {1.0, 2.0, 5.0})
+        if (m * magnitude >= rough) return m * magnitude;
+    return 10 * magnitude;
+}
 }  // namespace
 
 HistoryChart::HistoryChart(QWidget* parent, size_t maxPointsPerSeries) : QWidget(parent) {
@@ -73,8 +81,10 @@ HistoryChart::HistoryChart(QWidget* parent, size_t maxPointsPerSeries) : QWidget
     chart_->addSeries(mean_);
     xAxis_ = new QValueAxis();
     yAxis_ = new QValueAxis();
-    xAxis_->setLabelFormat(QStringLiteral("%.3g"));
-    yAxis_->setLabelFormat(QStringLiteral("%.3g"));
+    xAxis_->setLabelFormat(QStringLiteral("%g"));
+    yAxis_->setLabelFormat(QStringLiteral("%g"));
+    xAxis_->setTickType(QValueAxis::TicksDynamic);
+    xAxis_->setTickAnchor(0);
     chart_->addAxis(xAxis_, Qt::AlignBottom);
     chart_->addAxis(yAxis_, Qt::AlignLeft);
     for (QAbstractSeries* s : {static_cast<QAbstractSeries*>(band_), static_cast<QAbstractSeries*>(mean_)}) {
@@ -190,12 +200,16 @@ void HistoryChart::refresh() {
     upper_->replace(highs);
     lower_->replace(lows);
 
-    const double x0 = points.empty() ? 0 : points.front().seconds / unit.seconds;
+    const double x0 = 0;  // the start of the job
     double x1 = points.empty() ? 1 : points.back().seconds / unit.seconds;
     if (x1 <= x0) x1 = x0 + 1;
     xAxis_->setRange(x0, x1);
     if (hi <= lo) hi = lo + 1;
     yAxis_->setRange(lo, hi + (hi - lo) * 0.05);
+    // Round tick values ("0, 50, 100") read at a glance; the odd ones of the raw range do not.
+    // The time axis keeps its exact range, so the newest point stays at the right edge.
+    xAxis_->setTickInterval(niceStep((x1 - x0) / 5));
+    yAxis_->applyNiceNumbers();
 }
 
 }  // namespace strata::ui

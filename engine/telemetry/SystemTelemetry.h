@@ -35,6 +35,7 @@ struct GpuMemoryProbe {
     virtual bool query(std::string& name, uint64_t& total, uint64_t& used) = 0;
 };
 
+// One sampler per window, used from one thread at a time (a timer's or a worker's).
 class SystemTelemetry {
 public:
     // watched: paths whose block devices are followed (the model file or folder, the KV/session
