@@ -1,15 +1,10 @@
 #include "CliModel.h"
 
 #include <chrono>
-#include <algorithm>
 #include <filesystem>
 
 #include "backend/cpu/CpuOps.h"
 #include "core/ModelLocations.h"
-#ifdef STRATA_HAVE_CUDA
-#include "CudaDevice.h"
-#include "CudaOps.h"
-#endif
 
 namespace strata::cli {
 
@@ -44,32 +39,6 @@ Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextToken
     STRATA_ASSIGN(options.prefillChunk, args.integer("chunk", options.prefillChunk, 1, 1 << 20));
     STRATA_ASSIGN(options.contextTokens, args.integer("context", contextTokens, 1, 1 << 24));
     return options;
-}
-
-Status backendAvailable(uint64_t vramBudget) {
-    if (vramBudget == 0) return {};
-#ifdef STRATA_HAVE_CUDA
-    std::string reason;
-    if (!cudaDeviceAvailable(&reason))
-        return badInput("--vram-budget needs a CUDA device, and none is usable here (" + reason +
-                        "); leave --vram-budget out to run on the CPU, or see the plan with strata-cli info");
-    return {};
-#else
-    return badInput("--vram-budget needs the CUDA backend, and this strata-cli was built without it (no nvcc); leave "
-                    "--vram-budget out to run on the CPU, or see the plan with strata-cli info --vram-budget");
-#endif
-}
-
-Result<std::unique_ptr<Ops>> makeOps(uint64_t vramBudget, int threads) {
-    STRATA_TRY(backendAvailable(vramBudget));
-    if (vramBudget == 0) return std::unique_ptr<Ops>(std::make_unique<CpuOps>(threads));
-#ifdef STRATA_HAVE_CUDA
-    auto ops = CudaOps::create(vramBudget);
-    STRATA_TRY(ops);
-    return std::unique_ptr<Ops>(std::move(ops.value()));
-#else
-    return internalError("unreachable: no CUDA backend");
-#endif
 }
 
 Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens, const std::string& sessionModel) {
@@ -111,17 +80,6 @@ Result<SamplingParams> samplingParams(const CliArguments& args) {
     p.seed = uint64_t(seed.value());
     if (auto problem = validate(p)) return badInput(*problem);
     return p;
-}
-
-std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& tokenizer) {
-    std::vector<int32_t> ids = config.eosTokenIds;
-    for (int32_t id : tokenizer.eosIds()) ids.push_back(id);
-    // End-of-turn markers of the chat formats.
-    for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end_of_text|>"})
-        if (auto id = tokenizer.tokenId(marker)) ids.push_back(*id);
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    return ids;
 }
 
 }  // namespace strata::cli

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "CliArguments.h"
+#include "ModelRuntime.h"
 #include "backend/Ops.h"
 #include "model/TransformerModel.h"
 #include "runtime/ResidencyPlan.h"
@@ -29,18 +30,10 @@ struct CliModel {
 Result<std::string> modelPath(const CliArguments& args, const std::string& sessionModel = {});
 // --ram-budget, --vram-budget (each 0 when absent), --chunk and --context (default contextTokens).
 Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens);
-// Bad input, suggesting how to run without one, when a VRAM budget is given and there is no CUDA
-// backend or device. Commands check it before slow work.
-Status backendAvailable(uint64_t vramBudget);
-// The CPU backend, or the CUDA backend holding vramBudget bytes of device memory. Bad input,
-// suggesting how to run without one, when there is no CUDA backend or device.
-Result<std::unique_ptr<Ops>> makeOps(uint64_t vramBudget, int threads);
 // The sampling flags of run and ask: --temperature, --top-k, --top-p, --min-p,
 // --repetition-penalty, --seed.
 extern const std::set<std::string> kSamplingFlags;
 Result<SamplingParams> samplingParams(const CliArguments& args);
-// The ids that end an answer: the config's and tokenizer's EOS and the chat formats' end-of-turn markers.
-std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& tokenizer);
 
 // contextTokens: positions to plan device memory for when --context is not given.
 Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens,

@@ -42,24 +42,14 @@ Result<std::string> promptText(const CliArguments& args) {
 Result<std::vector<int32_t>> promptIds(const CliArguments& args, const ModelConfig& config, const Tokenizer& tokenizer,
                                        const std::string& text) {
     if (args.has("raw") && args.has("chat")) return badInput("give at most one of --raw and --chat");
-    const bool chat = args.has("chat") || (!args.has("raw") && tokenizer.declaresChatTemplate());
-    if (!chat) {
-        if (!args.has("raw"))
-            std::fprintf(stderr, "the model has no chat template: continuing the prompt as plain text (--chat to "
-                                 "use the %s chat format anyway)\n", config.modelType.c_str());
-        return tokenizer.encode(text, tokenizer.addsBosByDefault());
-    }
-    auto format = chatFormatForModelType(config.modelType);
-    STRATA_TRY(format);
-    std::vector<ChatMessage> messages;
-    if (auto system = args.get("system")) messages.push_back({"system", *system});
-    messages.push_back({"user", text});
-    ChatOptions options;
-    options.enableThinking = !args.has("no-think");
-    auto rendered = renderChat(format.value(), messages, options);
-    STRATA_TRY(rendered);
-    // The rendering carries its own BOS where the family wants one.
-    return tokenizer.encode(rendered.value(), false);
+    PromptFormat format;
+    format.chat = args.has("chat") || (!args.has("raw") && tokenizer.declaresChatTemplate());
+    if (!format.chat && !args.has("raw"))
+        std::fprintf(stderr, "the model has no chat template: continuing the prompt as plain text (--chat to "
+                             "use the %s chat format anyway)\n", config.modelType.c_str());
+    format.system = args.get("system").value_or("");
+    format.enableThinking = !args.has("no-think");
+    return firstTurnIds(config, tokenizer, text, format);
 }
 
 // Streams the answer to stdout and progress to stderr.

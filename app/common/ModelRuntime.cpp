@@ -1,0 +1,90 @@
+#include "ModelRuntime.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "backend/cpu/CpuOps.h"
+#include "tokenizer/ChatTemplate.h"
+#ifdef STRATA_HAVE_CUDA
+#include "CudaDevice.h"
+#include "CudaOps.h"
+#endif
+
+namespace strata {
+
+Status backendAvailable(uint64_t vramBudget) {
+    if (vramBudget == 0) return {};
+#ifdef STRATA_HAVE_CUDA
+    std::string reason;
+    if (!cudaDeviceAvailable(&reason))
+        return badInput("a VRAM budget (--vram-budget) needs a CUDA device, and none is usable here (" + reason +
+                        "); leave it out to run on the CPU");
+    return {};
+#else
+    return badInput("a VRAM budget (--vram-budget) needs the CUDA backend, and this build of Strata has none (no "
+                    "nvcc); leave it out to run on the CPU");
+#endif
+}
+
+Result<std::unique_ptr<Ops>> makeOps(uint64_t vramBudget, int threads) {
+    STRATA_TRY(backendAvailable(vramBudget));
+    if (vramBudget == 0) return std::unique_ptr<Ops>(std::make_unique<CpuOps>(threads));
+#ifdef STRATA_HAVE_CUDA
+    auto ops = CudaOps::create(vramBudget);
+    STRATA_TRY(ops);
+    return std::unique_ptr<Ops>(std::move(ops.value()));
+#else
+    return internalError("unreachable: no CUDA backend");
+#endif
+}
+
+std::string backendDescription() {
+#ifdef STRATA_HAVE_CUDA
+    std::string reason;
+    if (cudaDeviceAvailable(&reason)) {
+        auto info = cudaDeviceInfo(0);
+        return info.ok() ? "CUDA available: " + info->name : std::string("CUDA available");
+    }
+#endif
+    return "CPU backend";
+}
+
+Result<LoadedModel> loadModel(const std::filesystem::path& path, const ModelOptions& options, int threads) {
+    LoadedModel out;
+    out.path = path.string();
+    STRATA_ASSIGN(out.ops, makeOps(options.vramBudget, threads));
+    out.threads = CpuOps::threadCount(threads);
+    const auto t0 = std::chrono::steady_clock::now();
+    STRATA_ASSIGN(out.model, TransformerModel::load(path, *out.ops, options));
+    STRATA_ASSIGN(out.tokenizer, loadTokenizer(path));
+    out.loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+}
+
+std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& tokenizer) {
+    std::vector<int32_t> ids = config.eosTokenIds;
+    for (int32_t id : tokenizer.eosIds()) ids.push_back(id);
+    // End-of-turn markers of the chat formats.
+    for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end_of_text|>"})
+        if (auto id = tokenizer.tokenId(marker)) ids.push_back(*id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+}
+
+Result<std::vector<int32_t>> firstTurnIds(const ModelConfig& config, const Tokenizer& tokenizer,
+                                          const std::string& text, const PromptFormat& format) {
+    if (!format.chat) return tokenizer.encode(text, tokenizer.addsBosByDefault());
+    auto chat = chatFormatForModelType(config.modelType);
+    STRATA_TRY(chat);
+    std::vector<ChatMessage> messages;
+    if (!format.system.empty()) messages.push_back({"system", format.system});
+    messages.push_back({"user", text});
+    ChatOptions options;
+    options.enableThinking = format.enableThinking;
+    auto rendered = renderChat(chat.value(), messages, options);
+    STRATA_TRY(rendered);
+    return tokenizer.encode(rendered.value(), false);
+}
+
+}  // namespace strata

@@ -1,0 +1,77 @@
+#pragma once
+// The plain values that cross between the window and the engine thread: what to load, what to
+// ask, and what came back. Nothing here points into engine state.
+#include <QList>
+#include <QMetaType>
+#include <QString>
+
+namespace strata::app {
+
+struct ModelChoice {
+    QString path;            // a Hugging Face folder or a GGUF file
+    quint64 ramBudget = 0;   // weights held in RAM; 0: no limit
+    quint64 vramBudget = 0;  // 0: the CPU backend
+    int threads = 0;         // CPU threads; 0: all cores
+    qint64 contextTokens = 8192;  // positions planned for in device memory
+};
+
+struct ModelSummary {
+    QString path;
+    QString name;       // the file or folder name
+    QString modelType;  // "gemma3_text", "llama", ...
+    qint64 contextTokens = 0;  // the model's own context
+    qint64 layers = 0;
+    QString backend;    // "CPU backend" or the CUDA device
+    double loadSeconds = 0;
+};
+
+struct JobAttachment {
+    QString path;
+    QString kind;  // "pdf", "text", ...
+    qint64 tokens = 0;
+};
+
+struct JobRequest {
+    QString question;      // what the transcript shows
+    QString documentText;  // the attached files' text with its source lines; put before the question
+    QList<JobAttachment> attachments;
+    QString sessionId;     // a ready session to continue; empty: a new one
+    QString resumeSessionId;  // a paused session whose saved job is finished instead (question unused)
+    qint64 maxNewTokens = 512;
+    QString storeRoot;     // the session store; empty: the default
+    quint64 kvBudget = 0;  // KV blocks in backend memory; 0: no limit
+    quint64 kvRamBudget = 0;
+    qint64 checkpointTokens = 1024;
+};
+
+struct JobProgress {
+    qint64 jobId = 0;
+    bool prefill = true;
+    qint64 done = 0;
+    qint64 total = 0;
+    double tokensPerSecond = 0;
+    double etaSeconds = -1;  // -1: unknown
+};
+
+struct JobOutcome {
+    qint64 jobId = 0;
+    QString sessionId;
+    bool ok = false;
+    bool cancelled = false;  // stopped by the user; a stopped prefill leaves the session resumable
+    bool diskFull = false;
+    QString error;
+    QString stopReason;
+    QString answer;
+    qint64 promptTokens = 0;
+    qint64 generatedTokens = 0;
+    double prefillSeconds = 0;
+    double decodeSeconds = 0;
+};
+
+}  // namespace strata::app
+
+Q_DECLARE_METATYPE(strata::app::ModelChoice)
+Q_DECLARE_METATYPE(strata::app::ModelSummary)
+Q_DECLARE_METATYPE(strata::app::JobRequest)
+Q_DECLARE_METATYPE(strata::app::JobProgress)
+Q_DECLARE_METATYPE(strata::app::JobOutcome)
