@@ -1,4 +1,4 @@
-// The main window's skeleton: title, icon, menus, shortcuts and an honest, disabled Run button.
+// The main window without a model: title, icon, menus, shortcuts, and Run disabled until a model is loaded.
 #include <QtTest>
 
 #include <QAction>
@@ -44,7 +44,8 @@ private slots:
 
     void menus() {
         MainWindow w;
-        QCOMPARE(menuTitles(w.menuBar()), (QStringList{QStringLiteral("File"), QStringLiteral("Help")}));
+        QCOMPARE(menuTitles(w.menuBar()), (QStringList{QStringLiteral("File"), QStringLiteral("Job"), QStringLiteral("View"),
+                                                       QStringLiteral("Help")}));
 
         QMenu* file = menuNamed(w.menuBar(), QStringLiteral("File"));
         QVERIFY(file);
@@ -78,7 +79,7 @@ private slots:
         auto* transcript = w.findChild<QTextBrowser*>(QStringLiteral("transcript"));
         QVERIFY(transcript);
         QVERIFY(transcript->isReadOnly());
-        QVERIFY(transcript->toPlainText().contains(QStringLiteral("strata-cli run")));
+        QVERIFY(transcript->toPlainText().contains(QStringLiteral("Drop documents")));
 
         auto* prompt = w.findChild<QPlainTextEdit*>(QStringLiteral("promptEdit"));
         QVERIFY(prompt);
@@ -87,7 +88,12 @@ private slots:
         auto* run = w.findChild<QPushButton*>(QStringLiteral("runButton"));
         QVERIFY(run);
         QVERIFY(!run->isEnabled());
-        QCOMPARE(run->toolTip(), QStringLiteral("No model loaded: use strata-cli run for now"));
+        QCOMPARE(run->toolTip(), QStringLiteral("No model loaded: choose one in the toolbar"));
+        auto* run2 = w.findChild<QAction*>(QStringLiteral("actionRun"));
+        QVERIFY(run2 && !run2->isEnabled());
+        QCOMPARE(run2->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_Return));
+        auto* cancel = w.findChild<QPushButton*>(QStringLiteral("cancelButton"));
+        QVERIFY(cancel && !cancel->isEnabled());
     }
 
     void statusBarNamesTheBackend() {

@@ -1,0 +1,56 @@
+#include "TelemetrySampler.h"
+
+#include <QTimer>
+
+#include <memory>
+
+namespace strata::app {
+
+namespace {
+
+class SamplingWorker : public QObject {
+public:
+    SamplingWorker(TelemetrySampler* owner, int intervalMs) : owner_(owner), timer_(this) {
+        timer_.setInterval(intervalMs);
+        connect(&timer_, &QTimer::timeout, this, [this] {
+            if (telemetry_) emit owner_->sampled(telemetry_->sample());
+        });
+    }
+    void watch(const QStringList& paths) {
+        std::vector<std::filesystem::path> watched;
+        for (const QString& p : paths)
+            if (!p.isEmpty()) watched.emplace_back(p.toStdString());
+        telemetry_ = std::make_unique<SystemTelemetry>(std::move(watched));
+        if (!timer_.isActive()) timer_.start();
+        emit owner_->sampled(telemetry_->sample());
+    }
+
+private:
+    TelemetrySampler* owner_;
+    QTimer timer_;
+    std::unique_ptr<SystemTelemetry> telemetry_;
+};
+
+}  // namespace
+
+TelemetrySampler::TelemetrySampler(int intervalMs, QObject* parent) : QObject(parent) {
+    qRegisterMetaType<strata::TelemetrySnapshot>();
+    thread_ = new QThread(this);
+    thread_->setObjectName(QStringLiteral("strata-telemetry"));
+    worker_ = new SamplingWorker(this, intervalMs);
+    worker_->moveToThread(thread_);
+    connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    thread_->start();
+}
+
+TelemetrySampler::~TelemetrySampler() {
+    thread_->quit();
+    thread_->wait();
+}
+
+void TelemetrySampler::watch(const QStringList& paths) {
+    auto* worker = static_cast<SamplingWorker*>(worker_);
+    QMetaObject::invokeMethod(worker_, [worker, paths] { worker->watch(paths); }, Qt::QueuedConnection);
+}
+
+}  // namespace strata::app

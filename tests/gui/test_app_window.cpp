@@ -1,0 +1,227 @@
+// The window running real jobs on a random Llama (offscreen): documents dropped on the tray with
+// real drag-and-drop events are counted, a question streams its answer into the transcript while
+// the gauges and the progress bar move and the UI thread keeps processing events, no engine call
+// runs on the UI thread, cancel stops a job, the session appears in the browser and reopens with
+// its transcript, export writes the file, and closing during a job asks first and, when the job is
+// left for later, keeps the session resumable.
+#include <QDragEnterEvent>
+#include <QLabel>
+#include <QMimeData>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTextBrowser>
+#include <QtTest>
+
+#include "DocumentTray.h"
+#include "EngineController.h"
+#include "MainWindow.h"
+#include "SessionBrowser.h"
+#include "SessionListModel.h"
+#include "session/SessionStore.h"
+#include "support/RandomLlama.h"
+
+using namespace strata;
+using namespace strata::ui;
+
+class TestAppWindow : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+    QString modelDir() const { return dir_.filePath("model"); }
+    QString storeDir() const { return dir_.filePath("sessions"); }
+
+    static QString longQuestion(int pairs) {
+        QString text;
+        for (int i = 0; i < pairs; ++i) text += QStringLiteral("alpha beta ");
+        return text + QStringLiteral("?");
+    }
+
+    // A window with the model loaded.
+    static bool ready(MainWindow& w, const QString& model) {
+        QSignalSpy loaded(w.controller(), &app::EngineController::modelReady);
+        w.loadModel(model);
+        return loaded.wait(60000);
+    }
+
+    static void ask(MainWindow& w, const QString& question) {
+        w.findChild<QPlainTextEdit*>(QStringLiteral("promptEdit"))->setPlainText(question);
+        QTest::mouseClick(w.findChild<QPushButton*>(QStringLiteral("runButton")), Qt::LeftButton);
+    }
+
+    static app::JobOutcome finished(QSignalSpy& spy, int count) {
+        while (spy.count() < count)
+            if (!spy.wait(120000)) return {};
+        return spy.at(count - 1).at(0).value<app::JobOutcome>();
+    }
+
+    static void drop(QWidget* target, const QList<QUrl>& urls) {
+        QMimeData mime;
+        mime.setUrls(urls);
+        const QPoint at = target->rect().center();
+        QDragEnterEvent enter(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(target, &enter);
+        QVERIFY(enter.isAccepted());
+        QDragMoveEvent move(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(target, &move);
+        QDropEvent dropEvent(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(target, &dropEvent);
+        QVERIFY(dropEvent.isAccepted());
+    }
+
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("StrataTest"));
+        QCoreApplication::setApplicationName(QStringLiteral("test_app_window"));
+        QSettings settings;
+        settings.clear();
+        settings.setValue(QStringLiteral("sessions/folder"), storeDir());
+        settings.setValue(QStringLiteral("jobs/checkpointTokens"), 256);
+        settings.setValue(QStringLiteral("answers/maxTokens"), 12);
+        settings.sync();
+        testsupport::RandomLlamaShape shape;
+        shape.hidden = 256;
+        shape.layers = 4;
+        shape.heads = 4;
+        shape.kvHeads = 2;
+        shape.headDim = 64;
+        shape.ffn = 512;
+        QVERIFY(testsupport::writeRandomLlama(modelDir().toStdString(), shape));
+    }
+
+    void droppedDocumentsAreAskedAboutAndSaved() {
+        MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto* run = w.findChild<QPushButton*>(QStringLiteral("runButton"));
+        QVERIFY(!run->isEnabled());  // no model yet
+        QVERIFY(ready(w, modelDir()));
+        QVERIFY(run->isEnabled());
+
+        QFile log(dir_.filePath("plant.log"));
+        QVERIFY(log.open(QIODevice::WriteOnly));
+        log.write("09:14 pump 7 pressure lost\r\n09:15 failover to pump 8\r\n11:02 sensor replaced\r\n");
+        log.close();
+        auto* tray = w.findChild<DocumentTray*>();
+        drop(tray, {QUrl::fromLocalFile(log.fileName())});
+        if (QTest::currentTestFailed()) return;
+        QTRY_VERIFY_WITH_TIMEOUT(tray->fileCount() == 1 && !tray->busy(), 30000);
+        QVERIFY(tray->budget().partTokens > 10);
+
+        int ticks = 0;
+        QTimer timer;
+        connect(&timer, &QTimer::timeout, [&] { ++ticks; });
+        timer.start(5);
+        auto* progress = w.findChild<QProgressBar*>(QStringLiteral("jobProgress"));
+        auto* ram = w.findChild<QLabel*>(QStringLiteral("ramLabel"));
+        QVERIFY(progress && ram);
+        QTRY_VERIFY_WITH_TIMEOUT(!ram->text().isEmpty() && ram->text() != QStringLiteral("—"), 5000);
+        QSet<int> progressValues;
+        connect(w.controller(), &app::EngineController::progressed, this,
+                [&] { progressValues << progress->value(); });
+        QSignalSpy streamed(w.controller(), &app::EngineController::textStreamed);
+        QSignalSpy done(w.controller(), &app::EngineController::jobFinished);
+        ask(w, longQuestion(150) + QStringLiteral(" When was the sensor replaced?"));
+        const app::JobOutcome outcome = finished(done, 1);
+        timer.stop();
+        QVERIFY2(outcome.ok, qPrintable(outcome.error));
+        QVERIFY(progressValues.size() >= 2);
+        QVERIFY2(ticks >= 5, qPrintable(QString::number(ticks)));
+        QCOMPARE(w.controller()->engineCallsOnUiThread(), 0);
+        auto* transcript = w.findChild<QTextBrowser*>(QStringLiteral("transcript"));
+        QVERIFY(transcript->toPlainText().contains(QStringLiteral("When was the sensor replaced?")));
+        if (!outcome.answer.trimmed().isEmpty()) {
+            QVERIFY(streamed.count() > 0);
+            QVERIFY(transcript->toPlainText().contains(outcome.answer.trimmed().left(8)));
+        }
+        QCOMPARE(w.currentSession(), outcome.sessionId);
+
+        // The session is in the browser; it reopens with its transcript; export writes it.
+        auto* browser = w.findChild<SessionBrowser*>();
+        QTRY_VERIFY_WITH_TIMEOUT(browser->sessionModel()->rowCount() == 1, 10000);
+        QCOMPARE(browser->sessionModel()->idAt(0), outcome.sessionId);
+        w.findChild<QAction*>(QStringLiteral("actionNewConversation"))->trigger();
+        QVERIFY(!transcript->toPlainText().contains(QStringLiteral("sensor replaced?")));
+        w.openSession(outcome.sessionId);
+        QTRY_VERIFY_WITH_TIMEOUT(transcript->toPlainText().contains(QStringLiteral("When was the sensor replaced?")), 10000);
+        const QString exported = dir_.filePath("session.md");
+        QVERIFY(SessionBrowser::writeExport(storeDir(), outcome.sessionId, exported, false).ok());
+        QFile md(exported);
+        QVERIFY(md.open(QIODevice::ReadOnly));
+        const QByteArray text = md.readAll();
+        QVERIFY(text.contains("When was the sensor replaced?"));
+        QVERIFY(text.contains("plant.log"));
+    }
+
+    void cancelStopsTheJobAndTheSessionResumes() {
+        MainWindow w;
+        w.show();
+        QVERIFY(ready(w, modelDir()));
+        QSignalSpy done(w.controller(), &app::EngineController::jobFinished);
+        connect(w.controller(), &app::EngineController::jobStarted, this, [&] {
+            QTest::mouseClick(w.findChild<QPushButton*>(QStringLiteral("cancelButton")), Qt::LeftButton);
+        });
+        ask(w, longQuestion(400));
+        const app::JobOutcome stopped = finished(done, 1);
+        QVERIFY(stopped.cancelled);
+        QVERIFY2(stopped.error.contains(QStringLiteral("paused")), qPrintable(stopped.error));
+        auto store = SessionStore::open(storeDir().toStdString());
+        QVERIFY(store.ok());
+        auto info = (*store)->session(stopped.sessionId.toStdString());
+        QVERIFY(info.ok());
+        QCOMPARE(int(info->state), int(SessionState::Paused));
+
+        disconnect(w.controller(), &app::EngineController::jobStarted, this, nullptr);
+        w.resumeSession(stopped.sessionId);
+        const app::JobOutcome resumed = finished(done, 2);
+        QVERIFY2(resumed.ok, qPrintable(resumed.error));
+        info = (*store)->session(stopped.sessionId.toStdString());
+        QVERIFY(info.ok());
+        QCOMPARE(int(info->state), int(SessionState::Ready));
+    }
+
+    void closingDuringAJobAsksAndLeavesItResumable() {
+        auto* w = new MainWindow;
+        w->show();
+        QVERIFY(ready(*w, modelDir()));
+        int asked = 0;
+        w->setCloseQuestion([&] {
+            ++asked;
+            return asked == 1 ? MainWindow::CloseChoice::KeepWorking : MainWindow::CloseChoice::LeaveForLater;
+        });
+        QSignalSpy started(w->controller(), &app::EngineController::jobStarted);
+        QSignalSpy saved(w->controller(), &app::EngineController::sessionSaved);
+        QSignalSpy done(w->controller(), &app::EngineController::jobFinished);
+        ask(*w, longQuestion(400));
+        QVERIFY(started.wait(30000));
+        QVERIFY(!w->close());  // "keep working": the window stays
+        QCOMPARE(asked, 1);
+        QVERIFY(w->isVisible());
+        QVERIFY(w->close());   // "leave it for later": the job stops and saves, then the window closes
+        QCOMPARE(asked, 2);
+        QVERIFY(!w->isVisible());
+        QCOMPARE(done.count(), 1);
+        const app::JobOutcome outcome = done.at(0).at(0).value<app::JobOutcome>();
+        QVERIFY(outcome.cancelled);
+        QVERIFY(!outcome.sessionId.isEmpty());
+        delete w;
+
+        auto store = SessionStore::open(storeDir().toStdString());
+        QVERIFY(store.ok());
+        auto info = (*store)->session(outcome.sessionId.toStdString());
+        QVERIFY(info.ok());
+        QCOMPARE(int(info->state), int(SessionState::Paused));
+        auto progress = (*store)->prefillProgress(outcome.sessionId.toStdString());
+        QVERIFY(progress.ok() && progress.value());
+        QVERIFY(progress.value()->tokensDone >= 256);
+    }
+};
+
+QTEST_MAIN(TestAppWindow)
+#include "test_app_window.moc"
