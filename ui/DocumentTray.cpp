@@ -84,8 +84,12 @@ DocumentTray::DocumentTray(QWidget* parent) : QWidget(parent) {
     view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     view_->header()->setStretchLastSection(true);
     view_->header()->setSectionResizeMode(NameColumn, QHeaderView::Interactive);
-    view_->setColumnWidth(NameColumn, 180);
-    view_->setColumnWidth(ContentsColumn, 170);
+    // Name and tokens first in view: the tray is narrow beside the transcript.
+    view_->setColumnWidth(NameColumn, 130);
+    view_->setColumnWidth(TypeColumn, 42);
+    view_->setColumnWidth(SizeColumn, 64);
+    view_->setColumnWidth(ContentsColumn, 120);
+    view_->setColumnWidth(TokensColumn, 60);
 
     addButton_ = new QPushButton(tr("&Add…"), this);
     addButton_->setObjectName(QStringLiteral("addFilesButton"));

@@ -49,6 +49,38 @@ std::string backendDescription() {
     return "CPU backend";
 }
 
+#ifdef STRATA_HAVE_CUDA
+namespace {
+
+class CudaMemoryProbe : public GpuMemoryProbe {
+public:
+    explicit CudaMemoryProbe(std::string name) : name_(std::move(name)) {}
+    bool query(std::string& name, uint64_t& total, uint64_t& used) override {
+        size_t free = 0, all = 0;
+        if (!cudaStatus(cudaMemGetInfo(&free, &all), "cudaMemGetInfo").ok()) return false;
+        name = name_;
+        total = all;
+        used = all - free;
+        return true;
+    }
+
+private:
+    std::string name_;
+};
+
+}  // namespace
+#endif
+
+std::unique_ptr<GpuMemoryProbe> makeGpuMemoryProbe() {
+#ifdef STRATA_HAVE_CUDA
+    if (cudaDeviceAvailable(nullptr)) {
+        auto info = cudaDeviceInfo(0);
+        return std::make_unique<CudaMemoryProbe>(info.ok() ? info->name : std::string("CUDA device"));
+    }
+#endif
+    return nullptr;
+}
+
 Result<LoadedModel> loadModel(const std::filesystem::path& path, const ModelOptions& options, int threads) {
     LoadedModel out;
     out.path = path.string();

@@ -10,6 +10,7 @@
 
 #include "backend/Ops.h"
 #include "model/TransformerModel.h"
+#include "telemetry/SystemTelemetry.h"
 #include "tokenizer/Tokenizer.h"
 
 namespace strata {
@@ -21,6 +22,9 @@ Status backendAvailable(uint64_t vramBudget);
 Result<std::unique_ptr<Ops>> makeOps(uint64_t vramBudget, int threads);
 // "CUDA: NVIDIA H100 ..." or "CPU backend": what the window's status bar says.
 std::string backendDescription();
+
+// The whole GPU's memory in use, for the gauges (CUDA builds with a usable device); null otherwise.
+std::unique_ptr<GpuMemoryProbe> makeGpuMemoryProbe();
 
 struct LoadedModel {
     std::string path;  // the model folder or GGUF file

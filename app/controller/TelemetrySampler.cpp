@@ -2,6 +2,8 @@
 
 #include <QTimer>
 
+#include "ModelRuntime.h"
+
 #include <memory>
 
 namespace strata::app {
@@ -20,7 +22,7 @@ public:
         std::vector<std::filesystem::path> watched;
         for (const QString& p : paths)
             if (!p.isEmpty()) watched.emplace_back(p.toStdString());
-        telemetry_ = std::make_unique<SystemTelemetry>(std::move(watched));
+        telemetry_ = std::make_unique<SystemTelemetry>(std::move(watched), makeGpuMemoryProbe());
         if (!timer_.isActive()) timer_.start();
         emit owner_->sampled(telemetry_->sample());
     }
