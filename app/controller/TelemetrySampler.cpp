@@ -1,5 +1,6 @@
 #include "TelemetrySampler.h"
 
+#include <QElapsedTimer>
 #include <QTimer>
 
 #include "ModelRuntime.h"
@@ -13,9 +14,10 @@ namespace {
 class SamplingWorker : public QObject {
 public:
     SamplingWorker(TelemetrySampler* owner, int intervalMs) : owner_(owner), timer_(this) {
+        clock_.start();
         timer_.setInterval(intervalMs);
         connect(&timer_, &QTimer::timeout, this, [this] {
-            if (telemetry_) emit owner_->sampled(telemetry_->sample());
+            if (telemetry_) emit owner_->sampled(sample());
         });
     }
     void watch(const QStringList& paths) {
@@ -24,10 +26,14 @@ public:
             if (!p.isEmpty()) watched.emplace_back(p.toStdString());
         telemetry_ = std::make_unique<SystemTelemetry>(std::move(watched), makeGpuMemoryProbe());
         if (!timer_.isActive()) timer_.start();
-        emit owner_->sampled(telemetry_->sample());
+        emit owner_->sampled(sample());
     }
 
 private:
+    // One clock for the whole window, whichever disks are followed: the history stays in order.
+    TelemetrySnapshot sample() { return telemetry_->sampleAt(double(clock_.elapsed()) / 1000.0); }
+
+    QElapsedTimer clock_;
     TelemetrySampler* owner_;
     QTimer timer_;
     std::unique_ptr<SystemTelemetry> telemetry_;
