@@ -318,6 +318,7 @@ void MainWindow::connectController() {
         else transcript_->addQuestion(job.question, job.parts.empty() ? QString() : tr("about %n document(s)", "", int(job.parts.size())));
         transcript_->beginAnswer();
         gauges_->clearProgress();
+        telemetry_->sampleNow();
         updateButtons();
     });
     connect(controller_, &EngineController::sessionSaved, this, [this](qint64, const QString& id) {

@@ -16,9 +16,7 @@ public:
     SamplingWorker(TelemetrySampler* owner, int intervalMs) : owner_(owner), timer_(this) {
         clock_.start();
         timer_.setInterval(intervalMs);
-        connect(&timer_, &QTimer::timeout, this, [this] {
-            if (telemetry_) emit owner_->sampled(sample());
-        });
+        connect(&timer_, &QTimer::timeout, this, &SamplingWorker::sampleNow);
     }
     void watch(const QStringList& paths) {
         std::vector<std::filesystem::path> watched;
@@ -27,6 +25,10 @@ public:
         telemetry_ = std::make_unique<SystemTelemetry>(std::move(watched), makeGpuMemoryProbe());
         if (!timer_.isActive()) timer_.start();
         emit owner_->sampled(sample());
+    }
+
+    void sampleNow() {
+        if (telemetry_) emit owner_->sampled(sample());
     }
 
 private:
@@ -59,6 +61,15 @@ TelemetrySampler::~TelemetrySampler() {
 void TelemetrySampler::watch(const QStringList& paths) {
     auto* worker = static_cast<SamplingWorker*>(worker_);
     QMetaObject::invokeMethod(worker_, [worker, paths] { worker->watch(paths); }, Qt::QueuedConnection);
+}
+
+}  // namespace strata::app
+
+namespace strata::app {
+
+void TelemetrySampler::sampleNow() {
+    auto* worker = static_cast<SamplingWorker*>(worker_);
+    QMetaObject::invokeMethod(worker_, [worker] { worker->sampleNow(); }, Qt::QueuedConnection);
 }
 
 }  // namespace strata::app

@@ -21,6 +21,8 @@ public:
 
     // The disks to follow: those holding these paths (the model, the session folder).
     void watch(const QStringList& paths);
+    // A sample now, besides the regular ones (say, as a job starts).
+    void sampleNow();
 
 signals:
     void sampled(const strata::TelemetrySnapshot& snapshot);
