@@ -203,9 +203,9 @@ Result<PdfDocument> readPdf(const std::filesystem::path& file, const std::string
         if (doc->is_locked()) {
             if (password.empty())
                 return badInput(file.string() +
-                                ": the PDF file is encrypted; give its password with --password");
+                                ": the PDF file is encrypted and needs its password (strata-cli: --password)");
             return badInput(file.string() +
-                            ": the password does not open this encrypted PDF file; check --password");
+                            ": the password does not open this encrypted PDF file");
         }
 
         PdfDocument result;

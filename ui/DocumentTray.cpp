@@ -7,6 +7,8 @@
 #include <QDropEvent>
 #include <QFile>
 #include <QFileDialog>
+#include <QInputDialog>
+#include <QLineEdit>
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QHBoxLayout>
@@ -142,6 +144,16 @@ DocumentTray::DocumentTray(QWidget* parent) : QWidget(parent) {
     auto* deleteShortcut = new QShortcut(QKeySequence::Delete, view_);
     deleteShortcut->setContext(Qt::WidgetWithChildrenShortcut);
     connect(deleteShortcut, &QShortcut::activated, this, &DocumentTray::removeSelectedFiles);
+    connect(view_, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& index) {
+        if (index.row() < 0 || size_t(index.row()) >= rows_.size()) return;
+        const Row& row = rows_[size_t(index.row())];
+        if (row.state != RowState::Failed || !row.error.contains(QStringLiteral("encrypted"))) return;
+        bool ok = false;
+        const QString password = QInputDialog::getText(this, tr("Password"),
+                                                       tr("Password of %1:").arg(QFileInfo(row.path).fileName()),
+                                                       QLineEdit::Password, QString(), &ok);
+        if (ok) setPassword(row.path, password);
+    });
 
     // Workers only store their progress; the UI thread looks a few times a second.
     progressTimer_ = new QTimer(this);
@@ -314,6 +326,18 @@ void DocumentTray::dropEvent(QDropEvent* event) {
     addFiles(paths);
 }
 
+void DocumentTray::setPassword(const QString& path, const QString& password) {
+    for (Row& row : rows_) {
+        if (row.path != path || row.state == RowState::Reading) continue;
+        row.password = password;
+        row.state = RowState::Queued;
+        row.part.reset();
+        row.error.clear();
+    }
+    startQueuedReads();
+    emit changed();
+}
+
 void DocumentTray::chooseFiles() {
     const QString filters = tr("PDF documents (*.pdf);;"
                                "Text and logs (*.txt *.log *.md *.csv *.tsv *.json *.xml *.yaml *.yml *.ini *.cfg "
@@ -328,7 +352,7 @@ void DocumentTray::chooseFiles() {
     addFiles(chosen);
 }
 
-DocumentTray::ReadOutcome DocumentTray::readFile(QString path, strata::ModelInputs inputs,
+DocumentTray::ReadOutcome DocumentTray::readFile(QString path, QString password, strata::ModelInputs inputs,
                                                  std::shared_ptr<std::atomic<bool>> abandoned,
                                                  std::shared_ptr<std::atomic<int>> permille) {
     auto count = std::move(inputs.countTokens);
@@ -336,6 +360,7 @@ DocumentTray::ReadOutcome DocumentTray::readFile(QString path, strata::ModelInpu
         return abandoned->load(std::memory_order_relaxed) ? 0 : count(text);
     };
     strata::IngestOptions options;
+    options.password = password.toStdString();
     options.progress = [permille](uint64_t done, uint64_t total) {
         if (total > 0) permille->store(int(std::min<uint64_t>(1000, done * 1000 / total)), std::memory_order_relaxed);
     };
@@ -373,7 +398,7 @@ void DocumentTray::startQueuedReads() {
             watcher->deleteLater();
             finishRead(rowId, jobId, std::move(outcome));
         });
-        watcher->setFuture(QtConcurrent::run(&DocumentTray::readFile, row.path, inputsForReading(), row.abandoned,
+        watcher->setFuture(QtConcurrent::run(&DocumentTray::readFile, row.path, row.password, inputsForReading(), row.abandoned,
                                             row.permille));
         showRow(int(i));
     }
@@ -490,7 +515,10 @@ void DocumentTray::showRow(int index) {
         break;
     }
     status->setText(state);
-    status->setToolTip(row.state == RowState::Failed ? row.error : state);
+    status->setToolTip(row.state != RowState::Failed ? state
+                       : row.error.contains(QStringLiteral("encrypted"))
+                           ? row.error + tr("\nDouble-click to give its password.")
+                           : row.error);
     status->setData(colour.isValid() ? QVariant(colour) : QVariant(), Qt::ForegroundRole);
 }
 

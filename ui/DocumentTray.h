@@ -41,6 +41,8 @@ public:
     void addFiles(const QStringList& paths);
     void removeSelectedFiles();
     void clear();
+    // Reads a locked PDF again with its password (also asked for on double-clicking its row).
+    void setPassword(const QString& path, const QString& password);
 
     // The chosen model's counter and context. countTokens runs on worker threads; the caller
     // keeps what it refers to alive while the tray uses it. Every listed file is counted again.
@@ -78,6 +80,7 @@ private:
         std::optional<strata::PartKind> kind;
         std::optional<strata::PromptPart> part;
         QString error;
+        QString password;  // for a locked PDF
         quint64 jobId = 0;  // the read in flight for this row, 0 when none
         // Set when the read's result is no longer wanted, so that the worker stops counting
         // (and stops calling into the model's tokenizer) as soon as it can.
@@ -95,7 +98,7 @@ private:
         QString error;
     };
 
-    static ReadOutcome readFile(QString path, strata::ModelInputs inputs,
+    static ReadOutcome readFile(QString path, QString password, strata::ModelInputs inputs,
                                 std::shared_ptr<std::atomic<bool>> abandoned,
                                 std::shared_ptr<std::atomic<int>> permille);
 

@@ -373,6 +373,27 @@ private slots:
         QCOMPARE(tray.parts().size(), size_t(1));
     }
 
+    void lockedPdfOpensWithItsPassword() {
+        DocumentTray tray;
+        tray.setModelInputs(llama(4096));
+        tray.addFiles({pdf_});
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), 20000);
+        QAbstractItemModel* model = modelOf(tray);
+        QVERIFY(cell(model, 0, DocumentTray::StatusColumn).contains(QStringLiteral("encrypted")));
+        QVERIFY(cell(model, 0, DocumentTray::StatusColumn, Qt::ToolTipRole).contains(QStringLiteral("password")));
+        QVERIFY(tray.parts().empty());
+
+        tray.setPassword(pdf_, QStringLiteral("wrong"));
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), 20000);
+        QVERIFY(cell(model, 0, DocumentTray::StatusColumn).contains(QStringLiteral("does not open")));
+
+        tray.setPassword(pdf_, QStringLiteral("strata-user"));
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), 20000);
+        QCOMPARE(cell(model, 0, DocumentTray::StatusColumn), QStringLiteral("ready"));
+        QCOMPARE(tray.parts().size(), size_t(1));
+        QVERIFY(tray.budget().partTokens > 0);
+    }
+
     void controlsAreNamedAndExplained() {
         DocumentTray tray;
         for (const char* name : {"trayView", "addFilesButton", "removeFilesButton", "contextBar", "budgetLabel"}) {
