@@ -47,14 +47,7 @@ class TestEngineController : public QObject {
 
 private slots:
     void initTestCase() {
-        testsupport::RandomLlamaShape shape;
-        shape.hidden = 256;
-        shape.layers = 4;
-        shape.heads = 4;
-        shape.kvHeads = 2;
-        shape.headDim = 64;
-        shape.ffn = 512;
-        QVERIFY(testsupport::writeRandomLlama(modelDir().toStdString(), shape));
+        QVERIFY(testsupport::writeRandomLlama(modelDir().toStdString(), testsupport::jobSizedLlama()));
     }
 
     void jobRunsOnTheEngineThreadAndStreamsBack() {

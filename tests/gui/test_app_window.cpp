@@ -86,14 +86,7 @@ private slots:
         settings.setValue(QStringLiteral("jobs/checkpointTokens"), 256);
         settings.setValue(QStringLiteral("answers/maxTokens"), 12);
         settings.sync();
-        testsupport::RandomLlamaShape shape;
-        shape.hidden = 256;
-        shape.layers = 4;
-        shape.heads = 4;
-        shape.kvHeads = 2;
-        shape.headDim = 64;
-        shape.ffn = 512;
-        QVERIFY(testsupport::writeRandomLlama(modelDir().toStdString(), shape));
+        QVERIFY(testsupport::writeRandomLlama(modelDir().toStdString(), testsupport::jobSizedLlama()));
     }
 
     void droppedDocumentsAreAskedAboutAndSaved() {

@@ -22,6 +22,19 @@ struct RandomLlamaShape {
     uint32_t seed = 7;
 };
 
+// Large enough that a prompt of a few thousand tokens takes a noticeable moment on the CPU (jobs
+// to watch, stop and resume), small enough to write in a second.
+inline RandomLlamaShape jobSizedLlama() {
+    RandomLlamaShape shape;
+    shape.hidden = 256;
+    shape.layers = 4;
+    shape.heads = 4;
+    shape.kvHeads = 2;
+    shape.headDim = 64;
+    shape.ffn = 512;
+    return shape;
+}
+
 inline TensorSpec randomBf16(const std::string& name, std::vector<int64_t> shape, std::mt19937& rng, float mean,
                              float std) {
     int64_t n = 1;
