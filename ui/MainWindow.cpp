@@ -56,15 +56,22 @@ constexpr int kModelPathRole = Qt::UserRole + 1;
 
 QString seconds(double s) { return QString::number(s, 'f', s < 10 ? 2 : 1) + QStringLiteral(" s"); }
 
-// The turns of a saved session, read on a worker thread.
-std::vector<TranscriptTurn> readTurns(const QString& root, const QString& id) {
-    std::vector<TranscriptTurn> out;
+struct SavedConversation {
+    QString modelPath;
+    std::vector<TranscriptTurn> turns;
+};
+
+// The model and turns of a saved session, read on a worker thread.
+SavedConversation readConversation(const QString& root, const QString& id) {
+    SavedConversation out;
     auto store = SessionStore::open(root.toStdString());
     if (!store.ok()) return out;
+    auto info = (*store)->session(id.toStdString());
     auto turns = (*store)->turns(id.toStdString());
-    if (!turns.ok()) return out;
+    if (!info.ok() || !turns.ok()) return out;
+    out.modelPath = QString::fromStdString(info->modelPath);
     for (const Turn& t : *turns)
-        if (t.role != TurnRole::System) out.push_back({t.role == TurnRole::User, QString::fromStdString(t.text), {}});
+        if (t.role != TurnRole::System) out.turns.push_back({t.role == TurnRole::User, QString::fromStdString(t.text), {}});
     return out;
 }
 
@@ -452,13 +459,19 @@ void MainWindow::submitQuestion() {
 
 void MainWindow::openSession(const QString& id) {
     currentSession_ = id;
-    auto* watcher = new QFutureWatcher<std::vector<TranscriptTurn>>(this);
+    auto* watcher = new QFutureWatcher<SavedConversation>(this);
     connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, id] {
-        if (currentSession_ == id) transcript_->setTurns(watcher->result());
-        statusBar()->showMessage(tr("Session %1: questions now continue it").arg(id), 5000);
+        SavedConversation saved = watcher->result();
         watcher->deleteLater();
+        if (currentSession_ != id) return;
+        transcript_->setTurns(std::move(saved.turns));
+        statusBar()->showMessage(tr("Session %1: questions now continue it").arg(id), 5000);
+        // Its KV cache belongs to the model that wrote it.
+        const QString loaded = QFileInfo(controller_->model().path).absoluteFilePath();
+        if (!saved.modelPath.isEmpty() && saved.modelPath != loaded && QFileInfo::exists(saved.modelPath))
+            loadModel(saved.modelPath);
     });
-    watcher->setFuture(QtConcurrent::run(readTurns, storeRoot(), id));
+    watcher->setFuture(QtConcurrent::run(readConversation, storeRoot(), id));
 }
 
 void MainWindow::resumeSession(const QString& id) {

@@ -77,11 +77,20 @@ Result<SessionStore*> EngineWorker::storeAt(const QString& root) {
     return store.get();
 }
 
-Result<SessionTurnResult> EngineWorker::runTurn(qint64 jobId, const JobRequest& request,
-                                                const SessionTurnCallbacks& callbacks) {
+Result<SessionTurnResult> EngineWorker::runTurn(const JobRequest& request, const SessionTurnCallbacks& callbacks) {
     if (!model_) return badInput("no model is loaded: choose one first");
     SessionStore* store = nullptr;
     STRATA_ASSIGN(store, storeAt(request.storeRoot));
+    // A saved KV cache belongs to the weights that wrote it.
+    const QString continued = !request.resumeSessionId.isEmpty() ? request.resumeSessionId : request.sessionId;
+    if (!continued.isEmpty()) {
+        auto info = store->session(continued.toStdString());
+        STRATA_TRY(info);
+        const std::string loaded = std::filesystem::absolute(modelPath_).string();
+        if (info->modelPath != loaded)
+            return badInput("session " + info->id + " was made with " + info->modelPath + ", not with the loaded " +
+                            loaded + ": load that model to continue it");
+    }
     KvCacheOptions kv;
     kv.blockTokens = kSessionKvBlockTokens;
     kv.residentBytes = request.kvBudget;
@@ -120,7 +129,6 @@ Result<SessionTurnResult> EngineWorker::runTurn(qint64 jobId, const JobRequest& 
     turn.job.stopTokenIds = stopTokens(config, *tokenizer_);
     for (const JobAttachment& a : request.attachments)
         turn.attachments.push_back({a.path.toStdString(), a.kind.toStdString(), a.tokens});
-    (void)jobId;
     return runSessionTurn(*store, *model_, *tokenizer_, std::move(turn), callbacks);
 }
 
@@ -154,7 +162,7 @@ void EngineWorker::run(qint64 jobId, const JobRequest& request) {
         emit sessionSaved(jobId, outcome.sessionId);
     };
 
-    auto result = runTurn(jobId, request, callbacks);
+    auto result = runTurn(request, callbacks);
     if (result.ok()) {
         const GenerationResult& g = result->generation;
         outcome.ok = true;

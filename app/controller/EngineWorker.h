@@ -43,7 +43,7 @@ signals:
 private:
     bool onEngineThread();
     Result<SessionStore*> storeAt(const QString& root);
-    Result<SessionTurnResult> runTurn(qint64 jobId, const JobRequest& request, const SessionTurnCallbacks& callbacks);
+    Result<SessionTurnResult> runTurn(const JobRequest& request, const SessionTurnCallbacks& callbacks);
 
     std::shared_ptr<std::atomic<qint64>> cancel_;  // the id of the job to stop
     std::shared_ptr<std::atomic<qint64>> dropUpTo_;

@@ -175,6 +175,27 @@ private slots:
         QVERIFY(!c.busy());
     }
 
+    void sessionOfAnotherModelIsRefused() {
+        EngineController c;
+        QVERIFY(load(c, modelDir()));
+        QSignalSpy finished(&c, &EngineController::jobFinished);
+        c.submit(longQuestion(5));
+        const JobOutcome first = waitFinished(finished, 1);
+        QVERIFY2(first.ok, qPrintable(first.error));
+
+        testsupport::RandomLlamaShape other;
+        other.seed = 99;
+        QVERIFY(testsupport::writeRandomLlama(dir_.filePath("other").toStdString(), other));
+        QVERIFY(load(c, dir_.filePath("other")));
+        JobRequest followUp = longQuestion(2);
+        followUp.sessionId = first.sessionId;
+        c.submit(followUp);
+        const JobOutcome refused = waitFinished(finished, 2);
+        QVERIFY(!refused.ok);
+        QVERIFY2(refused.error.contains(QStringLiteral("was made with")), qPrintable(refused.error));
+        QVERIFY(refused.error.contains(QStringLiteral("load that model")));
+    }
+
     void noModelIsAClearError() {
         EngineController c;
         QSignalSpy finished(&c, &EngineController::jobFinished);
