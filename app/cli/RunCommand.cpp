@@ -37,10 +37,9 @@ Result<std::string> promptText(const CliArguments& args) {
     return text;
 }
 
-// The prompt ids: the family's chat format around the text, or the text alone. The chat format is
-// used with --chat, or by default when the model ships a chat template; base models continue text.
-Result<std::vector<int32_t>> promptIds(const CliArguments& args, const ModelConfig& config, const Tokenizer& tokenizer,
-                                       const std::string& text) {
+// The prompt format: the family's chat format with --chat, or by default when the model ships a
+// chat template; base models continue the text as it is.
+Result<PromptFormat> promptFormat(const CliArguments& args, const ModelConfig& config, const Tokenizer& tokenizer) {
     if (args.has("raw") && args.has("chat")) return badInput("give at most one of --raw and --chat");
     PromptFormat format;
     format.chat = args.has("chat") || (!args.has("raw") && tokenizer.declaresChatTemplate());
@@ -49,7 +48,7 @@ Result<std::vector<int32_t>> promptIds(const CliArguments& args, const ModelConf
                              "use the %s chat format anyway)\n", config.modelType.c_str());
     format.system = args.get("system").value_or("");
     format.enableThinking = !args.has("no-think");
-    return firstTurnIds(config, tokenizer, text, format);
+    return format;
 }
 
 // Streams the answer to stdout and progress to stderr.
@@ -227,10 +226,11 @@ Status runCommand(const std::vector<std::string>& argv) {
                       followUpIds(model.config().modelType, *tokenizer.value(), *previousJob, message));
         job.contextBefore = previous->contextTokens;
     } else {
-        if (args->has("raw") && args->has("chat")) return badInput("give at most one of --raw and --chat");
-        job.chat = args->has("chat") || (!args->has("raw") && tokenizer.value()->declaresChatTemplate());
-        job.enableThinking = !args->has("no-think");
-        STRATA_ASSIGN(job.promptIds, promptIds(args.value(), model.config(), *tokenizer.value(), message));
+        auto format = promptFormat(args.value(), model.config(), *tokenizer.value());
+        STRATA_TRY(format);
+        job.chat = format->chat;
+        job.enableThinking = format->enableThinking;
+        STRATA_ASSIGN(job.promptIds, firstTurnIds(model.config(), *tokenizer.value(), message, format.value()));
     }
     job.maxNewTokens = maxTokens.value();
     job.sampling = sampling.value();
