@@ -6,6 +6,7 @@
 #include "tokenizer/GgufVocabulary.h"
 #include "tokenizer/HfTokenizer.h"
 #include "tokenizer/SentencePieceTokenizer.h"
+#include "tokenizer/TekkenTokenizer.h"
 #include "tokenizer/TokenizerConfig.h"
 #include "tokenizer/Unicode.h"
 
@@ -59,6 +60,14 @@ Result<std::unique_ptr<Tokenizer>> loadTokenizer(const std::filesystem::path& mo
         t.setDeclaresChatTemplate(cfg.hasChatTemplate);
         return std::unique_ptr<Tokenizer>(std::move(tok).value());
     }
+    // Mistral's own releases (Voxtral, NeMo) ship only tekken.json.
+    const auto tekkenFile = modelDir / "tekken.json";
+    if (std::filesystem::exists(tekkenFile, ec)) {
+        auto tok = TekkenTokenizer::load(tekkenFile);
+        STRATA_TRY(tok);
+        tok.value()->setDeclaresChatTemplate(cfg.hasChatTemplate);
+        return std::unique_ptr<Tokenizer>(std::move(tok).value());
+    }
     const auto modelFile = modelDir / "tokenizer.model";
     if (std::filesystem::exists(modelFile, ec)) {
         auto tok = SentencePieceTokenizer::load(modelFile, cfg);
@@ -66,7 +75,7 @@ Result<std::unique_ptr<Tokenizer>> loadTokenizer(const std::filesystem::path& mo
         tok.value()->setDeclaresChatTemplate(cfg.hasChatTemplate);
         return std::unique_ptr<Tokenizer>(std::move(tok).value());
     }
-    return badInput("no tokenizer.json or tokenizer.model in " + modelDir.string());
+    return badInput("no tokenizer.json, tekken.json or tokenizer.model in " + modelDir.string());
 }
 
 namespace {
