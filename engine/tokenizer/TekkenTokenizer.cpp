@@ -5,6 +5,7 @@
 #include <array>
 #include <fstream>
 #include <limits>
+#include <queue>
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/Unicode.h"
@@ -334,6 +335,10 @@ void TekkenTokenizer::encodePiece(std::string_view piece, std::vector<int32_t>& 
 }
 
 void TekkenTokenizer::mergeBytes(std::string_view piece, std::vector<int32_t>& out) const {
+    if (piece.size() > kLinearMergeLimit) {
+        mergeLongBytes(piece, out);
+        return;
+    }
     // Parts start as single bytes. Each round joins the adjacent pair whose joined bytes have the
     // lowest rank (the leftmost on ties), until no joined pair is in the vocabulary; only the two
     // pair ranks beside a join change, so they are the only ones looked up again.
@@ -365,6 +370,47 @@ void TekkenTokenizer::mergeBytes(std::string_view piece, std::vector<int32_t>& o
     }
     for (size_t i = 0; i + 1 < parts.size(); ++i)
         out.push_back(rankOf(piece.substr(parts[i].begin, parts[i + 1].begin - parts[i].begin)));
+}
+
+void TekkenTokenizer::mergeLongBytes(std::string_view piece, std::vector<int32_t>& out) const {
+    // The same merge order as mergeBytes (lowest rank, then leftmost), kept in a heap so that a
+    // long piece costs n log n instead of n^2. A heap entry names the span it was ranked for and
+    // is dropped when a neighbouring join has changed that span.
+    constexpr size_t kEnd = std::numeric_limits<size_t>::max();
+    const size_t n = piece.size();
+    std::vector<size_t> next(n), prev(n);
+    std::vector<bool> alive(n, true);
+    for (size_t i = 0; i < n; ++i) {
+        next[i] = i + 1 < n ? i + 1 : kEnd;
+        prev[i] = i > 0 ? i - 1 : kEnd;
+    }
+    auto partEnd = [&](size_t i) { return next[i] == kEnd ? n : next[i]; };
+    struct Candidate {
+        int32_t rank;
+        size_t begin;
+        size_t end;
+        bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : begin > o.begin; }
+    };
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap;
+    auto offer = [&](size_t i) {
+        if (i == kEnd || next[i] == kEnd) return;
+        const size_t end = partEnd(next[i]);
+        const int32_t rank = rankOf(piece.substr(i, end - i));
+        if (rank != std::numeric_limits<int32_t>::max()) heap.push({rank, i, end});
+    };
+    for (size_t i = 0; i + 1 < n; ++i) offer(i);
+    while (!heap.empty()) {
+        const Candidate c = heap.top();
+        heap.pop();
+        if (!alive[c.begin] || next[c.begin] == kEnd || partEnd(next[c.begin]) != c.end) continue;
+        const size_t joined = next[c.begin];
+        alive[joined] = false;
+        next[c.begin] = next[joined];
+        if (next[joined] != kEnd) prev[next[joined]] = c.begin;
+        offer(c.begin);
+        offer(prev[c.begin]);
+    }
+    for (size_t i = 0; i != kEnd; i = next[i]) out.push_back(rankOf(piece.substr(i, partEnd(i) - i)));
 }
 
 std::string TekkenTokenizer::decode(std::span<const int32_t> ids, bool skipSpecial) const {

@@ -4,6 +4,8 @@
 // than by a list of merges. The file lists the byte strings by rank; their ids come after the
 // special tokens (<unk>, <s>, </s>, [INST], [AUDIO] ...), which occupy the first ids. As in
 // mistral-common, text never encodes to a special token, even when it spells one out.
+// Character classes come from utf8proc (Unicode 15); characters assigned in later Unicode versions
+// may split differently from tiktoken's newer tables.
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -39,6 +41,7 @@ private:
     // Appends the ids of one pre-tokenized piece (ids before the special-token offset).
     void encodePiece(std::string_view piece, std::vector<int32_t>& out) const;
     void mergeBytes(std::string_view piece, std::vector<int32_t>& out) const;
+    void mergeLongBytes(std::string_view piece, std::vector<int32_t>& out) const;
     int32_t rankOf(std::string_view bytes) const;
 
     std::vector<std::string> tokens_;  // vocabulary bytes by rank
@@ -49,6 +52,7 @@ private:
     int32_t bosId_ = -1;
     int32_t eosId_ = -1;
 
+    static constexpr size_t kLinearMergeLimit = 128;  // longer pieces merge through a heap
     static constexpr size_t kCacheCapacity = 65536;
     static constexpr size_t kMaxCachedPieceBytes = 256;
     mutable std::mutex cacheMutex_;

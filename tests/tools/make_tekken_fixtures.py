@@ -63,11 +63,19 @@ def corpus():
         "It's 5 o'clock somewhere; isn't it?", "She said, \"Hello!\" and left.", "Q: What's 2+2?\nA: 4.",
         "Tokenizers split text into pieces, then merge bytes by rank.",
     ]
+    # Pieces longer than 128 bytes take the heap-ordered merge path.
+    long_rng = random.Random(7)
+    texts += ["a" * 1000, "ab" * 400, "Z" * 300, "中" * 500, " " * 600, "\n" * 300, "!" * 400, "é" * 200,
+              "".join(long_rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(3000)),
+              "".join(long_rng.choice("etaoinshrdlu") for _ in range(1500)),
+              "".join(long_rng.choice("你好世界中文字符漢") for _ in range(400)),
+              "".join(long_rng.choice("!@#$%^&*()-+=[]{};:,.<>?/|~") for _ in range(800)),
+              "un" + "believable" * 40]
     # Random mixtures exercise boundaries the hand-written strings miss.
     rng = random.Random(20241124)
     alphabet = list("aAzZ019 \t\n\r.,!?/'\"-_") + ["é", "É", "ß", "中", "あ", "ア", "한", "ع", "ש", "Ж", "ж", "ǅ", "ʰ",
                                                  "\u0301", "😀", "\u00a0", "\u3000", "½", "٣", "🇫", "—", "€"]
-    while len(texts) < 380:
+    while len(texts) < 400:
         n = rng.randint(1, 40)
         texts.append("".join(rng.choice(alphabet) for _ in range(n)))
     seen = set()
