@@ -154,6 +154,18 @@ private slots:
         QCOMPARE(tok_->tokenId("Hello"), std::optional<int32_t>(tok_->encode("Hello", false).at(0)));
     }
 
+    void streamingDecodeKeepsUtf8Whole() {
+        // Emoji and CJK split into byte tokens must come out whole, never as U+FFFD.
+        for (const char* text : {"Hi 😀 there", "中文字符 and 👨‍👩‍👧‍👦", "Ångström ½ ٣٤٥"}) {
+            const auto ids = tok_->encode(text, true);
+            StreamingDecoder stream(*tok_, true);
+            std::string streamed;
+            for (int32_t id : ids) streamed += stream.push(id);
+            streamed += stream.flush();
+            QCOMPARE(streamed, std::string(text));
+        }
+    }
+
     void loadTokenizerPicksTekkenJson() {
         QTemporaryDir dir;
         const fs::path folder = dir.path().toStdString();
