@@ -47,8 +47,8 @@ private:
     bool declaresChatTemplate_ = false;
 };
 
-// Loads the vocabulary of a GGUF file, or from a folder tokenizer.json, else tokenizer.model
-// (SentencePiece).
+// Loads the vocabulary of a GGUF file, or from a folder tokenizer.json, else tekken.json
+// (Mistral's Tekken, as Voxtral ships it), else tokenizer.model (SentencePiece).
 // Reads tokenizer_config.json beside it for bos/eos and added tokens when present, and
 // generation_config.json for additional end-of-sequence ids.
 Result<std::unique_ptr<Tokenizer>> loadTokenizer(const std::filesystem::path& modelDir);
