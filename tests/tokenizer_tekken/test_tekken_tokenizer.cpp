@@ -12,29 +12,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
 #include "core/ModelLocations.h"
 #include "tokenizer/TekkenTokenizer.h"
 
 using namespace strata;
 namespace fs = std::filesystem;
+using strata::testsupport::idsText;
+using strata::testsupport::readJson;
 using testsupport::contains;
 using testsupport::writeFile;
 
 namespace {
-
-nlohmann::json readJson(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return nlohmann::json::parse(ss.str());
-}
-
-std::string idsText(const std::vector<int32_t>& ids) {
-    std::string s;
-    for (size_t i = 0; i < ids.size() && i < 40; ++i) s += std::to_string(ids[i]) + " ";
-    return s;
-}
 
 const fs::path kFixtures = fs::path(STRATA_TEST_DATA_DIR) / "tekken";
 
