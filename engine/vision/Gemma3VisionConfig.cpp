@@ -1,0 +1,101 @@
+#include "vision/Gemma3VisionConfig.h"
+
+#include <cmath>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "format/JsonText.h"
+
+namespace strata {
+
+using nlohmann::json;
+
+int64_t Gemma3VisionConfig::tokensPerSide() const {
+    return int64_t(std::llround(std::sqrt(double(mmTokensPerImage))));
+}
+
+namespace {
+
+Result<int64_t> positiveInt(const json& object, const std::string& objectName, const std::string& key,
+                            const std::string& source, std::optional<int64_t> fallback) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) {
+        if (fallback) return *fallback;
+        return badInput(source + ": " + objectName + " has no \"" + key + "\"");
+    }
+    if (!it->is_number_integer() || it->get<int64_t>() <= 0)
+        return badInput(source + ": " + objectName + "." + key + " must be a positive integer, not " + it->dump());
+    return it->get<int64_t>();
+}
+
+}  // namespace
+
+Result<Gemma3VisionConfig> parseGemma3VisionConfig(const std::string& jsonText, const std::string& source) {
+    json root;
+    try {
+        root = json::parse(jsonText);
+    } catch (const json::exception& e) {
+        return badInput(source + " is not valid JSON: " + jsonErrorText(e));
+    }
+    if (!root.is_object()) return badInput(source + " does not hold a JSON object");
+    const auto vision = root.find("vision_config");
+    if (vision == root.end() || !vision->is_object())
+        return badInput(source + " has no \"vision_config\" object; is it a Gemma 3 checkpoint with an image encoder?");
+    const auto text = root.find("text_config");
+    if (text == root.end() || !text->is_object()) return badInput(source + " has no \"text_config\" object");
+
+    Gemma3VisionConfig c;
+    const std::string v = "vision_config";
+    STRATA_ASSIGN(c.hiddenSize, positiveInt(*vision, v, "hidden_size", source, std::nullopt));
+    STRATA_ASSIGN(c.intermediateSize, positiveInt(*vision, v, "intermediate_size", source, std::nullopt));
+    STRATA_ASSIGN(c.numLayers, positiveInt(*vision, v, "num_hidden_layers", source, std::nullopt));
+    STRATA_ASSIGN(c.numHeads, positiveInt(*vision, v, "num_attention_heads", source, std::nullopt));
+    STRATA_ASSIGN(c.imageSize, positiveInt(*vision, v, "image_size", source, std::nullopt));
+    STRATA_ASSIGN(c.patchSize, positiveInt(*vision, v, "patch_size", source, std::nullopt));
+    STRATA_ASSIGN(c.numChannels, positiveInt(*vision, v, "num_channels", source, int64_t(3)));
+    STRATA_ASSIGN(c.textHiddenSize, positiveInt(*text, "text_config", "hidden_size", source, std::nullopt));
+    STRATA_ASSIGN(c.mmTokensPerImage, positiveInt(root, "the config", "mm_tokens_per_image", source, int64_t(256)));
+
+    if (const auto eps = vision->find("layer_norm_eps"); eps != vision->end() && !eps->is_null()) {
+        if (!eps->is_number() || eps->get<double>() <= 0)
+            return badInput(source + ": vision_config.layer_norm_eps must be a positive number, not " + eps->dump());
+        c.layerNormEps = eps->get<double>();
+    }
+    if (const auto act = vision->find("hidden_act"); act != vision->end() && !act->is_null()) {
+        if (!act->is_string() || (act->get<std::string>() != "gelu_pytorch_tanh" && act->get<std::string>() != "gelu_new"))
+            return badInput(source + ": vision_config.hidden_act " + act->dump() +
+                            " is not supported (only gelu_pytorch_tanh)");
+    }
+    if (c.numChannels != 3) return badInput(source + ": vision_config.num_channels must be 3 (RGB)");
+    if (c.hiddenSize % c.numHeads != 0)
+        return badInput(source + ": vision_config.hidden_size " + std::to_string(c.hiddenSize) +
+                        " is not a multiple of num_attention_heads " + std::to_string(c.numHeads));
+    if (c.imageSize % c.patchSize != 0)
+        return badInput(source + ": vision_config.image_size " + std::to_string(c.imageSize) +
+                        " is not a multiple of patch_size " + std::to_string(c.patchSize));
+    const int64_t side = c.tokensPerSide();
+    if (side * side != c.mmTokensPerImage || c.patchesPerSide() % side != 0)
+        return badInput(source + ": mm_tokens_per_image " + std::to_string(c.mmTokensPerImage) +
+                        " is not a square whose side divides the " + std::to_string(c.patchesPerSide()) +
+                        " patches per side");
+    return c;
+}
+
+Result<Gemma3VisionConfig> loadGemma3VisionConfig(const std::filesystem::path& modelDir) {
+    const std::filesystem::path path = modelDir / "config.json";
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        return badInput("missing config.json: " + path.string() + " does not exist");
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec || size > (64u << 20)) return badInput(path.string() + " cannot be read or is implausibly large");
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) return badInput("cannot read " + path.string());
+    return parseGemma3VisionConfig(text.str(), path.string());
+}
+
+}  // namespace strata
