@@ -450,7 +450,7 @@ Result<ModelConfig> parseModelConfig(const std::string& jsonText, const std::str
     }
 }
 
-Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir) {
+Result<std::string> readConfigJson(const std::filesystem::path& modelDir) {
     const std::filesystem::path path = modelDir / "config.json";
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
@@ -461,7 +461,13 @@ Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir) {
     std::ostringstream text;
     text << in.rdbuf();
     if (!in) return badInput("cannot read " + path.string());
-    return parseModelConfig(text.str(), path.string());
+    return text.str();
+}
+
+Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir) {
+    auto text = readConfigJson(modelDir);
+    STRATA_TRY(text);
+    return parseModelConfig(text.value(), (modelDir / "config.json").string());
 }
 
 Result<ModelConfig> loadModelConfig(const Checkpoint& checkpoint) {

@@ -78,6 +78,8 @@ class Checkpoint;
 // back to the default of the model_type's transformers config class.
 Result<ModelConfig> parseModelConfig(const std::string& jsonText, const std::string& source);
 Result<ModelConfig> loadModelConfig(const std::filesystem::path& modelDir);
+// The text of modelDir/config.json; badInput when it is missing, unreadable or implausibly large.
+Result<std::string> readConfigJson(const std::filesystem::path& modelDir);
 // The config of an open checkpoint: config.json beside safetensors, the metadata of a GGUF file.
 Result<ModelConfig> loadModelConfig(const Checkpoint& checkpoint);
 

@@ -1,13 +1,12 @@
 #include "vision/Gemma3VisionConfig.h"
 
 #include <cmath>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "format/JsonText.h"
+#include "model/ModelConfig.h"
 
 namespace strata {
 
@@ -85,17 +84,9 @@ Result<Gemma3VisionConfig> parseGemma3VisionConfig(const std::string& jsonText, 
 }
 
 Result<Gemma3VisionConfig> loadGemma3VisionConfig(const std::filesystem::path& modelDir) {
-    const std::filesystem::path path = modelDir / "config.json";
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-        return badInput("missing config.json: " + path.string() + " does not exist");
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec || size > (64u << 20)) return badInput(path.string() + " cannot be read or is implausibly large");
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in) return badInput("cannot read " + path.string());
-    return parseGemma3VisionConfig(text.str(), path.string());
+    auto text = readConfigJson(modelDir);
+    STRATA_TRY(text);
+    return parseGemma3VisionConfig(text.value(), (modelDir / "config.json").string());
 }
 
 }  // namespace strata
