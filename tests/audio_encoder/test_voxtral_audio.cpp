@@ -1,0 +1,182 @@
+// Voxtral's audio side against transformers: the Whisper-style encoder and the multimodal
+// projector of a tiny random-weight VoxtralForConditionalGeneration
+// (tests/tools/make_voxtral_audio_fixtures.py), two chunks encoded one by one and concatenated.
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "audio/VoxtralAudioConfig.h"
+#include "audio/VoxtralAudioEncoder.h"
+#include "audio/VoxtralProjector.h"
+#include "format/Checkpoint.h"
+
+using namespace strata;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kFixture = fs::path(STRATA_TEST_DATA_DIR) / "models" / "voxtral_audio";
+constexpr int64_t kChunks = 2;
+
+std::vector<float> readF32(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<float> out(bytes.size() / sizeof(float));
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+    return out;
+}
+
+std::string readText(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void writeText(const fs::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+float maxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+    float m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+    return m;
+}
+
+}  // namespace
+
+class TestVoxtralAudio : public QObject {
+    Q_OBJECT
+
+private slots:
+    void config() {
+        auto c = loadVoxtralAudioConfig(kFixture);
+        QVERIFY2(c.ok(), c.ok() ? "" : c.error().message.c_str());
+        QCOMPARE(c->hiddenSize, 32);
+        QCOMPARE(c->intermediateSize, 128);
+        QCOMPARE(c->numLayers, 2);
+        QCOMPARE(c->numHeads, 2);
+        QCOMPARE(c->numMelBins, 128);
+        QCOMPARE(c->maxSourcePositions, 16);
+        QCOMPARE(c->chunkFrames(), 32);
+        QCOMPARE(c->framesPerToken(), 4);
+        QCOMPARE(c->tokensPerChunk(), 4);
+        QCOMPARE(c->textHiddenSize, 48);
+    }
+
+    void parity() {
+        auto encoder = VoxtralAudioEncoder::load(kFixture);
+        QVERIFY2(encoder.ok(), encoder.ok() ? "" : encoder.error().message.c_str());
+        auto projector = VoxtralProjector::load(kFixture);
+        QVERIFY2(projector.ok(), projector.ok() ? "" : projector.error().message.c_str());
+        const VoxtralAudioConfig& c = (*encoder)->config();
+
+        const std::vector<float> features = readF32(kFixture / "features.f32");
+        const std::vector<float> wantEncoded = readF32(kFixture / "encoder.f32");
+        const std::vector<float> wantProjected = readF32(kFixture / "projected.f32");
+        const int64_t chunkValues = c.numMelBins * c.chunkFrames();
+        QCOMPARE(int64_t(features.size()), kChunks * chunkValues);
+
+        std::vector<float> encoded;
+        for (int64_t chunk = 0; chunk < kChunks; ++chunk) {
+            auto out = (*encoder)->encode(features.data() + chunk * chunkValues);
+            QVERIFY2(out.ok(), out.ok() ? "" : out.error().message.c_str());
+            QCOMPARE(int64_t(out->size()), c.maxSourcePositions * c.hiddenSize);
+            encoded.insert(encoded.end(), out->begin(), out->end());
+        }
+        QCOMPARE(encoded.size(), wantEncoded.size());
+        const float encoderDiff = maxAbsDiff(encoded, wantEncoded);
+        qDebug("audio encoder max |diff| = %g over %zu values", double(encoderDiff), encoded.size());
+        QVERIFY(encoderDiff < 1e-4f);
+
+        auto projected = projector->project(encoded);
+        QVERIFY2(projected.ok(), projected.ok() ? "" : projected.error().message.c_str());
+        QCOMPARE(int64_t(projected->size()), kChunks * c.tokensPerChunk() * c.textHiddenSize);
+        QCOMPARE(projected->size(), wantProjected.size());
+        const float projectorDiff = maxAbsDiff(*projected, wantProjected);
+        qDebug("projector max |diff| = %g over %zu values", double(projectorDiff), projected->size());
+        QVERIFY(projectorDiff < 1e-4f);
+
+        // The projector checks what it is given: a partial group of frames is refused.
+        auto wrong = projector->project(std::span<const float>(encoded.data(), size_t(c.hiddenSize * 3)));
+        QVERIFY(!wrong.ok());
+        QCOMPARE(wrong.error().kind, ErrorKind::BadInput);
+        QVERIFY(!(*encoder)->encode(nullptr).ok());
+    }
+
+    void missingAudioConfig() {
+        auto c = parseVoxtralAudioConfig(R"({"model_type": "llama", "hidden_size": 48})", "config.json");
+        QVERIFY(!c.ok());
+        QCOMPARE(c.error().kind, ErrorKind::BadInput);
+        QVERIFY2(c.error().message.find("audio_config") != std::string::npos, c.error().message.c_str());
+
+        auto noHeads = parseVoxtralAudioConfig(
+            R"({"audio_config": {"hidden_size": 32, "intermediate_size": 128, "num_hidden_layers": 2},
+                "text_config": {"hidden_size": 48}})",
+            "config.json");
+        QVERIFY(!noHeads.ok());
+        QVERIFY2(noHeads.error().message.find("num_attention_heads") != std::string::npos,
+                 noHeads.error().message.c_str());
+
+        // Whisper's names for the same sizes are accepted.
+        auto whisperNames = parseVoxtralAudioConfig(
+            R"({"audio_config": {"d_model": 32, "encoder_ffn_dim": 128, "encoder_layers": 2,
+                "encoder_attention_heads": 2}, "text_config": {"hidden_size": 48}})",
+            "config.json");
+        QVERIFY2(whisperNames.ok(), whisperNames.ok() ? "" : whisperNames.error().message.c_str());
+        QCOMPARE(whisperNames->maxSourcePositions, 1500);
+        QCOMPARE(whisperNames->chunkFrames(), 3000);
+
+        auto otherAct = parseVoxtralAudioConfig(
+            R"({"audio_config": {"hidden_size": 32, "intermediate_size": 128, "num_hidden_layers": 2,
+                "num_attention_heads": 2}, "text_config": {"hidden_size": 48}, "projector_hidden_act": "relu"})",
+            "config.json");
+        QVERIFY(!otherAct.ok());
+        QVERIFY2(otherAct.error().message.find("projector_hidden_act") != std::string::npos,
+                 otherAct.error().message.c_str());
+
+        // A text-only checkpoint has no audio side.
+        auto textOnly = VoxtralAudioEncoder::load(fs::path(STRATA_TEST_DATA_DIR) / "models" / "llama_tied");
+        QVERIFY(!textOnly.ok());
+        QCOMPARE(textOnly.error().kind, ErrorKind::BadInput);
+    }
+
+    void missingTensor() {
+        // A config asking for a third encoder layer names the tensor it cannot find.
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const fs::path dir = tmp.path().toStdString();
+        fs::copy_file(kFixture / "model.safetensors", dir / "model.safetensors");
+        std::string config = readText(kFixture / "config.json");
+        const std::string from = "\"num_hidden_layers\": 2";
+        const size_t at = config.find(from);
+        QVERIFY(at != std::string::npos);
+        config.replace(at, from.size(), "\"num_hidden_layers\": 3");
+        writeText(dir / "config.json", config);
+
+        auto encoder = VoxtralAudioEncoder::load(dir);
+        QVERIFY(!encoder.ok());
+        QCOMPARE(encoder.error().kind, ErrorKind::BadInput);
+        QVERIFY2(encoder.error().message.find("audio_tower.layers.2.self_attn_layer_norm.weight") != std::string::npos,
+                 encoder.error().message.c_str());
+
+        // A checkpoint without the projector says so.
+        auto c = loadVoxtralAudioConfig(kFixture);
+        QVERIFY(c.ok());
+        auto textCheckpoint = Checkpoint::open(fs::path(STRATA_TEST_DATA_DIR) / "models" / "llama_tied");
+        QVERIFY(textCheckpoint.ok());
+        auto projector = VoxtralProjector::load(**textCheckpoint, *c);
+        QVERIFY(!projector.ok());
+        QVERIFY2(projector.error().message.find("multi_modal_projector.linear_1.weight") != std::string::npos,
+                 projector.error().message.c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestVoxtralAudio)
+#include "test_voxtral_audio.moc"
