@@ -3,22 +3,16 @@
 #include <algorithm>
 #include <cmath>
 
-#include "backend/cpu/CpuKernels.h"
 #include "format/Checkpoint.h"
 #include "vision/VisionTensors.h"
 
 namespace strata {
 
+using encoder::apply;
+using encoder::readLinear;
+using encoder::readNorm;
+
 namespace {
-
-WeightRef f32Matrix(const float* data, int64_t rows, int64_t cols) {
-    return WeightRef{data, DType::F32, rows, cols};
-}
-
-// Whisper and Voxtral use the exact, erf-based GELU, not the tanh approximation.
-float geluErf(float x) {
-    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
-}
 
 constexpr int64_t kKernel = 3;
 
@@ -32,17 +26,6 @@ Result<std::unique_ptr<VoxtralAudioEncoder>> VoxtralAudioEncoder::load(const std
     return load(*checkpoint, config);
 }
 
-Result<VoxtralAudioEncoder::Linear> VoxtralAudioEncoder::readLinear(const Checkpoint& checkpoint,
-                                                                    const std::string& name, int64_t out, int64_t in,
-                                                                    bool hasBias) {
-    Linear l;
-    l.out = out;
-    l.in = in;
-    STRATA_ASSIGN(l.weight, readTensorAsFloat(checkpoint, name + ".weight", {out, in}));
-    if (hasBias) STRATA_ASSIGN(l.bias, readTensorAsFloat(checkpoint, name + ".bias", {out}));
-    return l;
-}
-
 Result<VoxtralAudioEncoder::Linear> VoxtralAudioEncoder::readConv(const Checkpoint& checkpoint,
                                                                   const std::string& name, int64_t out, int64_t in) {
     Linear l;
@@ -51,14 +34,6 @@ Result<VoxtralAudioEncoder::Linear> VoxtralAudioEncoder::readConv(const Checkpoi
     STRATA_ASSIGN(l.weight, readTensorAsFloat(checkpoint, name + ".weight", {out, in, kKernel}));
     STRATA_ASSIGN(l.bias, readTensorAsFloat(checkpoint, name + ".bias", {out}));
     return l;
-}
-
-Result<VoxtralAudioEncoder::Norm> VoxtralAudioEncoder::readNorm(const Checkpoint& checkpoint, const std::string& name,
-                                                                int64_t dim) {
-    Norm n;
-    STRATA_ASSIGN(n.weight, readTensorAsFloat(checkpoint, name + ".weight", {dim}));
-    STRATA_ASSIGN(n.bias, readTensorAsFloat(checkpoint, name + ".bias", {dim}));
-    return n;
 }
 
 Result<std::unique_ptr<VoxtralAudioEncoder>> VoxtralAudioEncoder::load(const Checkpoint& checkpoint,
@@ -94,13 +69,6 @@ Result<std::unique_ptr<VoxtralAudioEncoder>> VoxtralAudioEncoder::load(const Che
     return encoder;
 }
 
-void VoxtralAudioEncoder::apply(const Linear& l, const float* x, int64_t n, float* y) {
-    cpu::matmul(x, n, f32Matrix(l.weight.data(), l.out, l.in), y);
-    if (l.bias.empty()) return;
-    for (int64_t r = 0; r < n; ++r)
-        for (int64_t o = 0; o < l.out; ++o) y[r * l.out + o] += l.bias[size_t(o)];
-}
-
 void VoxtralAudioEncoder::convolve(const Linear& conv, const float* x, int64_t inFrames, int64_t stride,
                                    bool channelMajorInput, int64_t outFrames, float* y) {
     const int64_t channels = conv.in / kKernel;
@@ -115,55 +83,7 @@ void VoxtralAudioEncoder::convolve(const Linear& conv, const float* x, int64_t i
         }
     }
     apply(conv, windows.data(), outFrames, y);
-    for (int64_t i = 0; i < outFrames * conv.out; ++i) y[i] = geluErf(y[i]);
-}
-
-void VoxtralAudioEncoder::layerNorm(const Norm& norm, const float* x, int64_t n, float* y) const {
-    const int64_t h = config_.hiddenSize;
-    for (int64_t r = 0; r < n; ++r) {
-        const float* row = x + r * h;
-        double mean = 0;
-        for (int64_t i = 0; i < h; ++i) mean += row[i];
-        mean /= double(h);
-        double var = 0;
-        for (int64_t i = 0; i < h; ++i) var += (row[i] - mean) * (row[i] - mean);
-        var /= double(h);
-        const float inv = float(1.0 / std::sqrt(var + config_.layerNormEps));
-        for (int64_t i = 0; i < h; ++i)
-            y[r * h + i] = (row[i] - float(mean)) * inv * norm.weight[size_t(i)] + norm.bias[size_t(i)];
-    }
-}
-
-// Audio frames attend to every frame of their chunk: no mask. Each head is two products, Q K^T
-// and P V, with V transposed so that both go through the same kernel.
-void VoxtralAudioEncoder::attention(const float* q, const float* k, const float* v, int64_t n, float* out) const {
-    const int64_t h = config_.hiddenSize, d = config_.headDim();
-    const float scale = 1.0f / std::sqrt(float(d));
-    std::vector<float> qh(size_t(n * d)), kh(size_t(n * d)), vt(size_t(d * n)), scores(size_t(n * n)),
-        oh(size_t(n * d));
-    for (int64_t head = 0; head < config_.numHeads; ++head) {
-        for (int64_t t = 0; t < n; ++t)
-            for (int64_t j = 0; j < d; ++j) {
-                const size_t src = size_t(t * h + head * d + j);
-                qh[size_t(t * d + j)] = q[src] * scale;
-                kh[size_t(t * d + j)] = k[src];
-                vt[size_t(j * n + t)] = v[src];
-            }
-        cpu::matmul(qh.data(), n, f32Matrix(kh.data(), n, d), scores.data());
-        for (int64_t t = 0; t < n; ++t) {
-            float* row = scores.data() + t * n;
-            const float mx = *std::max_element(row, row + n);
-            double sum = 0;
-            for (int64_t j = 0; j < n; ++j) {
-                row[j] = std::exp(row[j] - mx);
-                sum += row[j];
-            }
-            const float inv = float(1.0 / sum);
-            for (int64_t j = 0; j < n; ++j) row[j] *= inv;
-        }
-        cpu::matmul(scores.data(), n, f32Matrix(vt.data(), d, n), oh.data());
-        for (int64_t t = 0; t < n; ++t) std::copy_n(oh.data() + t * d, d, out + t * h + head * d);
-    }
+    for (int64_t i = 0; i < outFrames * conv.out; ++i) y[i] = encoder::geluErf(y[i]);
 }
 
 Result<std::vector<float>> VoxtralAudioEncoder::encode(const float* melChunk) const {
@@ -177,25 +97,10 @@ Result<std::vector<float>> VoxtralAudioEncoder::encode(const float* melChunk) co
     convolve(conv2_, conv1.data(), frames, 2, false, n, x.data());
     for (size_t i = 0; i < x.size(); ++i) x[i] += positions_[i];
 
-    std::vector<float> normed(x.size()), q(x.size()), k(x.size()), v(x.size()), attn(x.size()), proj(x.size()),
-        up(size_t(n * ff));
-    for (const Layer& layer : layers_) {
-        layerNorm(layer.attnNorm, x.data(), n, normed.data());
-        apply(layer.q, normed.data(), n, q.data());
-        apply(layer.k, normed.data(), n, k.data());
-        apply(layer.v, normed.data(), n, v.data());
-        attention(q.data(), k.data(), v.data(), n, attn.data());
-        apply(layer.o, attn.data(), n, proj.data());
-        for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
-
-        layerNorm(layer.mlpNorm, x.data(), n, normed.data());
-        apply(layer.fc1, normed.data(), n, up.data());
-        for (float& u : up) u = geluErf(u);
-        apply(layer.fc2, up.data(), n, proj.data());
-        for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
-    }
+    const encoder::LayerShape shape{c.numHeads, c.headDim(), ff, float(c.layerNormEps), encoder::Activation::GeluErf};
+    encoder::runPreNormLayers(layers_, shape, n, x);
     std::vector<float> out(x.size());
-    layerNorm(finalNorm_, x.data(), n, out.data());
+    encoder::layerNorm(finalNorm_, x.data(), n, h, float(c.layerNormEps), out.data());
     return out;
 }
 

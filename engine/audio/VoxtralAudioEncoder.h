@@ -9,6 +9,7 @@
 
 #include "audio/VoxtralAudioConfig.h"
 #include "core/Result.h"
+#include "vision/EncoderBlocks.h"
 
 namespace strata {
 
@@ -31,33 +32,16 @@ public:
     Result<std::vector<float>> encode(const float* melChunk) const;
 
 private:
-    struct Linear {
-        std::vector<float> weight;  // [out, in]
-        std::vector<float> bias;    // [out], empty where the layer has none
-        int64_t out = 0;
-        int64_t in = 0;
-    };
-    struct Norm {
-        std::vector<float> weight;
-        std::vector<float> bias;
-    };
-    struct Layer {
-        Norm attnNorm, mlpNorm;
-        Linear q, k, v, o, fc1, fc2;
-    };
+    using Linear = encoder::Linear;
+    using Norm = encoder::Norm;
+    using Layer = encoder::Layer;
 
     VoxtralAudioEncoder() = default;
-    static Result<Linear> readLinear(const Checkpoint& checkpoint, const std::string& name, int64_t out, int64_t in,
-                                     bool hasBias);
     static Result<Linear> readConv(const Checkpoint& checkpoint, const std::string& name, int64_t out, int64_t in);
-    static Result<Norm> readNorm(const Checkpoint& checkpoint, const std::string& name, int64_t dim);
-    static void apply(const Linear& l, const float* x, int64_t n, float* y);
     // A kernel-3, padding-1 convolution over time as one product: each output frame's input
     // window is gathered channel-major, matching the [out, in, 3] weight.
     static void convolve(const Linear& conv, const float* x, int64_t inFrames, int64_t stride, bool channelMajorInput,
                          int64_t outFrames, float* y);
-    void layerNorm(const Norm& norm, const float* x, int64_t n, float* y) const;
-    void attention(const float* q, const float* k, const float* v, int64_t n, float* out) const;
 
     VoxtralAudioConfig config_;
     Linear conv1_, conv2_;          // weights as [out, in * 3]

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/Result.h"
+#include "vision/EncoderBlocks.h"
 #include "vision/Gemma3VisionConfig.h"
 
 namespace strata {
@@ -27,28 +28,11 @@ public:
     Result<std::vector<float>> encode(const float* pixels) const;
 
 private:
-    struct Linear {
-        std::vector<float> weight;  // [out, in]
-        std::vector<float> bias;    // [out]
-        int64_t out = 0;
-        int64_t in = 0;
-    };
-    struct Norm {
-        std::vector<float> weight;
-        std::vector<float> bias;
-    };
-    struct Layer {
-        Norm norm1, norm2;
-        Linear q, k, v, o, fc1, fc2;
-    };
+    using Linear = encoder::Linear;
+    using Norm = encoder::Norm;
+    using Layer = encoder::Layer;
 
     SiglipVisionEncoder() = default;
-    static Result<Linear> readLinear(const Checkpoint& checkpoint, const std::string& name, int64_t out, int64_t in);
-    static Result<Norm> readNorm(const Checkpoint& checkpoint, const std::string& name, int64_t dim);
-    // y[n, out] = x[n, in] * W^T + b
-    static void apply(const Linear& l, const float* x, int64_t n, float* y);
-    void layerNorm(const Norm& norm, const float* x, int64_t n, float* y) const;
-    void attention(const float* q, const float* k, const float* v, int64_t n, float* out) const;
 
     Gemma3VisionConfig config_;
     Linear patchEmbedding_;            // the convolution as a product: [hidden, channels * patch * patch]
