@@ -127,17 +127,6 @@ Result<std::vector<PromptPart>> attachedParts(const CliArguments& args, const Mo
     return parts;
 }
 
-// The first line of the prompt, shortened: the session's title until the user renames it.
-std::string titleOf(const std::string& text) {
-    std::string line = text.substr(0, text.find('\n'));
-    if (line.size() > 80) {
-        size_t cut = 77;
-        while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
-        line = line.substr(0, cut) + "...";
-    }
-    return line.empty() ? "untitled" : line;
-}
-
 // --resume ID: the saved job of a session whose prefill was cut off (killed, or paused by a full
 // disk), continued from its last checkpoint.
 Status resumeJob(const CliArguments& args, const std::string& id) {
@@ -261,7 +250,7 @@ Status runCommand(const std::vector<std::string>& argv) {
 
     SessionTurnRequest turn;
     turn.sessionId = previous ? previous->id : std::string();
-    turn.title = titleOf(text.value());
+    turn.title = sessionTitleOf(text.value());
     turn.modelPath = std::filesystem::absolute(loaded->path).string();
     turn.userText = text.value();
     for (const PromptPart& part : parts) turn.attachments.push_back({part.file, partKindName(part.kind), part.tokens});

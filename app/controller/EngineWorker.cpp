@@ -117,8 +117,7 @@ Result<SessionTurnResult> EngineWorker::runTurn(const JobRequest& request, const
         turn.job.enableThinking = previous->enableThinking;
         STRATA_ASSIGN(turn.job.promptIds, followUpIds(config.modelType, *tokenizer_, previous.value(), message));
     } else {
-        turn.title = question.substr(0, question.find('\n')).substr(0, 80);
-        if (turn.title.empty()) turn.title = "untitled";
+        turn.title = sessionTitleOf(question);
         turn.modelPath = std::filesystem::absolute(modelPath_).string();
         PromptFormat format;
         format.chat = tokenizer_->declaresChatTemplate();

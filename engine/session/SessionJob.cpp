@@ -131,6 +131,16 @@ Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, Saved
     return {};
 }
 
+std::string sessionTitleOf(const std::string& question) {
+    std::string line = question.substr(0, question.find('\n'));
+    if (line.size() > 80) {
+        size_t cut = 77;
+        while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+        line = line.substr(0, cut) + "...";
+    }
+    return line.empty() ? "untitled" : line;
+}
+
 Status requireReady(const SessionInfo& session) {
     if (session.state == SessionState::Ready) return {};
     return badInput("session " + session.id + " is " + toString(session.state) + "; resume its job first (strata-cli run --resume " +

@@ -47,6 +47,10 @@ Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, c
 Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
                   const GenerationResult& result);
 
+// The first line of a question, shortened to whole UTF-8 characters: a new session's title until
+// the user renames it ("untitled" for an empty line).
+std::string sessionTitleOf(const std::string& question);
+
 // Bad input saying how to resume unless the session is ready for a new turn.
 Status requireReady(const SessionInfo& session);
 

@@ -66,6 +66,15 @@ private slots:
         store_ = std::move(store.value());
     }
 
+    void titleIsTheFirstLineInWholeCharacters() {
+        QCOMPARE(sessionTitleOf("When did it end?\nmore"), std::string("When did it end?"));
+        QCOMPARE(sessionTitleOf(""), std::string("untitled"));
+        std::string accents;
+        for (int i = 0; i < 60; ++i) accents += "\xC3\xA9";  // 120 bytes of two-byte characters
+        const std::string title = sessionTitleOf(accents);
+        QCOMPARE(title, accents.substr(0, 76) + "...");
+    }
+
     void stopInPrefillPausesAndResumesToTheSameAnswer() {
         auto whole = runSessionTurn(*store_, *model_, *tokenizer_, request());
         REQUIRE_OK(whole);
