@@ -5,28 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "format/JsonText.h"
+#include "vision/EncoderConfigJson.h"
 #include "model/ModelConfig.h"
 
 namespace strata {
 
+using encoder::positiveInt;
 using nlohmann::json;
 
 namespace {
-
-// transformers' attribute_map lets Whisper's names stand for the generic ones; accept either.
-Result<int64_t> positiveInt(const json& object, const std::string& objectName, const std::vector<std::string>& keys,
-                            const std::string& source, std::optional<int64_t> fallback) {
-    for (const std::string& key : keys) {
-        const auto it = object.find(key);
-        if (it == object.end() || it->is_null()) continue;
-        if (!it->is_number_integer() || it->get<int64_t>() <= 0)
-            return badInput(source + ": " + objectName + "." + key + " must be a positive integer, not " + it->dump());
-        return it->get<int64_t>();
-    }
-    if (fallback) return *fallback;
-    return badInput(source + ": " + objectName + " has no \"" + keys.front() + "\"");
-}
 
 Status requireGelu(const json& object, const std::string& key, const std::string& where, const std::string& source) {
     const auto it = object.find(key);
@@ -40,17 +27,12 @@ Status requireGelu(const json& object, const std::string& key, const std::string
 
 Result<VoxtralAudioConfig> parseVoxtralAudioConfig(const std::string& jsonText, const std::string& source) {
     json root;
-    try {
-        root = json::parse(jsonText);
-    } catch (const json::exception& e) {
-        return badInput(source + " is not valid JSON: " + jsonErrorText(e));
-    }
-    if (!root.is_object()) return badInput(source + " does not hold a JSON object");
-    const auto audio = root.find("audio_config");
-    if (audio == root.end() || !audio->is_object())
-        return badInput(source + " has no \"audio_config\" object; is it a Voxtral checkpoint with an audio encoder?");
-    const auto text = root.find("text_config");
-    if (text == root.end() || !text->is_object()) return badInput(source + " has no \"text_config\" object");
+    STRATA_ASSIGN(root, encoder::parseConfigObject(jsonText, source));
+    const json* audio = nullptr;
+    STRATA_ASSIGN(audio, encoder::configSection(root, "audio_config", source,
+                                                "; is it a Voxtral checkpoint with an audio encoder?"));
+    const json* text = nullptr;
+    STRATA_ASSIGN(text, encoder::configSection(root, "text_config", source));
 
     VoxtralAudioConfig c;
     const std::string a = "audio_config";

@@ -5,58 +5,38 @@
 
 #include <nlohmann/json.hpp>
 
-#include "format/JsonText.h"
 #include "model/ModelConfig.h"
+#include "vision/EncoderConfigJson.h"
 
 namespace strata {
 
+using encoder::positiveInt;
 using nlohmann::json;
 
 int64_t Gemma3VisionConfig::tokensPerSide() const {
     return int64_t(std::llround(std::sqrt(double(mmTokensPerImage))));
 }
 
-namespace {
-
-Result<int64_t> positiveInt(const json& object, const std::string& objectName, const std::string& key,
-                            const std::string& source, std::optional<int64_t> fallback) {
-    const auto it = object.find(key);
-    if (it == object.end() || it->is_null()) {
-        if (fallback) return *fallback;
-        return badInput(source + ": " + objectName + " has no \"" + key + "\"");
-    }
-    if (!it->is_number_integer() || it->get<int64_t>() <= 0)
-        return badInput(source + ": " + objectName + "." + key + " must be a positive integer, not " + it->dump());
-    return it->get<int64_t>();
-}
-
-}  // namespace
-
 Result<Gemma3VisionConfig> parseGemma3VisionConfig(const std::string& jsonText, const std::string& source) {
     json root;
-    try {
-        root = json::parse(jsonText);
-    } catch (const json::exception& e) {
-        return badInput(source + " is not valid JSON: " + jsonErrorText(e));
-    }
-    if (!root.is_object()) return badInput(source + " does not hold a JSON object");
-    const auto vision = root.find("vision_config");
-    if (vision == root.end() || !vision->is_object())
-        return badInput(source + " has no \"vision_config\" object; is it a Gemma 3 checkpoint with an image encoder?");
-    const auto text = root.find("text_config");
-    if (text == root.end() || !text->is_object()) return badInput(source + " has no \"text_config\" object");
+    STRATA_ASSIGN(root, encoder::parseConfigObject(jsonText, source));
+    const json* vision = nullptr;
+    STRATA_ASSIGN(vision, encoder::configSection(root, "vision_config", source,
+                                                 "; is it a Gemma 3 checkpoint with an image encoder?"));
+    const json* text = nullptr;
+    STRATA_ASSIGN(text, encoder::configSection(root, "text_config", source));
 
     Gemma3VisionConfig c;
     const std::string v = "vision_config";
-    STRATA_ASSIGN(c.hiddenSize, positiveInt(*vision, v, "hidden_size", source, std::nullopt));
-    STRATA_ASSIGN(c.intermediateSize, positiveInt(*vision, v, "intermediate_size", source, std::nullopt));
-    STRATA_ASSIGN(c.numLayers, positiveInt(*vision, v, "num_hidden_layers", source, std::nullopt));
-    STRATA_ASSIGN(c.numHeads, positiveInt(*vision, v, "num_attention_heads", source, std::nullopt));
-    STRATA_ASSIGN(c.imageSize, positiveInt(*vision, v, "image_size", source, std::nullopt));
-    STRATA_ASSIGN(c.patchSize, positiveInt(*vision, v, "patch_size", source, std::nullopt));
-    STRATA_ASSIGN(c.numChannels, positiveInt(*vision, v, "num_channels", source, int64_t(3)));
-    STRATA_ASSIGN(c.textHiddenSize, positiveInt(*text, "text_config", "hidden_size", source, std::nullopt));
-    STRATA_ASSIGN(c.mmTokensPerImage, positiveInt(root, "the config", "mm_tokens_per_image", source, int64_t(256)));
+    STRATA_ASSIGN(c.hiddenSize, positiveInt(*vision, v, {"hidden_size"}, source, std::nullopt));
+    STRATA_ASSIGN(c.intermediateSize, positiveInt(*vision, v, {"intermediate_size"}, source, std::nullopt));
+    STRATA_ASSIGN(c.numLayers, positiveInt(*vision, v, {"num_hidden_layers"}, source, std::nullopt));
+    STRATA_ASSIGN(c.numHeads, positiveInt(*vision, v, {"num_attention_heads"}, source, std::nullopt));
+    STRATA_ASSIGN(c.imageSize, positiveInt(*vision, v, {"image_size"}, source, std::nullopt));
+    STRATA_ASSIGN(c.patchSize, positiveInt(*vision, v, {"patch_size"}, source, std::nullopt));
+    STRATA_ASSIGN(c.numChannels, positiveInt(*vision, v, {"num_channels"}, source, int64_t(3)));
+    STRATA_ASSIGN(c.textHiddenSize, positiveInt(*text, "text_config", {"hidden_size"}, source, std::nullopt));
+    STRATA_ASSIGN(c.mmTokensPerImage, positiveInt(root, "the config", {"mm_tokens_per_image"}, source, int64_t(256)));
 
     if (const auto eps = vision->find("layer_norm_eps"); eps != vision->end() && !eps->is_null()) {
         if (!eps->is_number() || eps->get<double>() <= 0)
