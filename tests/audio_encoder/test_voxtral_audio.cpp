@@ -15,39 +15,20 @@
 #include "audio/VoxtralAudioConfig.h"
 #include "audio/VoxtralAudioEncoder.h"
 #include "audio/VoxtralProjector.h"
+#include "../support/TestFiles.h"
 #include "format/Checkpoint.h"
 
 using namespace strata;
 namespace fs = std::filesystem;
+using strata::testsupport::maxAbsDiff;
+using strata::testsupport::readF32;
+using strata::testsupport::readText;
+using strata::testsupport::writeText;
 
 namespace {
 
 const fs::path kFixture = fs::path(STRATA_TEST_DATA_DIR) / "models" / "voxtral_audio";
 constexpr int64_t kChunks = 2;
-
-std::vector<float> readF32(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<float> out(bytes.size() / sizeof(float));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
-    return out;
-}
-
-std::string readText(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void writeText(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
-
-float maxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-    float m = 0;
-    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-    return m;
-}
 
 }  // namespace
 

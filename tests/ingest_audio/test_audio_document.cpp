@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/TestFiles.h"
 #include "AudioDocument.h"
 
 using namespace strata;
@@ -17,19 +18,10 @@ namespace {
 
 const std::string kAudioDir = std::string(STRATA_TEST_DATA_DIR) + "/audio/";
 
-std::vector<float> readFloats(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    const QByteArray bytes = f.readAll();
-    std::vector<float> v(size_t(bytes.size()) / sizeof(float));
-    std::memcpy(v.data(), bytes.constData(), v.size() * sizeof(float));
-    return v;
-}
-
 // Largest |ours - reference| over the stored subsample of chunk 0 (see make_audio_fixtures.py).
 double maxDiffAgainstFixture(const AudioFeatures& f, const std::string& name) {
-    const std::vector<float> every13 = readFloats(kAudioDir + name + "_every13.f32");
-    const std::vector<float> first2 = readFloats(kAudioDir + name + "_first2.f32");
+    const std::vector<float> every13 = testsupport::readF32(kAudioDir + name + "_every13.f32");
+    const std::vector<float> first2 = testsupport::readF32(kAudioDir + name + "_first2.f32");
     const size_t total = size_t(f.bins * f.frames);
     if (every13.size() != (total + 12) / 13 || first2.size() != size_t(f.bins) * 2) return 1e30;
     const float* ours = f.chunk(0);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/TestFiles.h"
 #include "format/Checkpoint.h"
 #include "vision/Gemma3Projector.h"
 #include "vision/Gemma3VisionConfig.h"
@@ -17,34 +18,14 @@
 
 using namespace strata;
 namespace fs = std::filesystem;
+using strata::testsupport::maxAbsDiff;
+using strata::testsupport::readF32;
+using strata::testsupport::readText;
+using strata::testsupport::writeText;
 
 namespace {
 
 const fs::path kFixture = fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_vision";
-
-std::vector<float> readF32(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<float> out(bytes.size() / sizeof(float));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
-    return out;
-}
-
-std::string readText(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void writeText(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
-
-float maxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-    float m = 0;
-    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-    return m;
-}
 
 }  // namespace
 
