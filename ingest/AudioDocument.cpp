@@ -102,27 +102,22 @@ void fft(const std::complex<double>* in, size_t stride, std::complex<double>* ou
     }
 }
 
-}  // namespace
+constexpr int64_t kPad = kFftSize / 2;  // the STFT's centring: half a window either side
+constexpr int64_t kPerChunk = kWhisperMelBins * kWhisperFrames;
 
-void whisperLogMel(const float* samples, size_t count, float* out) {
+// One chunk's log10 mel power, before the floor and scaling: `padded` holds the chunk's 480000
+// samples with kPad samples of context before and after (the neighbouring chunks' samples, or
+// the reflection at either end of the whole padded signal). Frame f is centred on sample f * 160
+// of the chunk; the STFT's frame centred on the chunk's end belongs to the next chunk (or, after
+// the last chunk, is dropped). Writes kWhisperMelBins x kWhisperFrames floats to out and raises
+// maxLog to the largest value seen.
+void rawLogMel(const float* padded, float* out, double& maxLog) {
     const MelTables& t = melTables();
-    count = std::min(count, size_t(kWhisperChunkSamples));
-    // The chunk zero-padded to 30 s, then reflect-padded by half a window on both sides
-    // (center=True), as the extractor pads before its STFT.
-    constexpr int64_t kPad = kFftSize / 2;
-    std::vector<double> padded(size_t(kWhisperChunkSamples + 2 * kPad), 0.0);
-    for (size_t i = 0; i < count; ++i) padded[size_t(kPad) + i] = samples[i];
-    for (int64_t i = 1; i <= kPad; ++i) {
-        padded[size_t(kPad - i)] = padded[size_t(kPad + i)];
-        padded[size_t(kPad + kWhisperChunkSamples - 1 + i)] = padded[size_t(kPad + kWhisperChunkSamples - 1 - i)];
-    }
-
     std::vector<std::complex<double>> frame(kFftSize), spectrum(kFftSize);
     std::array<double, kFreqBins> power{};
-    double maxLog = -1e30;
-    for (int64_t f = 0; f < kWhisperFrames; ++f) {  // the STFT's last frame is dropped
-        const double* src = padded.data() + f * kHop;
-        for (int n = 0; n < kFftSize; ++n) frame[size_t(n)] = src[n] * t.window[size_t(n)];
+    for (int64_t f = 0; f < kWhisperFrames; ++f) {
+        const float* src = padded + f * kHop;
+        for (int n = 0; n < kFftSize; ++n) frame[size_t(n)] = double(src[n]) * t.window[size_t(n)];
         fft(frame.data(), 1, spectrum.data(), kFftSize, t.roots);
         for (int k = 0; k < kFreqBins; ++k) {
             // The extractor keeps the spectrum as complex64 before taking |.|^2 in float64.
@@ -139,9 +134,39 @@ void whisperLogMel(const float* samples, size_t count, float* out) {
             out[b * kWhisperFrames + f] = float(lg);
         }
     }
+}
+
+// Whisper's dynamic range and scaling over all the features at once: max(x, max - 8), then
+// (x + 4) / 4.
+void floorAndScale(float* values, size_t count, double maxLog) {
     const double floor = maxLog - 8.0;
-    for (int64_t i = 0; i < kWhisperMelBins * kWhisperFrames; ++i)
-        out[i] = float((std::max(double(out[i]), floor) + 4.0) / 4.0);
+    for (size_t i = 0; i < count; ++i) values[i] = float((std::max(double(values[i]), floor) + 4.0) / 4.0);
+}
+
+// Reflect-pads the first chunk's start: buffer[kPad - i] = buffer[kPad + i].
+void reflectStart(float* buffer) {
+    for (int64_t i = 1; i <= kPad; ++i) buffer[kPad - i] = buffer[kPad + i];
+}
+
+// Reflect-pads the last chunk's end (the end of the whole zero-padded signal).
+void reflectEnd(float* buffer) {
+    const int64_t last = kPad + kWhisperChunkSamples - 1;
+    for (int64_t i = 1; i <= kPad; ++i) buffer[last + i] = buffer[last - i];
+}
+
+}  // namespace
+
+void whisperLogMel(const float* samples, size_t count, float* out) {
+    count = std::min(count, size_t(kWhisperChunkSamples));
+    // The chunk zero-padded to 30 s, then reflect-padded by half a window on both sides
+    // (center=True), as the extractor pads before its STFT.
+    std::vector<float> padded(size_t(kWhisperChunkSamples + 2 * kPad), 0.0f);
+    std::copy(samples, samples + count, padded.begin() + kPad);
+    reflectStart(padded.data());
+    reflectEnd(padded.data());
+    double maxLog = -1e30;
+    rawLogMel(padded.data(), out, maxLog);
+    floorAndScale(out, size_t(kPerChunk), maxLog);
 }
 
 namespace {
@@ -288,20 +313,35 @@ Result<std::vector<float>> readAudioMono16k(const std::filesystem::path& file, c
 }
 
 Result<AudioFeatures> readAudioFeatures(const std::filesystem::path& file, const AudioReadOptions& options) {
+    // As transformers' VoxtralProcessor computes them: one STFT over the whole signal zero-padded
+    // to a multiple of 30 s, cut into chunks of 3000 frames afterwards, so a frame near a chunk
+    // boundary sees the neighbouring chunk's samples (the reflection is only at the two ends of
+    // the padded signal), and one floor (max - 8) taken over all the chunks. Streamed: `window`
+    // holds the current chunk with kPad samples of context either side; a chunk's raw log10 mel
+    // is computed once the next chunk's first kPad samples are in, and the floor is applied at
+    // the end.
     AudioFeatures features;
-    std::vector<float> chunk;
-    chunk.reserve(size_t(kWhisperChunkSamples));
-    const size_t perChunk = size_t(kWhisperMelBins * kWhisperFrames);
-    auto flush = [&] {
+    std::vector<float> window(size_t(kWhisperChunkSamples + 2 * kPad), 0.0f);
+    size_t filled = 0;  // samples stored from window[kPad] on: the chunk's, then the next one's
+    int64_t total = 0;  // 16 kHz samples received
+    double maxLog = -1e30;
+    const size_t full = size_t(kWhisperChunkSamples + kPad);
+    auto emit = [&](bool last) {
         const int64_t index = features.chunks++;
-        features.logMel.resize(size_t(features.chunks) * perChunk);
-        whisperLogMel(chunk.data(), chunk.size(), features.logMel.data() + size_t(index) * perChunk);
+        if (index == 0) reflectStart(window.data());
+        if (last) reflectEnd(window.data());
+        features.logMel.resize(size_t(features.chunks * kPerChunk));
+        rawLogMel(window.data(), features.logMel.data() + index * kPerChunk, maxLog);
         SourceAnchor anchor;
         anchor.file = file;
         anchor.startSeconds = double(index * kWhisperChunkSamples) / kWhisperSampleRate;
-        anchor.endSeconds = double(index * kWhisperChunkSamples + int64_t(chunk.size())) / kWhisperSampleRate;
+        const int64_t inChunk = std::clamp<int64_t>(total - index * kWhisperChunkSamples, 0, kWhisperChunkSamples);
+        anchor.endSeconds = double(index * kWhisperChunkSamples + inChunk) / kWhisperSampleRate;
         features.anchors.push_back(std::move(anchor));
-        chunk.clear();
+        // The last 2 * kPad samples (this chunk's tail, the next one's head) become the next
+        // chunk's leading context and first samples.
+        std::copy(window.end() - 2 * kPad, window.end(), window.begin());
+        filled = size_t(kPad);
     };
     STRATA_TRY(streamMono16k(
         file, options,
@@ -311,19 +351,29 @@ Result<AudioFeatures> readAudioFeatures(const std::filesystem::path& file, const
             features.durationSeconds = double(info.frames) / info.sampleRate;
             const double samples16k = double(info.frames) * kWhisperSampleRate / info.sampleRate;
             const auto expected = size_t(std::ceil(samples16k / double(kWhisperChunkSamples)));
-            features.logMel.reserve(expected * perChunk);
+            features.logMel.reserve(expected * size_t(kPerChunk));
             return {};
         },
         [&](const float* s, size_t n) {
+            total += int64_t(n);
             while (n > 0) {
-                const size_t take = std::min(n, size_t(kWhisperChunkSamples) - chunk.size());
-                chunk.insert(chunk.end(), s, s + take);
+                const size_t take = std::min(n, full - filled);
+                std::copy(s, s + take, window.begin() + kPad + ptrdiff_t(filled));
                 s += take;
                 n -= take;
-                if (chunk.size() == size_t(kWhisperChunkSamples)) flush();
+                filled += take;
+                if (filled == full) emit(false);
             }
         }));
-    if (!chunk.empty() || features.chunks == 0) flush();
+    // The rest is the zero padding up to the next multiple of 30 s. A chunk followed by fewer
+    // than kPad samples still has a successor, whose start is zeros past the end of the audio.
+    std::fill(window.begin() + kPad + ptrdiff_t(filled), window.end(), 0.0f);
+    if (filled > size_t(kWhisperChunkSamples)) {
+        emit(false);
+        std::fill(window.begin() + 2 * kPad, window.end(), 0.0f);
+    }
+    if (filled > 0 || features.chunks == 0) emit(true);
+    floorAndScale(features.logMel.data(), features.logMel.size(), maxLog);
     // The last anchor ends where the source ends, not where the resampler's rounding put it.
     features.anchors.back().endSeconds = std::max(features.anchors.back().startSeconds, features.durationSeconds);
     return features;

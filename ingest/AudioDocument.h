@@ -1,8 +1,9 @@
 #pragma once
 // Audio files (whatever the installed libsndfile reads: WAV, FLAC, OGG/Vorbis, MP3 ...) turned into
 // Whisper's input: 128-bin log-mel features over 30-second chunks of 16 kHz mono audio, computed
-// the way transformers' WhisperFeatureExtractor(feature_size=128) does, so that an audio encoder
-// sees the numbers it was trained on.
+// the way transformers' VoxtralProcessor does (WhisperFeatureExtractor(feature_size=128) run once
+// over the whole signal zero-padded to a multiple of 30 s, its frames then cut into chunks of
+// 3000), so that an audio encoder sees the numbers it was trained on.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -38,7 +39,11 @@ struct AudioReadOptions {
 };
 
 // Decodes, downmixes (mean of the channels), resamples to 16 kHz (libsoxr, high quality, streamed)
-// and computes the features chunk by chunk; memory beyond the result stays bounded. An empty,
+// and computes the features chunk by chunk; memory beyond the result stays bounded (one chunk of
+// samples). The features are those of one STFT over the whole signal: frames near a chunk
+// boundary see the neighbouring chunk's samples, the reflect padding is only at the start of the
+// first chunk and the end of the last, and the floor (max - 8 in log10) uses the maximum over all
+// chunks. For audio of at most 30 s this is exactly whisperLogMel of the samples. An empty,
 // truncated, unreadable or unsupported file is a badInput error naming the file.
 Result<AudioFeatures> readAudioFeatures(const std::filesystem::path& file,
                                         const AudioReadOptions& options = {});
@@ -48,8 +53,11 @@ Result<AudioFeatures> readAudioFeatures(const std::filesystem::path& file,
 Result<std::vector<float>> readAudioMono16k(const std::filesystem::path& file,
                                             const AudioReadOptions& options = {});
 
-// Whisper log-mel features of one chunk: `count` <= kWhisperChunkSamples samples at 16 kHz,
-// zero-padded to 30 s; writes kWhisperMelBins x kWhisperFrames floats to out.
+// Whisper log-mel features of one chunk on its own: `count` <= kWhisperChunkSamples samples at
+// 16 kHz (more are ignored), zero-padded to 30 s, reflect-padded at both ends and floored with its
+// own maximum; writes kWhisperMelBins x kWhisperFrames floats to out. This is
+// WhisperFeatureExtractor's output for audio of at most 30 s; for longer audio the chunks of
+// readAudioFeatures differ from it near the boundaries and in the floor.
 void whisperLogMel(const float* samples, size_t count, float* out);
 
 }  // namespace strata

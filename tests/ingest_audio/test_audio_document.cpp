@@ -149,12 +149,66 @@ private slots:
         QCOMPARE(r->anchors[2].endSeconds, 65.0);
         QCOMPARE(QString::fromStdString(describe(r->anchors[2])), QString("long.wav, 1:00-1:05"));
 
-        auto mono = readAudioMono16k(path);
+        // One floor over all three chunks: the zero padding after 65 s sits on it, and nothing is
+        // below it or more than 2 (8 in log10, scaled by 1/4) above it.
+        const auto [lo, hi] = std::minmax_element(r->logMel.begin(), r->logMel.end());
+        QCOMPARE(*lo, r->chunk(2)[127 * 3000 + 2999]);
+        QVERIFY(std::fabs((*hi - *lo) - 2.0f) < 1e-5f);
+    }
+
+    void longFlacMatchesVoxtralProcessor() {
+        // 45 s: two chunks, which transformers' VoxtralProcessor computes in one pass over the
+        // signal zero-padded to 60 s (see make_audio_fixtures.py).
+        const std::string name = "tones_45s_16k_mono";
+        auto r = readAudioFeatures(kAudioDir + name + ".flac");
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().message.c_str());
+        QCOMPARE(r->chunks, int64_t(2));
+        QCOMPARE(r->logMel.size(), size_t(2 * 128 * 3000));
+        QCOMPARE(r->durationSeconds, 45.0);
+        QCOMPARE(r->anchors.size(), size_t(2));
+        QCOMPARE(r->anchors[0].endSeconds, 30.0);
+        QCOMPARE(r->anchors[1].startSeconds, 30.0);
+        QCOMPARE(r->anchors[1].endSeconds, 45.0);
+
+        const std::vector<float> every31 = testsupport::readF32(kAudioDir + name + "_every31.f32");
+        const std::vector<float> edges = testsupport::readF32(kAudioDir + name + "_edges.f32");
+        QCOMPARE(every31.size(), (r->logMel.size() + 30) / 31);
+        QCOMPARE(edges.size(), size_t(128 * 24));
+        double sampled = 0;
+        for (size_t i = 0; i < every31.size(); ++i)
+            sampled = std::max(sampled, double(std::fabs(r->logMel[i * 31] - every31[i])));
+        // Per bin: chunk 0 frames 0-1, 2990-2999, chunk 1 frames 0-9, 2998-2999.
+        auto edgeDiff = [&](const float* chunk0, const float* chunk1) {
+            double worst = 0;
+            for (int64_t b = 0; b < 128; ++b) {
+                const float* want = edges.data() + b * 24;
+                auto at = [&](int64_t j) -> float {
+                    if (j < 2) return chunk0[b * 3000 + j];
+                    if (j < 12) return chunk0[b * 3000 + 2988 + j];
+                    if (j < 22) return chunk1[b * 3000 + j - 12];
+                    return chunk1[b * 3000 + 2976 + j];
+                };
+                for (int64_t j = 0; j < 24; ++j) worst = std::max(worst, double(std::fabs(at(j) - want[j])));
+            }
+            return worst;
+        };
+        const double edge = edgeDiff(r->chunk(0), r->chunk(1));
+        qInfo("45 s FLAC, 2 chunks: max |ours - VoxtralProcessor| = %.3g (every 31st value), %.3g (edge frames)",
+              sampled, edge);
+        QVERIFY(sampled <= 1e-3);
+        QVERIFY(edge <= 1e-3);
+
+        // Each chunk on its own (its own reflection and floor) is not what the processor computes:
+        // the fixture does tell the two apart.
+        auto mono = readAudioMono16k(kAudioDir + name + ".flac");
         QVERIFY(mono.ok());
-        QCOMPARE(mono->size(), samples.size());
-        std::vector<float> expect(128 * 3000);
-        whisperLogMel(mono->data() + 960000, mono->size() - 960000, expect.data());
-        for (size_t i = 0; i < expect.size(); ++i) QCOMPARE(r->chunk(2)[i], expect[i]);
+        QCOMPARE(mono->size(), size_t(45 * 16000));
+        std::vector<float> alone(2 * 128 * 3000);
+        whisperLogMel(mono->data(), 480000, alone.data());
+        whisperLogMel(mono->data() + 480000, mono->size() - 480000, alone.data() + 128 * 3000);
+        const double aloneDiff = edgeDiff(alone.data(), alone.data() + 128 * 3000);
+        qInfo("chunks computed apart: max |diff| = %.3g at the edge frames", aloneDiff);
+        QVERIFY(aloneDiff > 0.05);
     }
 
     void badFilesAreNamedErrors() {
