@@ -52,6 +52,7 @@ struct KeyRun {
 struct Params {
     const float* q;
     const int32_t* positions;
+    const int32_t* lastKey;  // per query, the last visible key position; nullptr: its own position
     const KeyRun* runs;
     int runCount;
     int64_t streamKeys;  // sum of the runs' tokens
@@ -146,6 +147,7 @@ __global__ void __launch_bounds__(kThreads) accumulateKernel(Params p) {
     // Every bound below comes from the same global reads in every thread, so the loops and their
     // barriers are uniform across the block.
     const int64_t qPos = p.positions[t];
+    const int64_t lastKey = p.lastKey ? p.lastKey[t] : qPos;
     const int64_t first = p.window > 0 ? max(int64_t(0), qPos - p.window + 1) : int64_t(0);
     const int64_t streamBegin = split * p.splitKeys;
     const int64_t streamEnd = min(streamBegin + p.splitKeys, p.streamKeys);
@@ -164,7 +166,7 @@ __global__ void __launch_bounds__(kThreads) accumulateKernel(Params p) {
             const KeyRun run = p.runs[r];
             // This block's keys of the run, as offsets into it: inside the split and visible.
             const int64_t begin = max(max(streamBegin - run.streamStart, first - run.firstPos), int64_t(0));
-            const int64_t end = min(min(streamEnd - run.streamStart, qPos + 1 - run.firstPos), run.tokens);
+            const int64_t end = min(min(streamEnd - run.streamStart, lastKey + 1 - run.firstPos), run.tokens);
             const float* kBase = run.k + int64_t(kvh) * D;
             const float* vBase = run.v + int64_t(kvh) * D;
 
@@ -314,14 +316,14 @@ Status checkArguments(const float* dQ, int64_t n, const int32_t* positions, std:
     return checkState("cudaAttentionAccumulate", state, n * shape.numHeads, shape.headDim);
 }
 
-// The segments trimmed to [lowest first visible position, highest query position], end to end.
+// The segments trimmed to [lowest first visible position, highest last visible position], end to end.
 std::vector<KeyRun> keyStream(const int32_t* positions, int64_t n, std::span<const KvSegment> segments,
                               const AttentionShape& shape) {
     int64_t low = std::numeric_limits<int64_t>::max(), high = -1;
     for (int64_t t = 0; t < n; ++t) {
         const int64_t pos = positions[t];
         low = std::min(low, shape.window > 0 ? std::max<int64_t>(0, pos - shape.window + 1) : int64_t(0));
-        high = std::max(high, pos);
+        high = std::max<int64_t>(high, shape.lastKey ? shape.lastKey[t] : pos);
     }
     std::vector<KeyRun> runs;
     int64_t stream = 0;
@@ -372,15 +374,18 @@ Status launch(const float* dQ, int64_t n, const int32_t* positions, const std::v
             cudaFuncSetAttribute(accumulateKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
     }
 
-    // One stream-ordered scratch block: key runs, positions, then (several splits) the partials.
+    // One stream-ordered scratch block: key runs, positions, last visible keys (when given), then
+    // (several splits) the partials.
     const int64_t rowsTotal = n * shape.numHeads;
     const size_t runBytes = alignUp(runs.size() * sizeof(KeyRun));
     const size_t posBytes = alignUp(size_t(n) * sizeof(int32_t));
     const size_t partBytes =
         splits > 1 ? size_t(splits) * size_t(rowsTotal) * size_t(headDim + 2) * sizeof(float) : 0;
-    std::vector<unsigned char> host(runBytes + posBytes);
+    const size_t lastKeyBytes = shape.lastKey ? posBytes : 0;
+    std::vector<unsigned char> host(runBytes + posBytes + lastKeyBytes);
     std::memcpy(host.data(), runs.data(), runs.size() * sizeof(KeyRun));
     std::memcpy(host.data() + runBytes, positions, size_t(n) * sizeof(int32_t));
+    if (shape.lastKey) std::memcpy(host.data() + runBytes + posBytes, shape.lastKey, size_t(n) * sizeof(int32_t));
     void* scratch = nullptr;
     STRATA_CUDA_TRY(cudaMallocAsync(&scratch, host.size() + partBytes, stream));
     auto* base = static_cast<unsigned char*>(scratch);
@@ -391,6 +396,7 @@ Status launch(const float* dQ, int64_t n, const int32_t* positions, const std::v
     Params p{};
     p.q = dQ;
     p.positions = reinterpret_cast<const int32_t*>(base + runBytes);
+    p.lastKey = shape.lastKey ? reinterpret_cast<const int32_t*>(base + runBytes + posBytes) : nullptr;
     p.runs = reinterpret_cast<const KeyRun*>(base);
     p.runCount = int(runs.size());
     p.streamKeys = streamKeys;

@@ -40,6 +40,10 @@ struct AttentionShape {
     float scale = 1.0f;
     float softcap = 0.0f;  // 0: off
     int64_t window = 0;    // 0: full causal; else key visible iff kvPos > qPos - window
+    // Per query, in host memory like the positions: the last key position it sees. nullptr: its
+    // own position (causal). A query inside a span attended both ways (a Gemma 3 image) sees the
+    // whole span; the window still bounds it from below.
+    const int32_t* lastKey = nullptr;
 };
 
 // Positions [firstPos, firstPos + tokens) of one layer's K and V, in backend memory: rows of

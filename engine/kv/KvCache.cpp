@@ -433,7 +433,7 @@ Status KvCache::accumulateUpTo(int64_t li, const float* q, int64_t n, const int3
     int64_t minPos = kUnlimited, maxPos = -1;
     for (int64_t t = 0; t < n; ++t) {
         minPos = std::min<int64_t>(minPos, positions[t]);
-        maxPos = std::max<int64_t>(maxPos, positions[t]);
+        maxPos = std::max<int64_t>(maxPos, shape.lastKey ? shape.lastKey[t] : positions[t]);
     }
     const int64_t visibleFrom = shape.window > 0 ? minPos - shape.window + 1 : 0;
     auto* self = const_cast<KvCache*>(this);  // staging and statistics only

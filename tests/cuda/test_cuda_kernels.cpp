@@ -395,6 +395,19 @@ private slots:
         checkAttention(shape, pos, 6000, Layout(layout), {1, 2, 7, 64, 1024, 0}, uint32_t(headDim + n * 5 + window));
     }
 
+    // Queries inside a span attended both ways (a Gemma 3 image at rows 40..295 of a 300-token
+    // prefill) see the span's later keys too, with and without a sliding window.
+    void attentionLastKeys() {
+        const std::vector<int32_t> pos = consecutive(300, 0);
+        std::vector<int32_t> last(pos);
+        for (size_t t = 40; t < 296; ++t) last[t] = 295;
+        for (int64_t window : {int64_t(0), int64_t(64)}) {
+            AttentionShape shape{8, 2, 64, 0.125f, 0.0f, window};
+            shape.lastKey = last.data();
+            checkAttention(shape, pos, 320, Layout::Uneven, {1, 2, 7, 0}, uint32_t(91 + window));
+        }
+    }
+
     // Queries that see no key of a call leave their state as it was (max -inf, sum 0 merge as a
     // no-op), and a query that sees none of any call finishes as exact zeros, on both paths.
     void attentionNoKeys() {
@@ -563,7 +576,8 @@ private:
         std::vector<float> k = randomNormal(size_t(capacity * kvFloats), seed + 1, 1.0f);
         std::vector<float> v = randomNormal(size_t(capacity * kvFloats), seed + 2, 1.0f);
         const int64_t lowest = *std::min_element(pos.begin(), pos.end());
-        const int64_t highest = *std::max_element(pos.begin(), pos.end());
+        int64_t highest = *std::max_element(pos.begin(), pos.end());
+        if (shape.lastKey) highest = std::max<int64_t>(highest, *std::max_element(shape.lastKey, shape.lastKey + n));
         const int64_t firstVisible = shape.window > 0 ? std::max<int64_t>(0, lowest - shape.window + 1) : 0;
         const float nan = std::numeric_limits<float>::quiet_NaN();
         for (int64_t p = 0; p < capacity; ++p)

@@ -213,13 +213,14 @@ void attentionAccumulate(const float* q, int64_t n, const int32_t* positions, st
             const int64_t kvh = h / group;
             const int64_t qPos = positions[t];
             const int64_t first = shape.window > 0 ? std::max<int64_t>(0, qPos - shape.window + 1) : 0;
+            const int64_t lastKey = shape.lastKey ? shape.lastKey[t] : qPos;
             float scores[kBlock];
             float runningMax = state.max[row];
             float denom = state.sum[row];
             for (const KvSegment& seg : segments) {
                 // The keys of this segment the query sees, as offsets into it.
                 const int64_t lo = std::max<int64_t>(first, seg.firstPos) - seg.firstPos;
-                const int64_t hi = std::min<int64_t>(qPos + 1, seg.firstPos + seg.tokens) - seg.firstPos;
+                const int64_t hi = std::min<int64_t>(lastKey + 1, seg.firstPos + seg.tokens) - seg.firstPos;
                 for (int64_t j0 = lo; j0 < hi; j0 += kBlock) {
                     const int64_t nb = std::min(kBlock, hi - j0);
                     float blockMax = -std::numeric_limits<float>::infinity();
