@@ -45,6 +45,9 @@ Result<VoxtralAudioConfig> parseVoxtralAudioConfig(const std::string& jsonText, 
     STRATA_ASSIGN(c.numMelBins, positiveInt(*audio, a, {"num_mel_bins"}, source, int64_t(128)));
     STRATA_ASSIGN(c.maxSourcePositions, positiveInt(*audio, a, {"max_source_positions"}, source, int64_t(1500)));
     STRATA_ASSIGN(c.textHiddenSize, positiveInt(*text, "text_config", {"hidden_size"}, source, std::nullopt));
+    int64_t audioToken = 0;
+    STRATA_ASSIGN(audioToken, positiveInt(root, "the config", {"audio_token_id"}, source, int64_t(c.audioTokenId)));
+    c.audioTokenId = int32_t(audioToken);
 
     STRATA_TRY(requireGelu(*audio, "activation_function", "audio_config.activation_function", source));
     STRATA_TRY(requireGelu(root, "projector_hidden_act", "projector_hidden_act", source));

@@ -18,6 +18,7 @@ struct VoxtralAudioConfig {
     int64_t maxSourcePositions = 1500;  // encoder positions per chunk
     double layerNormEps = 1e-5;       // torch's LayerNorm default, which the encoder uses
     int64_t textHiddenSize = 0;       // text_config.hidden_size: the width of projected tokens
+    int32_t audioTokenId = 24;        // audio_token_id, "[AUDIO]": the prompt's placeholder per token
 
     int64_t headDim() const { return hiddenSize / numHeads; }
     // Mel frames of one chunk: two convolutions, the second of stride 2, give maxSourcePositions.

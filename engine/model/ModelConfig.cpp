@@ -50,7 +50,7 @@ const json& familyDefaults(const std::string& modelType) {
     return gemma3Text;
 }
 
-constexpr const char* kSupportedTypes = "llama, qwen3, gemma3_text, gemma3";
+constexpr const char* kSupportedTypes = "llama, qwen3, gemma3_text, gemma3, voxtral";
 
 std::string shortDump(const json& v) {
     std::string s = v.dump();
@@ -399,22 +399,25 @@ Result<ModelConfig> parseWithKnownType(const json& root, const std::string& mode
     c.modelType = modelType;
     if (modelType == "llama") c.arch = Architecture::Llama;
     if (modelType == "qwen3") c.arch = Architecture::Qwen3;
-    if (modelType != "gemma3") {
+    if (modelType != "gemma3" && modelType != "voxtral") {
         STRATA_TRY(parseTextModel(c, modelType, Keys(withDefaults(modelType, root), source)));
         return c;
     }
 
-    // Gemma3ForConditionalGeneration: the decoder is described by text_config, while tying and
-    // the special tokens may be written at the top level.
+    // Gemma3ForConditionalGeneration and VoxtralForConditionalGeneration: the decoder (Gemma 3
+    // text, Llama) is described by text_config, while tying and the special tokens may be written
+    // at the top level.
+    const std::string textType = modelType == "gemma3" ? "gemma3_text" : "llama";
+    if (modelType == "voxtral") c.arch = Architecture::Llama;
     json text = root.contains("text_config") ? root["text_config"] : json();
     if (text.is_null()) text = json::object();
     if (!text.is_object()) return badInput(source + ": \"text_config\" must be a JSON object");
-    if (text.contains("model_type") && text["model_type"] != "gemma3_text")
-        return badInput(source + ": text_config has model_type " + shortDump(text["model_type"]) +
-                        ", expected \"gemma3_text\"");
+    if (text.contains("model_type") && text["model_type"] != textType)
+        return badInput(source + ": text_config has model_type " + shortDump(text["model_type"]) + ", expected \"" +
+                        textType + "\"");
     for (const char* key : {"tie_word_embeddings", "bos_token_id", "eos_token_id"})
         if (root.contains(key) && !root[key].is_null()) text[key] = root[key];
-    STRATA_TRY(parseTextModel(c, "gemma3_text", Keys(withDefaults("gemma3_text", text), source + " text_config")));
+    STRATA_TRY(parseTextModel(c, textType, Keys(withDefaults(textType, text), source + " text_config")));
     c.tensorPrefix = "language_model.model.";
     c.lmHeadName = "language_model.lm_head.weight";
     return c;
@@ -440,7 +443,8 @@ Result<ModelConfig> parseModelConfig(const std::string& jsonText, const std::str
     if (mt == root.end() || !mt->is_string())
         return badInput(source + " has no \"model_type\" string; supported: " + kSupportedTypes);
     const std::string modelType = mt->get<std::string>();
-    if (modelType != "llama" && modelType != "qwen3" && modelType != "gemma3_text" && modelType != "gemma3")
+    if (modelType != "llama" && modelType != "qwen3" && modelType != "gemma3_text" && modelType != "gemma3" &&
+        modelType != "voxtral")
         return badInput("unknown model_type '" + modelType + "' in " + source + "; supported: " + kSupportedTypes);
     try {
         return parseWithKnownType(root, modelType, source);

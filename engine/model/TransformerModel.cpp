@@ -17,6 +17,7 @@ struct TransformerModel::Scratch {
     std::vector<float> hostHidden;
     std::vector<uint8_t> hostRow;
     std::vector<int32_t> positions;
+    std::vector<int32_t> lastKeys;  // per row, when some span is attended both ways
 };
 
 uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t chunk) {
@@ -103,26 +104,48 @@ float* TransformerModel::buffer(int name, size_t floats) {
     return s.ptr[size_t(name)];
 }
 
-Status TransformerModel::embed(std::span<const int32_t> tokens, float* hidden) {
+Status checkEmbeddedSpans(std::span<const EmbeddedSpan> spans, int64_t tokens) {
+    int64_t end = 0;
+    for (const EmbeddedSpan& span : spans) {
+        if (span.rows <= 0 || span.offset < end || span.offset > tokens - span.rows)
+            return badInput("embedded rows " + std::to_string(span.offset) + ".." +
+                            std::to_string(span.offset + span.rows) + " do not fit in order within " +
+                            std::to_string(tokens) + " tokens");
+        if (!span.values) return badInput("embedded rows without values");
+        end = span.offset + span.rows;
+    }
+    return {};
+}
+
+Status TransformerModel::embed(std::span<const SequenceStep> steps, int64_t rows, float* hidden) {
     const TensorInfo& table = *layout_.embedding;
     const int64_t h = config_.hiddenSize;
     const uint64_t rowBytes = uint64_t(h) * dtypeSize(table.dtype);
     Scratch& s = *scratch_;
-    s.hostHidden.resize(tokens.size() * size_t(h));
+    s.hostHidden.resize(size_t(rows * h));
     s.hostRow.resize(rowBytes);
-    // Gemma scales embeddings by sqrt(hidden_size), computed in the compute type.
+    // Gemma scales embeddings by sqrt(hidden_size), computed in the compute type; given rows
+    // (image and audio features) are used as they are.
     const float scale = config_.scaleEmbeddings ? std::sqrt(float(h)) : 1.0f;
-    for (size_t t = 0; t < tokens.size(); ++t) {
-        const int32_t id = tokens[t];
-        if (id < 0 || id >= config_.vocabSize)
-            return badInput("token id " + std::to_string(id) + " is outside the vocabulary (size " +
-                            std::to_string(config_.vocabSize) + ")");
-        // Only the rows in use are read: the table stays on disk.
-        STRATA_TRY(checkpoint_->readRows(table, id, 1, s.hostRow.data()));
-        float* dst = s.hostHidden.data() + t * size_t(h);
-        widenToFloat(s.hostRow.data(), table.dtype, size_t(h), dst);
-        if (scale != 1.0f)
-            for (int64_t i = 0; i < h; ++i) dst[i] *= scale;
+    float* dst = s.hostHidden.data();
+    for (const SequenceStep& step : steps) {
+        auto span = step.embedded.begin();
+        for (int64_t t = 0; t < int64_t(step.tokens.size()); ++t, dst += h) {
+            if (span != step.embedded.end() && t >= span->offset + span->rows) ++span;
+            if (span != step.embedded.end() && t >= span->offset) {
+                std::copy_n(span->values + (t - span->offset) * h, size_t(h), dst);
+                continue;
+            }
+            const int32_t id = step.tokens[size_t(t)];
+            if (id < 0 || id >= config_.vocabSize)
+                return badInput("token id " + std::to_string(id) + " is outside the vocabulary (size " +
+                                std::to_string(config_.vocabSize) + ")");
+            // Only the rows in use are read: the table stays on disk.
+            STRATA_TRY(checkpoint_->readRows(table, id, 1, s.hostRow.data()));
+            widenToFloat(s.hostRow.data(), table.dtype, size_t(h), dst);
+            if (scale != 1.0f)
+                for (int64_t i = 0; i < h; ++i) dst[i] *= scale;
+        }
     }
     ops_.upload(hidden, s.hostHidden.data(), s.hostHidden.size());
     return {};
@@ -137,8 +160,9 @@ struct TransformerModel::Piece {
 };
 
 Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, bool allLogits,
-                                 std::vector<float>& logits, const LayerProgress& progress) {
-    const SequenceStep step{tokens, &kv};
+                                 std::vector<float>& logits, const LayerProgress& progress,
+                                 std::span<const EmbeddedSpan> embedded) {
+    const SequenceStep step{tokens, &kv, embedded};
     return forward(std::span<const SequenceStep>(&step, 1), allLogits, logits, progress);
 }
 
@@ -146,30 +170,54 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
                                  const LayerProgress& progress) {
     const ModelConfig& c = config_;
     Scratch& s = *scratch_;
-    std::vector<int32_t> ids;
     s.positions.clear();
+    s.lastKeys.clear();
+    // Rows of spans attended both ways: [first, end) in the pass's rows, and the longest.
+    std::vector<std::pair<int64_t, int64_t>> joint;
+    int64_t longestJoint = 0;
     for (const SequenceStep& step : steps) {
         if (step.tokens.empty()) return badInput("nothing to run: the token list is empty");
+        STRATA_TRY(checkEmbeddedSpans(step.embedded, int64_t(step.tokens.size())));
         const int64_t start = step.kv->length();
         const int64_t end = start + int64_t(step.tokens.size());
         if (c.maxPositions > 0 && end > c.maxPositions)
             return badInput("the sequence needs " + std::to_string(end) + " positions but the model's context is " +
                             std::to_string(c.maxPositions) + " tokens");
-        ids.insert(ids.end(), step.tokens.begin(), step.tokens.end());
+        const int64_t firstRow = int64_t(s.positions.size());
         for (int64_t p = start; p < end; ++p) s.positions.push_back(int32_t(p));
+        for (const EmbeddedSpan& span : step.embedded) {
+            if (!span.bidirectional) continue;
+            joint.emplace_back(firstRow + span.offset, firstRow + span.offset + span.rows);
+            longestJoint = std::max(longestJoint, span.rows);
+        }
     }
-    const int64_t n = int64_t(ids.size());
+    const int64_t n = int64_t(s.positions.size());
     if (n == 0) return badInput("nothing to run: no sequences");
+    if (!joint.empty()) {
+        s.lastKeys = s.positions;
+        for (const auto& [first, end] : joint)
+            for (int64_t r = first; r < end; ++r) s.lastKeys[size_t(r)] = s.positions[size_t(end - 1)];
+    }
 
-    // Chunks of at most prefillChunk rows, each cut into the pieces of the sequences it holds.
-    const int64_t chunk = std::min(n, options_.prefillChunk);
-    std::vector<std::vector<Piece>> chunks((n + chunk - 1) / chunk);
+    // Chunks of at most prefillChunk rows (or the longest joint span), cut before a joint span
+    // rather than through it, since its rows must see each other's keys of the same layer.
+    const int64_t chunk = std::min(n, std::max(options_.prefillChunk, longestJoint));
+    std::vector<int64_t> chunkStart{0};
+    for (auto next = joint.begin(); chunkStart.back() + chunk < n;) {
+        int64_t cut = chunkStart.back() + chunk;
+        while (next != joint.end() && next->second <= cut) ++next;
+        if (next != joint.end() && next->first < cut) cut = next->first;
+        chunkStart.push_back(cut);
+    }
+    chunkStart.push_back(n);
+    std::vector<std::vector<Piece>> chunks(chunkStart.size() - 1);
     int64_t row = 0;
+    size_t ci = 0;
     for (const SequenceStep& step : steps) {
         for (int64_t t = 0; t < int64_t(step.tokens.size());) {
-            const int64_t ci = row / chunk;
-            const int64_t take = std::min(int64_t(step.tokens.size()) - t, (ci + 1) * chunk - row);
-            chunks[size_t(ci)].push_back({step.kv, row - ci * chunk, take, step.kv->length() + t});
+            while (row >= chunkStart[ci + 1]) ++ci;
+            const int64_t take = std::min(int64_t(step.tokens.size()) - t, chunkStart[ci + 1] - row);
+            chunks[ci].push_back({step.kv, row - chunkStart[ci], take, step.kv->length() + t});
             t += take;
             row += take;
         }
@@ -199,16 +247,17 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
         return internalError("out of memory for the activations of " + std::to_string(n) +
                              " tokens; lower --chunk to work on fewer tokens at once");
     }
-    STRATA_TRY(embed(ids, hidden));
+    STRATA_TRY(embed(steps, n, hidden));
 
     const int64_t totalUnits = int64_t(layout_.units.size());
     for (int64_t layer = 0; layer < c.numLayers; ++layer) {
         auto w = streamer_->acquire(int(layer));
         STRATA_TRY(w);
         for (size_t ci = 0; ci < chunks.size(); ++ci) {
-            const int64_t c0 = int64_t(ci) * chunk;
-            const Status done = layerForward(layer, w.value(), hidden + c0 * h, std::min(chunk, n - c0),
-                                             s.positions.data() + c0, chunks[ci]);
+            const int64_t c0 = chunkStart[ci];
+            const Status done = layerForward(layer, w.value(), hidden + c0 * h, chunkStart[ci + 1] - c0,
+                                             s.positions.data() + c0, s.lastKeys.empty() ? nullptr : s.lastKeys.data() + c0,
+                                             chunks[ci]);
             if (!done.ok()) {
                 streamer_->release(int(layer));
                 return done;
@@ -249,7 +298,8 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
 }
 
 Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n,
-                                      const int32_t* positions, std::span<const Piece> pieces) {
+                                      const int32_t* positions, const int32_t* lastKeys,
+                                      std::span<const Piece> pieces) {
     const ModelConfig& c = config_;
     Scratch& s = *scratch_;
     float* normed = s.ptr[Scratch::Normed];
@@ -279,7 +329,8 @@ Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float
     for (const Piece& p : pieces)
         STRATA_TRY(p.kv->write(layer, k + p.row * kvRow, v + p.row * kvRow, p.firstPos, p.rows));
 
-    const AttentionShape shape = attentionShapeFor(c, layer);
+    AttentionShape shape = attentionShapeFor(c, layer);
+    shape.lastKey = lastKeys;
     const AttentionState state{s.ptr[Scratch::AttnAcc], s.ptr[Scratch::AttnMax], s.ptr[Scratch::AttnSum]};
     ops_.attentionBegin(state, n * c.numHeads, c.headDim);
     // Sequences forked from one cache read its blocks once, for all their rows together.
@@ -292,8 +343,10 @@ Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float
                                   state.sum + p.row * c.numHeads};
         const float* pq = q + p.row * qRow;
         const int32_t* pp = positions + p.row;
-        STRATA_TRY(shared ? p.kv->accumulate(layer, pq, p.rows, pp, shape, part)
-                          : p.kv->accumulateAll(layer, pq, p.rows, pp, shape, part));
+        AttentionShape pieceShape = shape;
+        if (lastKeys) pieceShape.lastKey = lastKeys + p.row;
+        STRATA_TRY(shared ? p.kv->accumulate(layer, pq, p.rows, pp, pieceShape, part)
+                          : p.kv->accumulateAll(layer, pq, p.rows, pp, pieceShape, part));
     }
     ops_.attentionFinish(state, n * c.numHeads, c.headDim, attn);
     ops_.matmul(attn, n, w.get(WeightRole::OProj), proj);

@@ -41,10 +41,25 @@ AttentionShape attentionShapeFor(const ModelConfig& config, int64_t layer);
 // Called after each layer of a forward pass: layers done, layers in all.
 using LayerProgress = std::function<void(int64_t done, int64_t total)>;
 
+// Rows of a sequence whose input is given instead of looked up in the embedding table: the
+// projected features of an image or of an audio chunk, in place of its placeholder tokens.
+struct EmbeddedSpan {
+    int64_t offset = 0;  // first row, counted from the first token of the step (or request)
+    int64_t rows = 0;
+    const float* values = nullptr;  // host memory, [rows, hiddenSize]; must outlive the call
+    // The rows see each other both ways in attention while they are prefilled together (Gemma 3
+    // images); otherwise attention stays causal. Such a span is never cut between chunks.
+    bool bidirectional = false;
+};
+
+// Checks that spans lie inside `tokens` rows, in order, without overlapping, with values.
+Status checkEmbeddedSpans(std::span<const EmbeddedSpan> spans, int64_t tokens);
+
 // One sequence's share of a forward pass: its tokens run at positions kv->length() onwards.
 struct SequenceStep {
     std::span<const int32_t> tokens;
     KvCache* kv = nullptr;
+    std::span<const EmbeddedSpan> embedded;  // in order, offsets into tokens
 };
 
 class TransformerModel {
@@ -63,7 +78,7 @@ public:
     // Runs tokens at positions kv.length() onwards and appends their K/V to kv. Writes the logits
     // of the last token, or of every token when allLogits, into logits ([rows, vocab]).
     Status forward(std::span<const int32_t> tokens, KvCache& kv, bool allLogits, std::vector<float>& logits,
-                   const LayerProgress& progress = {});
+                   const LayerProgress& progress = {}, std::span<const EmbeddedSpan> embedded = {});
     // Several sequences in one pass over the weights: their rows share every matrix product and
     // each attends to its own cache (sequences forked from one parent read the parent's blocks
     // once for all of them). Logits: every token's when allLogits, else each sequence's last.
@@ -76,10 +91,10 @@ private:
     struct Scratch;
     TransformerModel(Ops& ops, ModelConfig config, std::unique_ptr<Checkpoint> checkpoint, WeightLayout layout,
                      ModelOptions options);
-    Status embed(std::span<const int32_t> tokens, float* hidden);
+    Status embed(std::span<const SequenceStep> steps, int64_t rows, float* hidden);
     struct Piece;
     Status layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n, const int32_t* positions,
-                        std::span<const Piece> pieces);
+                        const int32_t* lastKeys, std::span<const Piece> pieces);
     float* buffer(int name, size_t floats);  // a Scratch buffer of at least floats
 
     Ops& ops_;

@@ -14,11 +14,37 @@ Status validateRequest(const ModelConfig& config, const KvCache& kv, const Gener
     if (request.maxNewTokens < 0) return badInput("--max-tokens must not be negative");
     if (request.checkpointTokens < 0) return badInput("the checkpoint interval must not be negative");
     if (auto problem = validate(request.sampling)) return badInput(*problem);
+    STRATA_TRY(checkEmbeddedSpans(request.embedded, int64_t(request.promptIds.size())));
     const int64_t end = kv.length() + int64_t(request.promptIds.size());
     if (config.maxPositions > 0 && end > config.maxPositions)
         return badInput("the prompt needs " + std::to_string(end) + " positions but the model's context is " +
                         std::to_string(config.maxPositions) + " tokens");
     return {};
+}
+
+// The prompt rows [done, done + n) as a forward step's spans: the given spans cut to the piece,
+// with offsets from its start.
+std::vector<EmbeddedSpan> spansOfPiece(const std::vector<EmbeddedSpan>& spans, int64_t done, int64_t n,
+                                       int64_t hiddenSize) {
+    std::vector<EmbeddedSpan> piece;
+    for (const EmbeddedSpan& span : spans) {
+        const int64_t first = std::max(span.offset, done), end = std::min(span.offset + span.rows, done + n);
+        if (first >= end) continue;
+        piece.push_back({first - done, end - first, span.values + (first - span.offset) * hiddenSize,
+                         span.bidirectional});
+    }
+    return piece;
+}
+
+// Where a prefill piece starting at `done` ends: `piece` tokens on, or earlier, before a span
+// attended both ways that it would cut; a piece that starts at such a span takes it whole.
+int64_t pieceEnd(const std::vector<EmbeddedSpan>& spans, int64_t done, int64_t piece, int64_t total) {
+    int64_t end = std::min(done + piece, total);
+    for (const EmbeddedSpan& span : spans) {
+        if (!span.bidirectional || span.offset + span.rows <= end || span.offset >= end) continue;
+        end = span.offset > done ? span.offset : span.offset + span.rows;
+    }
+    return end;
 }
 
 void reportProgress(const GenerationCallbacks& callbacks, GenerationPhase phase, int64_t done, int64_t total,
@@ -112,13 +138,17 @@ Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* toke
     const auto prefillStart = SteadyClock::now();
     reportProgress(callbacks, GenerationPhase::Prefill, 0, promptTokens, 0);
     const int64_t piece = request.checkpointTokens > 0 ? request.checkpointTokens : promptTokens;
-    for (int64_t done = 0; done < promptTokens; done += piece) {
-        const int64_t n = std::min(piece, promptTokens - done);
+    for (int64_t done = 0, n = 0; done < promptTokens; done += n) {
+        n = pieceEnd(request.embedded, done, piece, promptTokens) - done;
         const std::span<const int32_t> ids(request.promptIds.data() + done, size_t(n));
-        STRATA_TRY(model.forward(ids, kv, false, logits, [&](int64_t layers, int64_t total) {
-            reportProgress(callbacks, GenerationPhase::Prefill, done + n * layers / total, promptTokens,
-                           secondsSince(prefillStart));
-        }));
+        const auto spans = spansOfPiece(request.embedded, done, n, config.hiddenSize);
+        STRATA_TRY(model.forward(
+            ids, kv, false, logits,
+            [&](int64_t layers, int64_t total) {
+                reportProgress(callbacks, GenerationPhase::Prefill, done + n * layers / total, promptTokens,
+                               secondsSince(prefillStart));
+            },
+            spans));
         if (callbacks.onCheckpoint) STRATA_TRY(callbacks.onCheckpoint(done + n));
         if (done + n < promptTokens && callbacks.cancelRequested && callbacks.cancelRequested())
             return cancelled("cancelled after " + std::to_string(done + n) + " of " + std::to_string(promptTokens) +
@@ -168,7 +198,8 @@ Result<std::vector<GenerationResult>> generateBatch(TransformerModel& model, con
     // All prompts in one pass; then each round feeds every live sequence its newest token.
     std::vector<float> logits;
     std::vector<SequenceStep> steps;
-    for (size_t i = 0; i < requests.size(); ++i) steps.push_back({requests[i].promptIds, forks[i].get()});
+    for (size_t i = 0; i < requests.size(); ++i)
+        steps.push_back({requests[i].promptIds, forks[i].get(), requests[i].embedded});
     const auto prefillStart = SteadyClock::now();
     STRATA_TRY(model.forward(steps, false, logits));
     const double prefillSeconds = secondsSince(prefillStart);
@@ -190,7 +221,7 @@ Result<std::vector<GenerationResult>> generateBatch(TransformerModel& model, con
                 still.push_back(i);
             }
         }
-        for (size_t i : still) steps.push_back({std::span<const int32_t>(&nextIds[i], 1), forks[i].get()});
+        for (size_t i : still) steps.push_back({std::span<const int32_t>(&nextIds[i], 1), forks[i].get(), {}});
         live = std::move(still);
         if (!live.empty()) STRATA_TRY(model.forward(steps, false, logits));
     }

@@ -27,12 +27,16 @@ struct GenerationProgress {
 
 struct GenerationRequest {
     std::vector<int32_t> promptIds;  // run after whatever the KV cache already holds
+    // Prompt rows given as features (images, audio) in place of their placeholder ids; offsets
+    // into promptIds. The values belong to the caller and must outlive the call.
+    std::vector<EmbeddedSpan> embedded;
     int64_t maxNewTokens = 256;
     SamplingParams sampling;
     std::vector<int32_t> stopTokenIds;
     std::vector<std::string> stopStrings;
     // Prefill in pieces of this many tokens, each through every layer, with onCheckpoint after
-    // each piece; 0: the whole prompt in one pass.
+    // each piece (a piece ends before an image rather than inside it); 0: the whole prompt in one
+    // pass.
     int64_t checkpointTokens = 0;
 };
 

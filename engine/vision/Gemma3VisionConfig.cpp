@@ -37,6 +37,14 @@ Result<Gemma3VisionConfig> parseGemma3VisionConfig(const std::string& jsonText, 
     STRATA_ASSIGN(c.numChannels, positiveInt(*vision, v, {"num_channels"}, source, int64_t(3)));
     STRATA_ASSIGN(c.textHiddenSize, positiveInt(*text, "text_config", {"hidden_size"}, source, std::nullopt));
     STRATA_ASSIGN(c.mmTokensPerImage, positiveInt(root, "the config", {"mm_tokens_per_image"}, source, int64_t(256)));
+    int64_t id = 0;
+    STRATA_ASSIGN(id, positiveInt(root, "the config", {"boi_token_index"}, source, int64_t(c.boiTokenId)));
+    c.boiTokenId = int32_t(id);
+    STRATA_ASSIGN(id, positiveInt(root, "the config", {"eoi_token_index"}, source, int64_t(c.eoiTokenId)));
+    c.eoiTokenId = int32_t(id);
+    STRATA_ASSIGN(id, positiveInt(root, "the config", {"image_token_index", "image_token_id"}, source,
+                                  int64_t(c.imageTokenId)));
+    c.imageTokenId = int32_t(id);
 
     if (const auto eps = vision->find("layer_norm_eps"); eps != vision->end() && !eps->is_null()) {
         if (!eps->is_number() || eps->get<double>() <= 0)

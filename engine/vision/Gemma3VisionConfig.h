@@ -20,6 +20,10 @@ struct Gemma3VisionConfig {
     double layerNormEps = 1e-6;    // the encoder's LayerNorms and the projector's RMSNorm
     int64_t mmTokensPerImage = 256;
     int64_t textHiddenSize = 0;    // text_config.hidden_size: the width of projected tokens
+    // The prompt's image tokens: begin and end markers around mmTokensPerImage soft tokens.
+    int32_t boiTokenId = 255999;    // boi_token_index, "<start_of_image>"
+    int32_t eoiTokenId = 256000;    // eoi_token_index, "<end_of_image>"
+    int32_t imageTokenId = 262144;  // image_token_index, "<image_soft_token>"
 
     int64_t headDim() const { return hiddenSize / numHeads; }
     int64_t patchesPerSide() const { return imageSize / patchSize; }

@@ -560,7 +560,7 @@ void TestKvCache::forksShareTheContext() {
         std::vector<std::vector<int32_t>> feed = prompts;
         for (int step = 0; step < 4; ++step) {
             std::vector<SequenceStep> steps;
-            for (size_t i = 0; i < prompts.size(); ++i) steps.push_back({feed[i], together[i].get()});
+            for (size_t i = 0; i < prompts.size(); ++i) steps.push_back({feed[i], together[i].get(), {}});
             std::vector<float> batched;
             VERIFY_OK(model_->forward(steps, false, batched));
             QCOMPARE(batched.size(), prompts.size() * vocab);

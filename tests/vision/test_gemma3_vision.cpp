@@ -114,14 +114,14 @@ private slots:
     }
 
     void missingTensor() {
-        // A config asking for a third layer names the tensor it cannot find.
+        // A vision config asking for a third layer names the tensor it cannot find.
         QTemporaryDir tmp;
         QVERIFY(tmp.isValid());
         const fs::path dir = tmp.path().toStdString();
         fs::copy_file(kFixture / "model.safetensors", dir / "model.safetensors");
         std::string config = readText(kFixture / "config.json");
         const std::string from = "\"num_hidden_layers\": 2";
-        const size_t at = config.find(from);
+        const size_t at = config.find(from, config.find("\"vision_config\""));
         QVERIFY(at != std::string::npos);
         config.replace(at, from.size(), "\"num_hidden_layers\": 3");
         writeText(dir / "config.json", config);
