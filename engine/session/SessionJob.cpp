@@ -1,9 +1,12 @@
 #include "session/SessionJob.h"
 
+#include <cstring>
+
 #include <nlohmann/json.hpp>
 
 #include "core/AtomicFile.h"
 #include "format/FileReading.h"
+#include "multimodal/MediaPrompt.h"
 #include "tokenizer/ChatTemplate.h"
 
 namespace strata {
@@ -14,6 +17,9 @@ namespace {
 constexpr const char* kJobFile = "job.json";
 // The prompt ids of a 1M-token turn as JSON are about 8 MB.
 constexpr uint64_t kMaxJobFileBytes = uint64_t(64) << 20;
+// One image of a wide model is a few MB; an hour of audio (450 chunks of 375 rows) of a 5120-wide
+// one is under 4 GB.
+constexpr uint64_t kMaxMediaFileBytes = uint64_t(4) << 30;
 }  // namespace
 
 GenerationRequest requestFor(const SavedJob& job, int64_t from) {
@@ -23,10 +29,31 @@ GenerationRequest requestFor(const SavedJob& job, int64_t from) {
     request.sampling = job.sampling;
     request.stopTokenIds = job.stopTokenIds;
     request.stopStrings = job.stopStrings;
+    for (const SavedMedia& m : job.media) {
+        const int64_t first = std::max(m.offset, from), end = m.offset + m.rows;
+        if (first >= end || m.rows <= 0) continue;
+        const int64_t width = int64_t(m.values.size()) / m.rows;
+        request.embedded.push_back({first - from, end - first, m.values.data() + (first - m.offset) * width,
+                                    m.bidirectional});
+    }
     return request;
 }
 
+namespace {
+
+std::string mediaFileName(size_t index) { return "media-" + std::to_string(index) + ".f32"; }
+
+}  // namespace
+
 Status writeSavedJob(const fs::path& sessionDir, const SavedJob& job) {
+    nlohmann::json media = nlohmann::json::array();
+    for (size_t i = 0; i < job.media.size(); ++i) {
+        const SavedMedia& m = job.media[i];
+        const std::string_view bytes(reinterpret_cast<const char*>(m.values.data()), m.values.size() * sizeof(float));
+        STRATA_TRY(writeFileAtomically(sessionDir / mediaFileName(i), bytes));
+        media.push_back({{"offset", m.offset}, {"rows", m.rows}, {"bidirectional", m.bidirectional},
+                         {"file", mediaFileName(i)}});
+    }
     const nlohmann::json j = {
         {"prompt_ids", job.promptIds},
         {"context_before", job.contextBefore},
@@ -42,8 +69,14 @@ Status writeSavedJob(const fs::path& sessionDir, const SavedJob& job) {
         {"stop_strings", job.stopStrings},
         {"pending_ids", job.pendingIds},
         {"chat", job.chat},
-        {"enable_thinking", job.enableThinking}};
-    return writeFileAtomically(sessionDir / kJobFile, j.dump());
+        {"enable_thinking", job.enableThinking},
+        {"media", media}};
+    STRATA_TRY(writeFileAtomically(sessionDir / kJobFile, j.dump()));
+    // Rows of an earlier job are in the cache by now.
+    std::error_code ec;
+    for (size_t i = job.media.size(); fs::exists(sessionDir / mediaFileName(i), ec); ++i)
+        fs::remove(sessionDir / mediaFileName(i), ec);
+    return {};
 }
 
 Result<SavedJob> readSavedJob(const fs::path& sessionDir) {
@@ -68,6 +101,21 @@ Result<SavedJob> readSavedJob(const fs::path& sessionDir) {
         job.pendingIds = j.value("pending_ids", std::vector<int32_t>{});
         job.chat = j.at("chat").get<bool>();
         job.enableThinking = j.at("enable_thinking").get<bool>();
+        for (const auto& m : j.value("media", nlohmann::json::array())) {
+            SavedMedia media;
+            media.offset = m.at("offset").get<int64_t>();
+            media.rows = m.at("rows").get<int64_t>();
+            media.bidirectional = m.at("bidirectional").get<bool>();
+            const fs::path file = sessionDir / m.at("file").get<std::string>();
+            auto bytes = readWholeFile(file, kMaxMediaFileBytes);
+            STRATA_TRY(bytes);
+            if (media.rows <= 0 || bytes->empty() || bytes->size() % (sizeof(float) * size_t(media.rows)) != 0)
+                return badInput(file.string() + " is damaged: its size does not fit " + std::to_string(media.rows) +
+                                " rows");
+            media.values.resize(bytes->size() / sizeof(float));
+            std::memcpy(media.values.data(), bytes->data(), bytes->size());
+            job.media.push_back(std::move(media));
+        }
         return job;
     } catch (const nlohmann::json::exception& e) {
         return badInput(path.string() + " is damaged: " + e.what());
@@ -111,6 +159,7 @@ Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, Saved
     auto flushed = kv.flush();
     if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), 0);
     job.pendingIds = result.unfedIds;
+    job.media.clear();  // in the cache now
     if (Status saved = writeSavedJob(store.sessionDir(id), job); !saved.ok())
         return pauseOnFullDisk(store, id, saved.error(), 0);
     Turn turn;
@@ -175,6 +224,13 @@ Result<std::string> followUpText(const std::string& modelType, bool chat, bool e
 
 Result<std::vector<int32_t>> followUpIds(const std::string& modelType, const Tokenizer& tokenizer,
                                          const SavedJob& previous, const std::string& message) {
+    if (modelType == "voxtral" && previous.chat) {  // Mistral's format is built from ids
+        std::vector<int32_t> ids = previous.pendingIds;
+        std::vector<int32_t> turn;
+        STRATA_ASSIGN(turn, mistralFollowUpIds(tokenizer, message));
+        ids.insert(ids.end(), turn.begin(), turn.end());
+        return ids;
+    }
     auto text = followUpText(modelType, previous.chat, previous.enableThinking, message);
     STRATA_TRY(text);
     std::vector<int32_t> ids = previous.pendingIds;

@@ -16,6 +16,16 @@
 
 namespace strata {
 
+// Rows given in place of placeholder tokens (an image's or a recording's features), kept with the
+// job until its prompt is in the cache, so that a resumed prefill puts them back without reading
+// the source files again. Saved beside job.json as media-N.f32.
+struct SavedMedia {
+    int64_t offset = 0;  // into promptIds
+    int64_t rows = 0;
+    bool bidirectional = false;
+    std::vector<float> values;  // [rows, hidden]
+};
+
 struct SavedJob {
     std::vector<int32_t> promptIds;  // the turn's tokens, run after the session's context
     int64_t contextBefore = 0;       // session context tokens before this turn
@@ -28,9 +38,11 @@ struct SavedJob {
     std::vector<int32_t> pendingIds;
     bool chat = false;  // the conversation uses the model's chat format
     bool enableThinking = true;
+    std::vector<SavedMedia> media;  // in order; empty once the prompt is in the cache
 };
 
-// The request that runs the job's prompt ids from `from` on, with its settings.
+// The request that runs the job's prompt ids from `from` on, with its settings and the media rows
+// from there on (which point into job: it must outlive the request).
 GenerationRequest requestFor(const SavedJob& job, int64_t from = 0);
 
 Status writeSavedJob(const std::filesystem::path& sessionDir, const SavedJob& job);

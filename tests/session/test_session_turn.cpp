@@ -75,6 +75,41 @@ private slots:
         QCOMPARE(title, accents.substr(0, 76) + "...");
     }
 
+    // Media rows travel with the saved job (media-N.f32 beside job.json) so that a resumed prefill
+    // puts them back; requestFor cuts them to the rows still to run; an answered job drops them.
+    void mediaRowsAreSavedWithTheJob() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const std::filesystem::path folder = dir.path().toStdString();
+        SavedJob job;
+        job.promptIds = {1, 9, 9, 9, 2, 8, 8, 3};
+        job.media.push_back({1, 3, true, {1, 2, 3, 4, 5, 6}});
+        job.media.push_back({5, 2, false, {7, 8, 9, 10}});
+        QVERIFY(writeSavedJob(folder, job).ok());
+        auto back = readSavedJob(folder);
+        QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+        QCOMPARE(back->media.size(), size_t(2));
+        QCOMPARE(back->media[0].values, job.media[0].values);
+        QVERIFY(back->media[0].bidirectional);
+        QCOMPARE(back->media[1].offset, 5LL);
+
+        const GenerationRequest rest = requestFor(back.value(), 6);
+        QCOMPARE(rest.embedded.size(), size_t(1));
+        QCOMPARE(rest.embedded[0].offset, 0LL);
+        QCOMPARE(rest.embedded[0].rows, 1LL);
+        QCOMPARE(rest.embedded[0].values[0], 9.0f);
+
+        // A damaged media file is named; a later job without media removes the files.
+        std::filesystem::resize_file(folder / "media-1.f32", 6);
+        auto damaged = readSavedJob(folder);
+        QVERIFY(!damaged.ok());
+        QVERIFY2(damaged.error().message.find("media-1.f32") != std::string::npos, damaged.error().message.c_str());
+        job.media.clear();
+        QVERIFY(writeSavedJob(folder, job).ok());
+        QVERIFY(!std::filesystem::exists(folder / "media-0.f32"));
+        QVERIFY(!std::filesystem::exists(folder / "media-1.f32"));
+    }
+
     void stopInPrefillPausesAndResumesToTheSameAnswer() {
         auto whole = runSessionTurn(*store_, *model_, *tokenizer_, request());
         REQUIRE_OK(whole);
