@@ -10,6 +10,7 @@
 #include "LogDocument.h"
 #include "PdfDocument.h"
 #include "model/ModelConfig.h"
+#include "multimodal/MediaEncoders.h"
 #include "tokenizer/Tokenizer.h"
 
 namespace strata {
@@ -87,7 +88,7 @@ Status readImagePart(PromptPart& part, const ModelInputs& model) {
                         std::to_string(kGemma3TokensPerImage) + " tokens)";
         return {};
     }
-    part.pixelValues = gemma3PixelValues(image.value());
+    part.pixelValues = gemma3PixelValues(image.value(), model.imageSize);
     part.tokens = model.tokensPerImage;
     return {};
 }
@@ -118,8 +119,13 @@ Status readAudioPart(PromptPart& part, const ModelInputs& model, const IngestOpt
 
 }  // namespace
 
-ModelInputs modelInputsFor(const ModelConfig& config, const Tokenizer& tokenizer) {
+ModelInputs modelInputsFor(const ModelConfig& config, const Tokenizer& tokenizer, const MediaEncoders* encoders) {
     ModelInputs inputs;
+    if (encoders && encoders->takesImages()) {
+        inputs.tokensPerImage = encoders->tokensPerImage() + 4;
+        inputs.imageSize = int(encoders->visionConfig().imageSize);
+    }
+    if (encoders && encoders->takesAudio()) inputs.tokensPerAudioChunk = encoders->tokensPerAudioChunk();
     inputs.modelName = config.modelType;
     inputs.contextTokens = config.maxPositions;
     inputs.countTokens = [&tokenizer](std::string_view text) {

@@ -30,15 +30,19 @@ struct ModelInputs {
     int64_t contextTokens = 0;
     std::function<int64_t(std::string_view text)> countTokens;  // tokens of text without BOS
     int64_t tokensPerImage = 0;       // 0: the model takes no images
+    int imageSize = 896;              // pixels per side the image encoder takes (Gemma 3: 896)
     int64_t tokensPerAudioChunk = 0;  // per 30 s; 0: the model takes no audio
 };
 
 class Tokenizer;
 struct ModelConfig;
+class MediaEncoders;
 
-// The inputs of a model Strata loads: its context (config.maxPositions) and its tokenizer's
-// count (the tokenizer must outlive the result). Strata's models take text only for now.
-ModelInputs modelInputsFor(const ModelConfig& config, const Tokenizer& tokenizer);
+// The inputs of a model Strata loads: its context (config.maxPositions), its tokenizer's count
+// (the tokenizer must outlive the result) and, with its encoders, the tokens an image or 30 s of
+// audio takes (the image's begin and end markers and line breaks included).
+ModelInputs modelInputsFor(const ModelConfig& config, const Tokenizer& tokenizer,
+                           const MediaEncoders* encoders = nullptr);
 
 // Gemma 3's vision tower pools every image to 256 soft tokens; Voxtral's audio encoder makes
 // 375 tokens of each 30-second chunk. Named so that a text-only model can still say what a

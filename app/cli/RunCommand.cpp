@@ -14,6 +14,8 @@
 #include "SampleDocument.h"
 #include "TextDocument.h"
 #include "core/ProcessMemory.h"
+#include "multimodal/MediaEncoders.h"
+#include "multimodal/MediaPrompt.h"
 #include "runtime/Generator.h"
 #include "session/SessionTurn.h"
 #include "tokenizer/ChatTemplate.h"
@@ -101,30 +103,86 @@ Status runTurn(TransformerModel& model, ProgressLine& progress,
     return {};
 }
 
-// --attach FILE...: each file read into prompt parts, weighed with the question against the
-// context. A file that cannot be read or that the model cannot take stops the run (answering
-// without it would mislead); so does a request that does not fit, naming the choices.
-Result<std::vector<PromptPart>> attachedParts(const CliArguments& args, const ModelConfig& config,
-                                              const Tokenizer& tokenizer, const std::string& question,
-                                              int64_t contextBefore, int64_t maxNewTokens, ProgressLine& progress) {
+// --attach FILE... (any kind), --image FILE... and --audio FILE...: each file read into prompt
+// parts, weighed with the question against the context. A file that cannot be read, that is not
+// of the kind its flag names or that the model cannot take stops the run (answering without it
+// would mislead); so does a request that does not fit, naming the choices.
+Result<std::vector<PromptPart>> attachedParts(const CliArguments& args, const ModelInputs& inputs,
+                                              const std::string& question, int64_t contextBefore,
+                                              int64_t maxNewTokens, ProgressLine& progress) {
     std::vector<PromptPart> parts;
-    const ModelInputs inputs = modelInputsFor(config, tokenizer);
     IngestOptions options;
     options.password = args.get("password").value_or("");
     options.collapseRepeats = args.has("collapse-repeats");
-    for (const std::string& file : args.all("attach")) {
-        options.progress = [&](uint64_t done, uint64_t total) { progress.reading(file, done, total); };
-        auto part = ingestFile(file, inputs, options);
-        progress.finish();
-        STRATA_TRY(part);
-        if (!part->unusable.empty()) return badInput(file + ": " + part->unusable);
-        parts.push_back(std::move(part.value()));
+    for (const auto& [flag, kind] : {std::pair{"attach", std::optional<PartKind>()},
+                                     std::pair{"image", std::optional(PartKind::Image)},
+                                     std::pair{"audio", std::optional(PartKind::Audio)}}) {
+        for (const std::string& file : args.all(flag)) {
+            if (kind && detectPartKind(file) != *kind)
+                return badInput(file + " is not " + (*kind == PartKind::Image ? "an image" : "an audio file") +
+                                " (--" + flag + ")");
+            options.progress = [&](uint64_t done, uint64_t total) { progress.reading(file, done, total); };
+            auto part = ingestFile(file, inputs, options);
+            progress.finish();
+            STRATA_TRY(part);
+            if (!part->unusable.empty()) return badInput(file + ": " + part->unusable);
+            parts.push_back(std::move(part.value()));
+        }
     }
     const int64_t reserved = contextBefore + inputs.countTokens(question) + maxNewTokens;
     const PromptBudget budget = weighPromptParts(parts, inputs.contextTokens, reserved);
     if (!budget.fits) return badInput("the attached files and the question need " + budget.summary);
     std::fprintf(stderr, "attached %zu file(s): %s\n", parts.size(), budget.summary.c_str());
     return parts;
+}
+
+// The images and recordings among the parts through the model's encoders, in order, and the ids
+// of the turn's first message with their placeholders: Gemma 3 writes each image into the text,
+// Voxtral (Mistral's format) puts the audio before the text, or asks for a transcription.
+Result<SavedJob> mediaTurn(const CliArguments& args, const ModelConfig& config, const Tokenizer& tokenizer,
+                           MediaEncoders& encoders, const std::vector<PromptPart>& parts, const std::string& message,
+                           const PromptFormat& format, ProgressLine& progress) {
+    std::vector<std::vector<float>> images, audio;
+    std::vector<int64_t> audioRows;
+    for (const PromptPart& part : parts) {
+        if (part.kind != PartKind::Image && part.kind != PartKind::Audio) continue;
+        progress.status("encoding " + part.file.filename().string());
+        auto rows = part.kind == PartKind::Image ? encoders.encodeImage(part.pixelValues)
+                                                 : encoders.encodeAudio(part.audio.logMel, part.audio.chunks);
+        if (!rows.ok()) return Error{rows.error().kind, part.file.string() + ": " + rows.error().message};
+        auto& list = part.kind == PartKind::Image ? images : audio;
+        if (part.kind == PartKind::Audio) audioRows.push_back(int64_t(rows.value().size()) / config.hiddenSize);
+        list.push_back(std::move(rows.value()));
+    }
+    progress.finish();
+
+    SavedJob job;
+    job.chat = format.chat;
+    job.enableThinking = format.enableThinking;
+    if (args.has("transcribe")) {
+        if (audio.size() != 1 || !images.empty() || parts.size() != 1)
+            return badInput("--transcribe takes exactly one recording (--audio FILE) and nothing else");
+        STRATA_ASSIGN(job.promptIds, voxtralTranscriptionIds(tokenizer, encoders.audioConfig(), audioRows.front(),
+                                                             args.get("language").value_or("")));
+        job.chat = true;
+    } else if (!audio.empty()) {
+        if (!format.chat) return badInput("audio needs the model's chat format; leave out --raw");
+        STRATA_ASSIGN(job.promptIds, voxtralChatIds(tokenizer, encoders.audioConfig(), audioRows, message));
+    } else {
+        std::string imageText, text;
+        STRATA_ASSIGN(imageText, gemma3ImageText(tokenizer, encoders.visionConfig()));
+        for (size_t i = 0; i < images.size(); ++i) text += imageText;
+        STRATA_ASSIGN(job.promptIds, firstTurnIds(config, tokenizer, text + message, format));
+    }
+    const bool imagesGiven = !images.empty();
+    const int32_t placeholder =
+        imagesGiven ? encoders.visionConfig().imageTokenId : encoders.audioConfig().audioTokenId;
+    auto& media = imagesGiven ? images : audio;
+    std::vector<EmbeddedSpan> spans;
+    STRATA_ASSIGN(spans, placeMedia(job.promptIds, placeholder, media, config.hiddenSize, imagesGiven));
+    for (size_t i = 0; i < spans.size(); ++i)
+        job.media.push_back({spans[i].offset, spans[i].rows, spans[i].bidirectional, std::move(media[i])});
+    return job;
 }
 
 // --resume ID: the saved job of a session whose prefill was cut off (killed, or paused by a full
@@ -156,12 +214,15 @@ Status runCommand(const std::vector<std::string>& argv) {
     std::set<std::string> flags = kModelFlags;
     flags.insert(kSamplingFlags.begin(), kSamplingFlags.end());
     flags.insert(kSessionFlags.begin(), kSessionFlags.end());
-    flags.insert({"prompt", "prompt-file", "max-tokens", "stop", "system", "session", "resume", "attach", "password"});
-    auto args = CliArguments::parse(argv, flags, {"raw", "chat", "no-think", "ignore-eos", "no-save", "collapse-repeats"},
-                                    {"stop", "attach"});
+    flags.insert({"prompt", "prompt-file", "max-tokens", "stop", "system", "session", "resume", "attach", "image",
+                  "audio", "password", "language"});
+    auto args = CliArguments::parse(argv, flags,
+                                    {"raw", "chat", "no-think", "ignore-eos", "no-save", "collapse-repeats", "transcribe"},
+                                    {"stop", "attach", "image", "audio"});
     STRATA_TRY(args);
+    const bool attaching = args->has("attach") || args->has("image") || args->has("audio");
     if (auto id = args->get("resume")) {
-        for (const char* other : {"session", "prompt", "prompt-file", "no-save", "attach"})
+        for (const char* other : {"session", "prompt", "prompt-file", "no-save", "attach", "image", "audio"})
             if (args->has(other)) return badInput(std::string("--resume continues the saved job as it was; leave out --") + other);
         return resumeJob(args.value(), *id);
     }
@@ -169,9 +230,16 @@ Status runCommand(const std::vector<std::string>& argv) {
     if (sessionId && args->has("no-save")) return badInput("--session continues a saved session; leave out --no-save");
     if (sessionId && !args->has("prompt") && !args->has("prompt-file"))
         return badInput("--session needs the follow-up question: give --prompt or --prompt-file");
-    if (args->has("attach") && !args->has("prompt") && !args->has("prompt-file"))
-        return badInput("--attach needs the question about the files: give --prompt or --prompt-file");
-    auto text = promptText(args.value());
+    const bool transcribe = args->has("transcribe");
+    if (transcribe && (args->has("prompt") || args->has("prompt-file") || sessionId))
+        return badInput("--transcribe asks for the words of the recording; leave out --prompt and --session");
+    if (args->has("language") && !transcribe) return badInput("--language goes with --transcribe");
+    if (transcribe && !args->has("audio")) return badInput("--transcribe needs the recording: give --audio FILE");
+    if (attaching && !transcribe && !args->has("prompt") && !args->has("prompt-file"))
+        return badInput("--attach, --image and --audio need the question about the files: give --prompt or "
+                        "--prompt-file");
+    auto text = transcribe ? Result<std::string>("Transcribe " + std::filesystem::path(args->all("audio").front()).filename().string())
+                           : promptText(args.value());
     STRATA_TRY(text);
     auto sampling = samplingParams(args.value());
     STRATA_TRY(sampling);
@@ -199,16 +267,29 @@ Status runCommand(const std::vector<std::string>& argv) {
     auto tokenizer = loadTokenizer(loaded->path);
     STRATA_TRY(tokenizer);
 
+    std::unique_ptr<MediaEncoders> encoders;
+    STRATA_ASSIGN(encoders, MediaEncoders::load(loaded->path));
     std::vector<PromptPart> parts;
     std::string message = text.value();  // what the model reads: the attached text, then the question
-    if (args->has("attach")) {
-        STRATA_ASSIGN(parts, attachedParts(args.value(), model.config(), *tokenizer.value(), text.value(),
-                                           previous ? previous->contextTokens : 0, maxTokens.value(), progress));
-        message = renderTextParts(parts) + "\n" + text.value();
+    bool withMedia = false;
+    if (attaching) {
+        const ModelInputs inputs = modelInputsFor(model.config(), *tokenizer.value(), encoders.get());
+        STRATA_ASSIGN(parts, attachedParts(args.value(), inputs, text.value(), previous ? previous->contextTokens : 0,
+                                           maxTokens.value(), progress));
+        const std::string attachedText = renderTextParts(parts);
+        if (!attachedText.empty()) message = attachedText + "\n" + text.value();
+        for (const PromptPart& part : parts) withMedia |= part.kind == PartKind::Image || part.kind == PartKind::Audio;
     }
+    if (withMedia && previousJob)
+        return badInput("images and recordings go into a new session's first question; leave out --session");
 
     SavedJob job;
-    if (previousJob) {
+    if (withMedia) {
+        auto format = promptFormat(args.value(), model.config(), *tokenizer.value());
+        STRATA_TRY(format);
+        STRATA_ASSIGN(job, mediaTurn(args.value(), model.config(), *tokenizer.value(), *encoders, parts, message,
+                                           format.value(), progress));
+    } else if (previousJob) {
         job.chat = previousJob->chat;
         job.enableThinking = previousJob->enableThinking;
         STRATA_ASSIGN(job.promptIds,

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "backend/cpu/CpuOps.h"
+#include "multimodal/MediaPrompt.h"
 #include "tokenizer/ChatTemplate.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CudaDevice.h"
@@ -107,6 +108,8 @@ std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& toke
 Result<std::vector<int32_t>> firstTurnIds(const ModelConfig& config, const Tokenizer& tokenizer,
                                           const std::string& text, const PromptFormat& format) {
     if (!format.chat) return tokenizer.encode(text, tokenizer.addsBosByDefault());
+    // Mistral's format (Voxtral) is built from ids: Tekken reads no special token out of text.
+    if (config.modelType == "voxtral") return voxtralChatIds(tokenizer, VoxtralAudioConfig{}, {}, text);
     auto chat = chatFormatForModelType(config.modelType);
     STRATA_TRY(chat);
     std::vector<ChatMessage> messages;

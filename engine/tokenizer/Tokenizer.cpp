@@ -65,7 +65,8 @@ Result<std::unique_ptr<Tokenizer>> loadTokenizer(const std::filesystem::path& mo
     if (std::filesystem::exists(tekkenFile, ec)) {
         auto tok = TekkenTokenizer::load(tekkenFile);
         STRATA_TRY(tok);
-        tok.value()->setDeclaresChatTemplate(cfg.hasChatTemplate);
+        // Mistral's instruct format comes with the tokenizer (mistral-common), template file or not.
+        tok.value()->setDeclaresChatTemplate(true);
         return std::unique_ptr<Tokenizer>(std::move(tok).value());
     }
     const auto modelFile = modelDir / "tokenizer.model";

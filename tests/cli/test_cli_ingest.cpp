@@ -103,6 +103,41 @@ private slots:
         const CliRun noQuestion = runCli({"run", "--model", model(), "--attach", write("a.log", "x\n")});
         verifyBadInput(noQuestion, {"--attach needs the question"});
     }
+
+    // --image and --audio: the wrong kind of file, a model without encoders, a damaged image, and
+    // more images than the context holds are each one clear error.
+    void mediaFlagsRefuseWhatCannotWork() {
+        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
+        const QString flac = QStringLiteral(STRATA_TEST_DATA_DIR "/audio/chirp_16k_mono.flac");
+        verifyBadInput(runCli({"run", "--model", model(), "--image", png, "--prompt", "What is it?"}),
+                       {"checker.png", "takes no images"});
+        verifyBadInput(runCli({"run", "--model", model(), "--audio", flac, "--prompt", "What is said?"}),
+                       {"chirp_16k_mono.flac", "takes no audio"});
+        verifyBadInput(runCli({"run", "--model", model(), "--image", flac, "--prompt", "What is it?"}),
+                       {"chirp_16k_mono.flac", "is not an image"});
+        verifyBadInput(runCli({"run", "--model", model(), "--transcribe", "--prompt", "x"}),
+                       {"--transcribe", "leave out --prompt"});
+
+        // The tiny Gemma 3 vision model (context 128) with the real Gemma 3 tokenizer beside it.
+        const QString gemma = tmp_.filePath("gemma3_vision");
+        QDir().mkpath(gemma);
+        for (const char* f : {"config.json", "model.safetensors"})
+            QFile::copy(QStringLiteral(STRATA_TEST_DATA_DIR "/models/gemma3_vision/") + f, gemma + "/" + f);
+        for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+            QFile::copy(QStringLiteral(STRATA_SHARED_DIR "/tokenizers/gemma3/") + f, gemma + "/" + f);
+        QByteArray png8 = [&] {
+            QFile f(png);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        }();
+        const QString cut = write("cut.png", png8.left(png8.size() / 2));
+        verifyBadInput(runCli({"run", "--model", gemma, "--image", cut, "--prompt", "What is it?"}), {"cut.png"});
+        // Each image takes 16 soft tokens and 4 more: six of them and the answer pass 128 positions.
+        QStringList six{"run", "--model", gemma, "--prompt", "Compare them.", "--max-tokens", "8"};
+        for (int i = 0; i < 6; ++i) six << "--image" << png;
+        verifyBadInput(runCli(six), {"does not fit", "checker.png", "leave files out"});
+        verifyBadInput(runCli({"run", "--model", gemma, "--audio", flac, "--prompt", "What is said?"}),
+                       {"takes no audio"});
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCliIngest)
