@@ -14,8 +14,7 @@
 #include "SampleDocument.h"
 #include "TextDocument.h"
 #include "core/ProcessMemory.h"
-#include "multimodal/MediaEncoders.h"
-#include "multimodal/MediaPrompt.h"
+#include "MediaTurn.h"
 #include "runtime/Generator.h"
 #include "session/SessionTurn.h"
 #include "tokenizer/ChatTemplate.h"
@@ -136,55 +135,6 @@ Result<std::vector<PromptPart>> attachedParts(const CliArguments& args, const Mo
     return parts;
 }
 
-// The images and recordings among the parts through the model's encoders, in order, and the ids
-// of the turn's first message with their placeholders: Gemma 3 writes each image into the text,
-// Voxtral (Mistral's format) puts the audio before the text, or asks for a transcription.
-Result<SavedJob> mediaTurn(const CliArguments& args, const ModelConfig& config, const Tokenizer& tokenizer,
-                           MediaEncoders& encoders, const std::vector<PromptPart>& parts, const std::string& message,
-                           const PromptFormat& format, ProgressLine& progress) {
-    std::vector<std::vector<float>> images, audio;
-    std::vector<int64_t> audioRows;
-    for (const PromptPart& part : parts) {
-        if (part.kind != PartKind::Image && part.kind != PartKind::Audio) continue;
-        progress.status("encoding " + part.file.filename().string());
-        auto rows = part.kind == PartKind::Image ? encoders.encodeImage(part.pixelValues)
-                                                 : encoders.encodeAudio(part.audio.logMel, part.audio.chunks);
-        if (!rows.ok()) return Error{rows.error().kind, part.file.string() + ": " + rows.error().message};
-        auto& list = part.kind == PartKind::Image ? images : audio;
-        if (part.kind == PartKind::Audio) audioRows.push_back(int64_t(rows.value().size()) / config.hiddenSize);
-        list.push_back(std::move(rows.value()));
-    }
-    progress.finish();
-
-    SavedJob job;
-    job.chat = format.chat;
-    job.enableThinking = format.enableThinking;
-    if (args.has("transcribe")) {
-        if (audio.size() != 1 || !images.empty() || parts.size() != 1)
-            return badInput("--transcribe takes exactly one recording (--audio FILE) and nothing else");
-        STRATA_ASSIGN(job.promptIds, voxtralTranscriptionIds(tokenizer, encoders.audioConfig(), audioRows.front(),
-                                                             args.get("language").value_or("")));
-        job.chat = true;
-    } else if (!audio.empty()) {
-        if (!format.chat) return badInput("audio needs the model's chat format; leave out --raw");
-        STRATA_ASSIGN(job.promptIds, voxtralChatIds(tokenizer, encoders.audioConfig(), audioRows, message));
-    } else {
-        std::string imageText, text;
-        STRATA_ASSIGN(imageText, gemma3ImageText(tokenizer, encoders.visionConfig()));
-        for (size_t i = 0; i < images.size(); ++i) text += imageText;
-        STRATA_ASSIGN(job.promptIds, firstTurnIds(config, tokenizer, text + message, format));
-    }
-    const bool imagesGiven = !images.empty();
-    const int32_t placeholder =
-        imagesGiven ? encoders.visionConfig().imageTokenId : encoders.audioConfig().audioTokenId;
-    auto& media = imagesGiven ? images : audio;
-    std::vector<EmbeddedSpan> spans;
-    STRATA_ASSIGN(spans, placeMedia(job.promptIds, placeholder, media, config.hiddenSize, imagesGiven));
-    for (size_t i = 0; i < spans.size(); ++i)
-        job.media.push_back({spans[i].offset, spans[i].rows, spans[i].bidirectional, std::move(media[i])});
-    return job;
-}
-
 // --resume ID: the saved job of a session whose prefill was cut off (killed, or paused by a full
 // disk), continued from its last checkpoint.
 Status resumeJob(const CliArguments& args, const std::string& id) {
@@ -228,6 +178,8 @@ Status runCommand(const std::vector<std::string>& argv) {
     }
     const auto sessionId = args->get("session");
     if (sessionId && args->has("no-save")) return badInput("--session continues a saved session; leave out --no-save");
+    if (sessionId && (args->has("image") || args->has("audio")))
+        return badInput("images and recordings go into a new session's first question; leave out --session");
     if (sessionId && !args->has("prompt") && !args->has("prompt-file"))
         return badInput("--session needs the follow-up question: give --prompt or --prompt-file");
     const bool transcribe = args->has("transcribe");
@@ -287,8 +239,13 @@ Status runCommand(const std::vector<std::string>& argv) {
     if (withMedia) {
         auto format = promptFormat(args.value(), model.config(), *tokenizer.value());
         STRATA_TRY(format);
-        STRATA_ASSIGN(job, mediaTurn(args.value(), model.config(), *tokenizer.value(), *encoders, parts, message,
-                                           format.value(), progress));
+        MediaTurnOptions options;
+        options.transcribe = transcribe;
+        options.language = args->get("language").value_or("");
+        options.status = [&](const std::string& line) { progress.status(line); };
+        STRATA_ASSIGN(job, mediaTurnJob(model.config(), *tokenizer.value(), *encoders, parts, message, format.value(),
+                                        options));
+        progress.finish();
     } else if (previousJob) {
         job.chat = previousJob->chat;
         job.enableThinking = previousJob->enableThinking;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/CliRunner.h"
+#include "support/TinyGemma3Vision.h"
 
 class TestCliIngest : public QObject {
     Q_OBJECT
@@ -101,7 +102,7 @@ private slots:
         verifyBadInput(binary, {"core.log", "binary"});
         if (QTest::currentTestFailed()) return;
         const CliRun noQuestion = runCli({"run", "--model", model(), "--attach", write("a.log", "x\n")});
-        verifyBadInput(noQuestion, {"--attach needs the question"});
+        verifyBadInput(noQuestion, {"--attach, --image and --audio need the question"});
     }
 
     // --image and --audio: the wrong kind of file, a model without encoders, a damaged image, and
@@ -137,6 +138,32 @@ private slots:
         verifyBadInput(runCli(six), {"does not fit", "checker.png", "leave files out"});
         verifyBadInput(runCli({"run", "--model", gemma, "--audio", flac, "--prompt", "What is said?"}),
                        {"takes no audio"});
+    }
+
+    // Two images through strata-cli into a saved session: encoded, placed in the prompt as Gemma 3
+    // writes images, prefilled in checkpoint pieces that never cut an image, answered; a follow-up
+    // question continues from the cache without the images.
+    void imagesRunIntoASession() {
+        const QString dir = tmp_.filePath("tiny_gemma3_vision");
+        QVERIFY(QDir().mkpath(dir));
+        QVERIFY(strata::testsupport::writeTinyGemma3Vision(dir.toStdString()));
+        const QString store = tmp_.filePath("sessions");
+        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
+        const QString gif = QStringLiteral(STRATA_TEST_DATA_DIR "/images/frames.gif");
+        const CliRun r = runCli({"run", "--model", dir, "--store", store, "--image", png, "--image", gif, "--prompt",
+                                 "What differs between the two pictures?", "--max-tokens", "4", "--checkpoint-tokens",
+                                 "32"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("attached 2 file(s)"), qPrintable(r.err));
+        const QRegularExpression sessionLine("session ([0-9a-f-]+)");
+        const auto match = sessionLine.match(r.err);
+        QVERIFY2(match.hasMatch(), qPrintable(r.err));
+        const CliRun follow = runCli({"run", "--store", store, "--session", match.captured(1), "--prompt",
+                                      "And which is larger?", "--max-tokens", "2"});
+        QVERIFY2(follow.exitCode == 0, qPrintable(follow.err));
+        const CliRun again = runCli({"run", "--store", store, "--session", match.captured(1), "--image", png,
+                                     "--prompt", "And this one?"});
+        verifyBadInput(again, {"new session's first question"});
     }
 };
 

@@ -12,6 +12,7 @@
 #include "multimodal/MediaEncoders.h"
 #include "multimodal/MediaPrompt.h"
 #include "runtime/Generator.h"
+#include "session/SessionTurn.h"
 
 using namespace strata;
 using namespace strata::testsupport;
@@ -151,6 +152,60 @@ private slots:
         QCOMPARE(spans->size(), size_t(1));
         QCOMPARE(spans->front().rows, 750LL);
         checkModel(kVoxtral, c, spans.value(), 256, 100);
+    }
+
+    // A session stopped after its first checkpoint piece resumes with the images' rows read back
+    // from the session folder, to transformers' greedy answer. The piece of 12 tokens would cut
+    // the first image (rows 3..18), so it ends before it, at 3.
+    void gemma3SessionPausedInThePromptResumes() {
+        const Case c = readCase(kGemma, "two_images");
+        auto encoders = MediaEncoders::load(kGemma);
+        QVERIFY(encoders.ok());
+        SavedJob job;
+        job.promptIds = c.ids;
+        job.maxNewTokens = int64_t(c.greedy.size());
+        std::vector<std::vector<float>> images;
+        for (const auto& file : c.json["images"]) {
+            auto rows = encoders.value()->encodeImage(readF32(kGemma / file.get<std::string>()));
+            QVERIFY(rows.ok());
+            images.push_back(std::move(rows.value()));
+        }
+        auto spans = placeMedia(c.ids, encoders.value()->visionConfig().imageTokenId, images, 48, true);
+        QVERIFY(spans.ok());
+        for (size_t i = 0; i < spans->size(); ++i)
+            job.media.push_back({spans->at(i).offset, spans->at(i).rows, true, images[i]});
+
+        auto model = TransformerModel::load(kGemma, ops_, {});
+        QVERIFY(model.ok());
+        auto tokenizer = loadTokenizer(fs::path(STRATA_SHARED_DIR) / "tokenizers" / "gemma3");
+        QVERIFY2(tokenizer.ok(), tokenizer.ok() ? "" : tokenizer.error().message.c_str());
+        QTemporaryDir dir;
+        auto store = SessionStore::open(dir.path().toStdString());
+        QVERIFY(store.ok());
+
+        SessionTurnRequest turn;
+        turn.title = "two images";
+        turn.modelPath = kGemma.string();
+        turn.userText = "What differs?";
+        turn.job = job;
+        turn.kv.blockTokens = 16;
+        turn.checkpointTokens = 12;
+        SessionTurnCallbacks stop;
+        std::string id;
+        stop.onSessionSaved = [&](const std::string& sessionId, int64_t, int64_t) { id = sessionId; };
+        stop.generation.cancelRequested = [] { return true; };
+        auto first = runSessionTurn(*store.value(), *model.value(), *tokenizer.value(), turn, stop);
+        QVERIFY(!first.ok());
+        QCOMPARE(first.error().kind, ErrorKind::Cancelled);
+        QVERIFY(fs::exists(store.value()->sessionDir(id) / "media-1.f32"));
+
+        KvCacheOptions kv;
+        kv.blockTokens = 16;
+        auto resumed = resumeSessionTurn(*store.value(), *model.value(), *tokenizer.value(), id, kv, 12);
+        QVERIFY2(resumed.ok(), resumed.ok() ? "" : resumed.error().message.c_str());
+        QCOMPARE(resumed->resumedAt, 3LL);
+        QVERIFY2(resumed->generation.outputIds == c.greedy, idsText(resumed->generation.outputIds).c_str());
+        QVERIFY(!fs::exists(store.value()->sessionDir(id) / "media-0.f32"));  // in the cache now
     }
 
     void placeholdersMustMatchTheMedia() {
