@@ -186,7 +186,8 @@ Status runCommand(const std::vector<std::string>& argv) {
     if (transcribe && (args->has("prompt") || args->has("prompt-file") || sessionId))
         return badInput("--transcribe asks for the words of the recording; leave out --prompt and --session");
     if (args->has("language") && !transcribe) return badInput("--language goes with --transcribe");
-    if (transcribe && !args->has("audio")) return badInput("--transcribe needs the recording: give --audio FILE");
+    if (transcribe && (args->all("audio").size() != 1 || args->has("attach") || args->has("image")))
+        return badInput("--transcribe takes exactly one recording: give one --audio FILE and nothing else");
     if (attaching && !transcribe && !args->has("prompt") && !args->has("prompt-file"))
         return badInput("--attach, --image and --audio need the question about the files: give --prompt or "
                         "--prompt-file");

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/CliRunner.h"
-#include "support/TinyGemma3Vision.h"
+#include "support/TinyMultimodalModels.h"
 
 class TestCliIngest : public QObject {
     Q_OBJECT
@@ -164,6 +164,31 @@ private slots:
         const CliRun again = runCli({"run", "--store", store, "--session", match.captured(1), "--image", png,
                                      "--prompt", "And this one?"});
         verifyBadInput(again, {"new session's first question"});
+    }
+
+    // 45 s of audio through strata-cli: a question about it, and a transcription request, each in
+    // Mistral's format with the two chunks' 750 rows in place of the [AUDIO] tokens.
+    void audioIsAskedAboutAndTranscribed() {
+        const QString dir = tmp_.filePath("tiny_voxtral");
+        QVERIFY(QDir().mkpath(dir));
+        if (!strata::testsupport::writeTinyVoxtral(dir.toStdString()))
+            QSKIP("Voxtral's vocabulary (tekken_240911.json) is not installed; run packaging/install-models.sh");
+        const QString flac = QStringLiteral(STRATA_TEST_DATA_DIR "/audio/tones_45s_16k_mono.flac");
+        const CliRun ask = runCli({"run", "--model", dir, "--no-save", "--audio", flac, "--prompt",
+                                   "What is said in this recording?", "--max-tokens", "3"});
+        QVERIFY2(ask.exitCode == 0, qPrintable(ask.err));
+        QVERIFY2(ask.err.contains("attached 1 file(s)"), qPrintable(ask.err));
+        // [INST] [BEGIN_AUDIO] 750 x [AUDIO], the question's 7 tokens, [/INST] after <s>.
+        QVERIFY2(ask.err.contains("761"), qPrintable(ask.err));
+        const CliRun transcribe = runCli({"run", "--model", dir, "--no-save", "--audio", flac, "--transcribe",
+                                          "--language", "en", "--max-tokens", "3"});
+        QVERIFY2(transcribe.exitCode == 0, qPrintable(transcribe.err));
+        QVERIFY2(transcribe.err.contains("758"), qPrintable(transcribe.err));
+        verifyBadInput(runCli({"run", "--model", dir, "--audio", flac, "--audio", flac, "--transcribe"}),
+                       {"exactly one recording"});
+        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
+        verifyBadInput(runCli({"run", "--model", dir, "--image", png, "--prompt", "What is it?"}),
+                       {"takes no images"});
     }
 };
 

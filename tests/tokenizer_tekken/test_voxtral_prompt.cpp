@@ -18,6 +18,7 @@
 
 #include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
+#include "../support/TinyMultimodalModels.h"
 #include "audio/VoxtralAudioConfig.h"
 #include "core/ModelLocations.h"
 #include "multimodal/MediaPrompt.h"
@@ -28,19 +29,13 @@ namespace fs = std::filesystem;
 using strata::testsupport::contains;
 using strata::testsupport::idsText;
 using strata::testsupport::readJson;
+using strata::testsupport::kTekkenLegacyNames;
+using strata::testsupport::voxtralTekkenJson;
 using strata::testsupport::writeFile;
 
 namespace {
 
 const fs::path kFixture = fs::path(STRATA_TEST_DATA_DIR) / "tekken" / "voxtral_chat.json";
-
-// The names of ids 0..19 in Tekken files without a special_tokens list (as mistral-common's
-// Tekkenizer numbers them); Voxtral's tekken.json lists the same names for these ids.
-constexpr std::array<const char*, 20> kLegacyNames = {
-    "<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]",
-    "[TOOL_RESULTS]", "[/TOOL_RESULTS]", "[TOOL_CALLS]", "[IMG]", "<pad>", "[IMG_BREAK]",
-    "[IMG_END]", "[PREFIX]", "[MIDDLE]", "[SUFFIX]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]",
-    "[TOOL_CONTENT]"};
 
 // Where two id lists first differ, with the ids around it, for failure messages.
 std::string difference(const std::vector<int32_t>& got, const std::vector<int32_t>& expected) {
@@ -89,30 +84,10 @@ private slots:
         plain_ = std::move(plain).value();
 
         // Voxtral's tekken.json: every special id listed by name, version v7 and the audio settings.
-        nlohmann::json doc = readJson(file);
-        QVERIFY2(!doc.contains("special_tokens") && !doc.contains("audio"),
-                 "the installed tekken_240911.json already has special_tokens or audio");
-        const auto& added = fixture_["added_to_tekken_file"];
-        const int numSpecial = doc["config"]["default_num_special_tokens"].get<int>();
-        std::vector<std::string> names(static_cast<size_t>(numSpecial));
-        for (size_t id = 0; id < kLegacyNames.size(); ++id) names[id] = kLegacyNames[id];
-        for (const auto& [name, id] : added["special_tokens"].items()) {
-            const int i = id.get<int>();
-            QVERIFY(i >= int(kLegacyNames.size()) && i < numSpecial);
-            names[size_t(i)] = name;
-        }
-        nlohmann::json specials = nlohmann::json::array();
-        for (int id = 0; id < numSpecial; ++id) {
-            const std::string& name = names[size_t(id)];
-            specials.push_back({{"rank", id},
-                                {"token_str", name.empty() ? "<SPECIAL_" + std::to_string(id) + ">" : name},
-                                {"is_control", true}});
-        }
-        doc["special_tokens"] = std::move(specials);
-        doc["config"]["version"] = added["version"];
-        doc["audio"] = added["audio"];
+        const auto doc = voxtralTekkenJson(fixture_["added_to_tekken_file"]);
+        QVERIFY2(doc, "the installed tekken_240911.json could not be turned into Voxtral's tekken.json");
         QVERIFY(dir_.isValid());
-        const fs::path voxtral = writeFile(dir_, "tekken.json", doc.dump());
+        const fs::path voxtral = writeFile(dir_, "tekken.json", doc->dump());
         auto audio = TekkenTokenizer::load(voxtral);
         QVERIFY2(audio.ok(), audio.ok() ? "" : audio.error().message.c_str());
         audio_ = std::move(audio).value();
@@ -131,9 +106,9 @@ private slots:
             QCOMPARE(audio_->tokenId(name), std::optional<int32_t>(id.get<int32_t>()));
         for (const auto& [text, ids] : fixture_["text_ids"].items())
             QCOMPARE(audio_->encode(text, false), ids.get<std::vector<int32_t>>());
-        for (size_t id = 0; id < kLegacyNames.size(); ++id) {
-            QCOMPARE(plain_->tokenId(kLegacyNames[id]), std::optional<int32_t>(int32_t(id)));
-            QCOMPARE(audio_->tokenId(kLegacyNames[id]), std::optional<int32_t>(int32_t(id)));
+        for (size_t id = 0; id < kTekkenLegacyNames.size(); ++id) {
+            QCOMPARE(plain_->tokenId(kTekkenLegacyNames[id]), std::optional<int32_t>(int32_t(id)));
+            QCOMPARE(audio_->tokenId(kTekkenLegacyNames[id]), std::optional<int32_t>(int32_t(id)));
         }
         QCOMPARE(audio_->tokenId("<SPECIAL_26>"), std::optional<int32_t>(26));
         QCOMPARE(audio_->vocabSize(), plain_->vocabSize());
