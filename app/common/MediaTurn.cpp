@@ -20,6 +20,8 @@ Result<SavedJob> mediaTurnJob(const ModelConfig& config, const Tokenizer& tokeni
         list.push_back(std::move(rows.value()));
     }
 
+    if (!images.empty() && !audio.empty())
+        return badInput("images and recordings cannot go into one question yet; ask about them separately");
     SavedJob job;
     job.chat = format.chat;
     job.enableThinking = format.enableThinking;
