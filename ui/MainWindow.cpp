@@ -31,6 +31,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 
+#include <algorithm>
+
 #include "DocumentTray.h"
 #include "EngineController.h"
 #include "GaugePanel.h"
@@ -441,9 +443,26 @@ void MainWindow::submitQuestion() {
             QMessageBox::warning(this, tr("The documents do not fit"), QString::fromStdString(budget.summary));
             return;
         }
+        const bool media = std::any_of(job.parts.begin(), job.parts.end(), [](const PromptPart& p) {
+            return p.kind == PartKind::Image || p.kind == PartKind::Audio;
+        });
+        // The model reads images and recordings in a conversation's first question only (as
+        // strata-cli): a follow-up cannot take them, and leaving them out would mislead.
+        if (media && !currentSession_.isEmpty()) {
+            QMessageBox::warning(this, tr("Images and recordings start a new conversation"),
+                                 tr("Images and recordings go into a new conversation's first question. Start a new "
+                                    "conversation (File ▸ New Conversation) to ask about them, or take them out of "
+                                    "the tray to continue this one."));
+            return;
+        }
         request.documentText = QString::fromStdString(renderTextParts(job.parts));
-        for (const PromptPart& p : job.parts)
+        for (PromptPart& p : job.parts) {
             request.attachments.push_back({QString::fromStdString(p.file.string()), partKindName(p.kind), p.tokens});
+            // The engine thread reads images and recordings again for the model's encoders; the
+            // window keeps only what opening a cited source needs.
+            p.pixelValues = {};
+            p.audio.logMel = {};
+        }
     }
     request.question = question;
     request.sessionId = currentSession_;

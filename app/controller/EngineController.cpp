@@ -88,6 +88,10 @@ ModelInputs EngineController::modelInputs() const {
     if (!tokenizer_) return inputs;
     inputs.modelName = model_.modelType.toStdString();
     inputs.contextTokens = model_.contextTokens;
+    // The encoders' figures, as the engine thread worked them out when the model loaded.
+    inputs.tokensPerImage = model_.tokensPerImage;
+    if (model_.imageSize > 0) inputs.imageSize = model_.imageSize;
+    inputs.tokensPerAudioChunk = model_.tokensPerAudioChunk;
     inputs.countTokens = [tokenizer = tokenizer_](std::string_view text) {
         return int64_t(tokenizer->encode(text, false).size());
     };

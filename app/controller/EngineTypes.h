@@ -23,17 +23,25 @@ struct ModelSummary {
     qint64 layers = 0;
     QString backend;    // "CPU backend" or the CUDA device
     double loadSeconds = 0;
+    // What the model's encoders take (modelInputsFor with the encoders, worked out on the engine
+    // thread): 0 tokens per image or per 30 s of audio when it takes none.
+    qint64 tokensPerImage = 0;
+    int imageSize = 0;  // pixels per side of the image encoder's input
+    qint64 tokensPerAudioChunk = 0;
 };
 
 struct JobAttachment {
     QString path;
-    QString kind;  // "pdf", "text", ...
+    QString kind;  // "pdf", "text", "image", "audio"
     qint64 tokens = 0;
 };
 
 struct JobRequest {
     QString question;      // what the transcript shows
     QString documentText;  // the attached files' text with its source lines; put before the question
+    // Every attached file. Images and recordings ("image", "audio") are read again on the engine
+    // thread and go through the model's encoders into a new session's first turn; the text ones
+    // are in documentText.
     QList<JobAttachment> attachments;
     QString sessionId;     // a ready session to continue; empty: a new one
     QString resumeSessionId;  // a paused session whose saved job is finished instead (question unused)

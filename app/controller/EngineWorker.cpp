@@ -4,8 +4,11 @@
 #include <QFileInfo>
 #include <QThread>
 
+#include <algorithm>
 #include <chrono>
 
+#include "MediaTurn.h"
+#include "PromptParts.h"
 #include "core/ModelLocations.h"
 #include "session/SessionTurn.h"
 
@@ -18,6 +21,11 @@ QString qs(const std::string& s) { return QString::fromStdString(s); }
 // Progress reaches the window at most this often per phase, besides its first and last report.
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 
+bool isMedia(const JobAttachment& a) {
+    return a.kind == QLatin1String(partKindName(PartKind::Image)) ||
+           a.kind == QLatin1String(partKindName(PartKind::Audio));
+}
+
 }  // namespace
 
 EngineWorker::EngineWorker(std::shared_ptr<std::atomic<qint64>> cancel, std::shared_ptr<std::atomic<qint64>> dropUpTo)
@@ -25,6 +33,7 @@ EngineWorker::EngineWorker(std::shared_ptr<std::atomic<qint64>> cancel, std::sha
 
 EngineWorker::~EngineWorker() {
     // The model uses the backend: release it first.
+    encoders_.reset();
     model_.reset();
     ops_.reset();
 }
@@ -39,6 +48,7 @@ bool EngineWorker::onEngineThread() {
 void EngineWorker::load(const ModelChoice& choice) {
     if (!onEngineThread()) return;
     emit modelLoading(choice.path);
+    encoders_.reset();
     model_.reset();
     ops_.reset();
     tokenizer_.reset();
@@ -52,6 +62,13 @@ void EngineWorker::load(const ModelChoice& choice) {
         emit modelFailed(qs(loaded.error().message));
         return;
     }
+    // Only the encoders' configuration is read now; their weights wait for the first image or recording.
+    auto encoders = MediaEncoders::load(loaded->path);
+    if (!encoders.ok()) {
+        emit modelFailed(qs(encoders.error().message));
+        return;
+    }
+    encoders_ = std::move(encoders.value());
     ops_ = std::move(loaded->ops);
     model_ = std::move(loaded->model);
     tokenizer_ = std::move(loaded->tokenizer);
@@ -64,6 +81,10 @@ void EngineWorker::load(const ModelChoice& choice) {
     summary.layers = model_->config().numLayers;
     summary.backend = choice.vramBudget > 0 ? qs(backendDescription()) : QStringLiteral("CPU backend");
     summary.loadSeconds = loaded->loadSeconds;
+    const ModelInputs inputs = modelInputsFor(model_->config(), *tokenizer_, encoders_.get());
+    summary.tokensPerImage = inputs.tokensPerImage;
+    summary.imageSize = inputs.tokensPerImage > 0 ? inputs.imageSize : 0;
+    summary.tokensPerAudioChunk = inputs.tokensPerAudioChunk;
     emit modelReady(summary, tokenizer_);
 }
 
@@ -101,6 +122,11 @@ Result<SessionTurnResult> EngineWorker::runTurn(const JobRequest& request, const
         return resumeSessionTurn(*store, *model_, *tokenizer_, request.resumeSessionId.toStdString(), kv, checkpoint,
                                  callbacks);
 
+    const bool withMedia = std::any_of(request.attachments.begin(), request.attachments.end(), isMedia);
+    if (withMedia && !request.sessionId.isEmpty())
+        return badInput("images and recordings go into a new session's first question: start a new conversation "
+                        "to ask about them");
+
     const ModelConfig& config = model_->config();
     const std::string question = request.question.toStdString();
     const std::string message =
@@ -121,14 +147,34 @@ Result<SessionTurnResult> EngineWorker::runTurn(const JobRequest& request, const
         turn.modelPath = std::filesystem::absolute(modelPath_).string();
         PromptFormat format;
         format.chat = tokenizer_->declaresChatTemplate();
-        turn.job.chat = format.chat;
-        STRATA_ASSIGN(turn.job.promptIds, firstTurnIds(config, *tokenizer_, message, format));
+        if (withMedia) {
+            STRATA_ASSIGN(turn.job, mediaJob(request, message, format));
+        } else {
+            turn.job.chat = format.chat;
+            STRATA_ASSIGN(turn.job.promptIds, firstTurnIds(config, *tokenizer_, message, format));
+        }
     }
     turn.job.maxNewTokens = request.maxNewTokens;
     turn.job.stopTokenIds = stopTokens(config, *tokenizer_);
     for (const JobAttachment& a : request.attachments)
         turn.attachments.push_back({a.path.toStdString(), a.kind.toStdString(), a.tokens});
     return runSessionTurn(*store, *model_, *tokenizer_, std::move(turn), callbacks);
+}
+
+Result<SavedJob> EngineWorker::mediaJob(const JobRequest& request, const std::string& message,
+                                        const PromptFormat& format) {
+    const ModelInputs inputs = modelInputsFor(model_->config(), *tokenizer_, encoders_.get());
+    std::vector<PromptPart> parts;
+    for (const JobAttachment& a : request.attachments) {
+        if (!isMedia(a)) continue;
+        const std::filesystem::path file(a.path.toStdString());
+        auto part = ingestFile(file, inputs);
+        STRATA_TRY(part);
+        // A model without encoders keeps refusing them here as in the tray.
+        if (!part->unusable.empty()) return badInput(file.filename().string() + ": " + part->unusable);
+        parts.push_back(std::move(part.value()));
+    }
+    return mediaTurnJob(model_->config(), *tokenizer_, *encoders_, parts, message, format);
 }
 
 void EngineWorker::run(qint64 jobId, const JobRequest& request) {

@@ -11,6 +11,7 @@
 
 #include "EngineTypes.h"
 #include "ModelRuntime.h"
+#include "multimodal/MediaEncoders.h"
 #include "session/SessionStore.h"
 #include "session/SessionTurn.h"
 
@@ -44,6 +45,10 @@ private:
     bool onEngineThread();
     Result<SessionStore*> storeAt(const QString& root);
     Result<SessionTurnResult> runTurn(const JobRequest& request, const SessionTurnCallbacks& callbacks);
+    // A new session's first turn about the request's images and recordings: the files read again
+    // for the loaded model and run through its encoders, with message (the documents' text and
+    // the question) after them.
+    Result<SavedJob> mediaJob(const JobRequest& request, const std::string& message, const PromptFormat& format);
 
     std::shared_ptr<std::atomic<qint64>> cancel_;  // the id of the job to stop
     std::shared_ptr<std::atomic<qint64>> dropUpTo_;
@@ -51,6 +56,7 @@ private:
     std::unique_ptr<Ops> ops_;
     std::unique_ptr<TransformerModel> model_;
     std::shared_ptr<const Tokenizer> tokenizer_;
+    std::unique_ptr<MediaEncoders> encoders_;  // the model's image and audio encoders (each loaded when first used)
     std::string modelPath_;
     std::map<QString, std::unique_ptr<SessionStore>> stores_;
 };

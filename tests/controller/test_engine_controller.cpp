@@ -1,7 +1,9 @@
 // EngineController on a random Llama: the model loads and jobs run on the engine thread while the
 // UI thread keeps processing events; tokens, progress and the saved session come back as queued
 // signals; cancelling a prefill leaves the session resumable and the resume finishes it; queued
-// jobs can be dropped.
+// jobs can be dropped. A tiny Gemma 3 vision model counts an image and answers about it, and a tiny
+// Voxtral a recording, through their encoders on the engine thread; a text model refuses images.
+#include <QDir>
 #include <QSemaphore>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -9,8 +11,10 @@
 #include <QtTest>
 
 #include "EngineController.h"
+#include "PromptParts.h"
 #include "session/SessionStore.h"
 #include "support/RandomLlama.h"
+#include "support/TinyMultimodalModels.h"
 
 using namespace strata;
 using namespace strata::app;
@@ -194,6 +198,135 @@ private slots:
         QVERIFY(!refused.ok);
         QVERIFY2(refused.error.contains(QStringLiteral("was made with")), qPrintable(refused.error));
         QVERIFY(refused.error.contains(QStringLiteral("load that model")));
+    }
+
+    void imagesGoThroughTheModelsEncoders() {
+        const QString vision = dir_.filePath("vision");
+        QVERIFY(QDir().mkpath(vision));
+        QVERIFY(testsupport::writeTinyGemma3Vision(vision.toStdString()));
+        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
+
+        EngineController c;
+        QVERIFY2(load(c, vision), "the vision model did not load");
+        // 16 soft tokens per 32-pixel image, with its begin and end markers and line breaks.
+        QCOMPARE(c.model().tokensPerImage, qint64(20));
+        QCOMPARE(c.model().imageSize, 32);
+        QCOMPARE(c.modelInputs().tokensPerImage, int64_t(20));
+        QCOMPARE(c.modelInputs().imageSize, 32);
+        QCOMPARE(c.modelInputs().tokensPerAudioChunk, int64_t(0));
+        auto part = ingestFile(png.toStdString(), c.modelInputs());
+        QVERIFY(part.ok());
+        QVERIFY2(part->unusable.empty(), part->unusable.c_str());
+        QCOMPARE(part->tokens, int64_t(20));
+        QCOMPARE(part->pixelValues.size(), size_t(3 * 32 * 32));
+
+        QFile notes(dir_.filePath("notes.txt"));
+        QVERIFY(notes.open(QIODevice::WriteOnly));
+        notes.write("a checkerboard test card\n");
+        notes.close();
+        QSignalSpy finished(&c, &EngineController::jobFinished);
+        JobRequest request;
+        request.question = QStringLiteral("What is in the picture?");
+        request.documentText = QStringLiteral("[notes.txt, lines 1-1]\na checkerboard test card\n");
+        request.attachments = {{png, QStringLiteral("image"), part->tokens},
+                               {dir_.filePath("notes.txt"), QStringLiteral("text"), 9}};
+        request.maxNewTokens = 4;
+        request.storeRoot = storeDir();
+        request.checkpointTokens = 32;
+        c.submit(request);
+        const JobOutcome outcome = waitFinished(finished, 1);
+        QVERIFY2(outcome.ok, qPrintable(outcome.error));
+        QVERIFY(!outcome.sessionId.isEmpty());
+        QVERIFY(outcome.promptTokens > 20);
+        QVERIFY(outcome.generatedTokens > 0);
+        QCOMPARE(c.engineCallsOnUiThread(), 0);
+        auto store = SessionStore::open(storeDir().toStdString());
+        QVERIFY(store.ok());
+        auto info = (*store)->session(outcome.sessionId.toStdString());
+        QVERIFY(info.ok());
+        QCOMPARE(int(info->state), int(SessionState::Ready));
+        auto attachments = (*store)->attachments(outcome.sessionId.toStdString());
+        QVERIFY(attachments.ok());
+        QCOMPARE(attachments->size(), size_t(2));
+
+        // A follow-up cannot take images: refused, not answered without them.
+        JobRequest again;
+        again.question = QStringLiteral("And this one?");
+        again.attachments = {{png, QStringLiteral("image"), part->tokens}};
+        again.sessionId = outcome.sessionId;
+        again.storeRoot = storeDir();
+        again.maxNewTokens = 2;
+        c.submit(again);
+        const JobOutcome refused = waitFinished(finished, 2);
+        QVERIFY(!refused.ok);
+        QVERIFY2(refused.error.contains(QStringLiteral("new session's first question")), qPrintable(refused.error));
+        // A follow-up in words goes on.
+        again.attachments.clear();
+        c.submit(again);
+        const JobOutcome followed = waitFinished(finished, 3);
+        QVERIFY2(followed.ok, qPrintable(followed.error));
+        QCOMPARE(followed.sessionId, outcome.sessionId);
+
+        // A file that is no longer readable is the job's error.
+        JobRequest missing = request;
+        missing.attachments = {{dir_.filePath("gone.png"), QStringLiteral("image"), 20}};
+        c.submit(missing);
+        const JobOutcome gone = waitFinished(finished, 4);
+        QVERIFY(!gone.ok);
+        QVERIFY2(gone.error.contains(QStringLiteral("gone.png")), qPrintable(gone.error));
+        QCOMPARE(c.engineCallsOnUiThread(), 0);
+    }
+
+    void audioGoesThroughTheModelsEncoder() {
+        const QString voxtral = dir_.filePath("voxtral");
+        QVERIFY(QDir().mkpath(voxtral));
+        if (!testsupport::writeTinyVoxtral(voxtral.toStdString()))
+            QSKIP("the Tekken vocabulary for the tiny Voxtral model is not installed");
+        const QString flac = QStringLiteral(STRATA_TEST_DATA_DIR "/audio/chirp_16k_mono.flac");
+
+        EngineController c;
+        QVERIFY2(load(c, voxtral), "the Voxtral model did not load");
+        QCOMPARE(c.model().tokensPerAudioChunk, qint64(375));
+        QCOMPARE(c.model().tokensPerImage, qint64(0));
+        auto part = ingestFile(flac.toStdString(), c.modelInputs());
+        QVERIFY(part.ok());
+        QVERIFY2(part->unusable.empty(), part->unusable.c_str());
+        QCOMPARE(part->tokens, int64_t(375));
+
+        QSignalSpy finished(&c, &EngineController::jobFinished);
+        JobRequest request;
+        request.question = QStringLiteral("What do you hear?");
+        request.attachments = {{flac, QStringLiteral("audio"), part->tokens}};
+        request.maxNewTokens = 3;
+        request.storeRoot = storeDir();
+        request.checkpointTokens = 64;
+        c.submit(request);
+        const JobOutcome outcome = waitFinished(finished, 1);
+        QVERIFY2(outcome.ok, qPrintable(outcome.error));
+        QVERIFY(outcome.promptTokens > 375);
+        QVERIFY(outcome.generatedTokens > 0);
+        QCOMPARE(c.engineCallsOnUiThread(), 0);
+    }
+
+    void textModelRefusesImages() {
+        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
+        EngineController c;
+        QVERIFY(load(c, modelDir()));
+        QCOMPARE(c.model().tokensPerImage, qint64(0));
+        QCOMPARE(c.modelInputs().tokensPerImage, int64_t(0));
+        auto part = ingestFile(png.toStdString(), c.modelInputs());
+        QVERIFY(part.ok());
+        QVERIFY2(part->unusable.find("takes no images") != std::string::npos, part->unusable.c_str());
+        QCOMPARE(part->tokens, int64_t(0));
+
+        QSignalSpy finished(&c, &EngineController::jobFinished);
+        JobRequest request = longQuestion(3);
+        request.attachments = {{png, QStringLiteral("image"), 0}};
+        c.submit(request);
+        const JobOutcome refused = waitFinished(finished, 1);
+        QVERIFY(!refused.ok);
+        QVERIFY2(refused.error.contains(QStringLiteral("takes no images")), qPrintable(refused.error));
+        QCOMPARE(c.engineCallsOnUiThread(), 0);
     }
 
     void noModelIsAClearError() {

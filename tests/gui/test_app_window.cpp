@@ -3,9 +3,13 @@
 // the gauges and the progress bar move and the UI thread keeps processing events, no engine call
 // runs on the UI thread, cancel stops a job, the session appears in the browser and reopens with
 // its transcript, export writes the file, and closing during a job asks first and, when the job is
-// left for later, keeps the session resumable.
+// left for later, keeps the session resumable. An image in the tray is counted and answered about
+// by a tiny Gemma 3 vision model (through its encoders on the engine thread), refused for a
+// follow-up, and refused by the text model.
+#include <QDir>
 #include <QDragEnterEvent>
 #include <QLabel>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -26,6 +30,7 @@
 #include "SessionListModel.h"
 #include "session/SessionStore.h"
 #include "support/RandomLlama.h"
+#include "support/TinyMultimodalModels.h"
 
 using namespace strata;
 using namespace strata::ui;
@@ -223,6 +228,72 @@ private slots:
         auto progress = (*store)->prefillProgress(outcome.sessionId.toStdString());
         QVERIFY(progress.ok() && progress.value());
         QVERIFY(progress.value()->tokensDone >= 256);
+    }
+
+    void imagesInTheTrayGoThroughTheVisionModel() {
+        const QString vision = dir_.filePath("vision");
+        QVERIFY(QDir().mkpath(vision));
+        QVERIFY(testsupport::writeTinyGemma3Vision(vision.toStdString()));
+        const QString png = dir_.filePath("checker.png");
+        QVERIFY(QFile::copy(QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png"), png));
+
+        MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.findChild<QAction*>(QStringLiteral("actionNewConversation"))->trigger();
+        QVERIFY(ready(w, vision));
+        auto* tray = w.findChild<DocumentTray*>();
+        drop(tray, {QUrl::fromLocalFile(png)});
+        if (QTest::currentTestFailed()) return;
+        QTRY_VERIFY_WITH_TIMEOUT(tray->fileCount() == 1 && !tray->busy(), 30000);
+        // 16 soft tokens with the image's markers and line breaks.
+        QCOMPARE(tray->budget().partTokens, int64_t(20));
+        QVERIFY(tray->budget().unusable.empty());
+        QCOMPARE(tray->parts().size(), size_t(1));
+
+        QSignalSpy queued(w.controller(), &app::EngineController::jobQueued);
+        QSignalSpy done(w.controller(), &app::EngineController::jobFinished);
+        ask(w, QStringLiteral("What is in the picture?"));
+        const app::JobOutcome outcome = finished(done, 1);
+        QVERIFY2(outcome.ok, qPrintable(outcome.error));
+        QVERIFY(!outcome.sessionId.isEmpty());
+        QVERIFY(outcome.promptTokens > 20);
+        QVERIFY(outcome.generatedTokens > 0);
+        QCOMPARE(w.currentSession(), outcome.sessionId);
+        QCOMPARE(w.controller()->engineCallsOnUiThread(), 0);
+        auto store = SessionStore::open(storeDir().toStdString());
+        QVERIFY(store.ok());
+        auto info = (*store)->session(outcome.sessionId.toStdString());
+        QVERIFY(info.ok());
+        QCOMPARE(int(info->state), int(SessionState::Ready));
+        auto attachments = (*store)->attachments(outcome.sessionId.toStdString());
+        QVERIFY(attachments.ok());
+        QCOMPARE(attachments->size(), size_t(1));
+        QCOMPARE(QString::fromStdString(attachments->front().kind), QStringLiteral("image"));
+
+        // A follow-up with the image still in the tray is refused with a message, and nothing runs.
+        QString refusal;
+        std::function<void()> closeBox = [&] {
+            if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+                refusal = box->text();
+                box->close();
+            } else {
+                QTimer::singleShot(20, closeBox);
+            }
+        };
+        QTimer::singleShot(20, closeBox);
+        ask(w, QStringLiteral("And the corners?"));
+        QVERIFY2(refusal.contains(QStringLiteral("new conversation")), qPrintable(refusal));
+        QCOMPARE(queued.count(), 1);
+        QCOMPARE(w.currentSession(), outcome.sessionId);
+
+        // The text model cannot take the image: listed, not sent.
+        QVERIFY(ready(w, modelDir()));
+        QTRY_VERIFY_WITH_TIMEOUT(!tray->busy() && tray->budget().unusable.size() == 1, 30000);
+        QVERIFY2(tray->budget().unusable.front().find("takes no images") != std::string::npos,
+                 tray->budget().unusable.front().c_str());
+        QVERIFY(tray->parts().empty());
+        QCOMPARE(w.controller()->engineCallsOnUiThread(), 0);
     }
 };
 
