@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/CliRunner.h"
+#include "support/DefaultModel.h"
 #include "support/TinyMultimodalModels.h"
 
 class TestCliIngest : public QObject {
@@ -172,7 +173,7 @@ private slots:
         const QString dir = tmp_.filePath("tiny_voxtral");
         QVERIFY(QDir().mkpath(dir));
         if (!strata::testsupport::writeTinyVoxtral(dir.toStdString()))
-            QSKIP("Voxtral's vocabulary (tekken_240911.json) is not installed; run packaging/install-models.sh");
+            STRATA_MISSING_MODEL("Voxtral's vocabulary (tekken_240911.json) is not installed; run packaging/install-models.sh");
         const QString flac = QStringLiteral(STRATA_TEST_DATA_DIR "/audio/tones_45s_16k_mono.flac");
         const CliRun ask = runCli({"run", "--model", dir, "--no-save", "--audio", flac, "--prompt",
                                    "What is said in this recording?", "--max-tokens", "3"});

@@ -14,6 +14,7 @@
 #include "PromptParts.h"
 #include "session/SessionStore.h"
 #include "support/RandomLlama.h"
+#include "support/DefaultModel.h"
 #include "support/TinyMultimodalModels.h"
 
 using namespace strata;
@@ -281,7 +282,7 @@ private slots:
         const QString voxtral = dir_.filePath("voxtral");
         QVERIFY(QDir().mkpath(voxtral));
         if (!testsupport::writeTinyVoxtral(voxtral.toStdString()))
-            QSKIP("the Tekken vocabulary for the tiny Voxtral model is not installed");
+            STRATA_MISSING_MODEL("Voxtral's vocabulary (tekken_240911.json) is not installed; run packaging/install-models.sh");
         const QString flac = QStringLiteral(STRATA_TEST_DATA_DIR "/audio/chirp_16k_mono.flac");
 
         EngineController c;

@@ -9,6 +9,14 @@
 
 #include "core/ModelLocations.h"
 
+// Skips the test with `why` (const char*), or fails it when STRATA_REQUIRE_MODELS=1.
+#define STRATA_MISSING_MODEL(why)                                                                        \
+    do {                                                                                                 \
+        const char* strataRequire_ = std::getenv("STRATA_REQUIRE_MODELS");                              \
+        if (strataRequire_ && std::string(strataRequire_) == "1") QFAIL(why);                           \
+        QSKIP(why);                                                                                      \
+    } while (0)
+
 #define STRATA_REQUIRE_DEFAULT_MODEL()                                                                   \
     do {                                                                                                 \
         const std::filesystem::path strataModel_ = strata::defaultModelPath();                          \
@@ -16,8 +24,6 @@
             const QByteArray strataWhy_ = "the Gemma 3 270M GGUF is not installed at " +                \
                                           QByteArray::fromStdString(strataModel_.string()) +            \
                                           "; run packaging/install-models.sh";                          \
-            const char* strataRequire_ = std::getenv("STRATA_REQUIRE_MODELS");                          \
-            if (strataRequire_ && std::string(strataRequire_) == "1") QFAIL(strataWhy_.constData());    \
-            QSKIP(strataWhy_.constData());                                                              \
+            STRATA_MISSING_MODEL(strataWhy_.constData());                                               \
         }                                                                                                \
     } while (0)
