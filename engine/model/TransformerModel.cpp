@@ -117,6 +117,18 @@ Status checkEmbeddedSpans(std::span<const EmbeddedSpan> spans, int64_t tokens) {
     return {};
 }
 
+std::vector<EmbeddedSpan> spansWithin(std::span<const EmbeddedSpan> spans, int64_t first, int64_t count,
+                                      int64_t hiddenSize) {
+    std::vector<EmbeddedSpan> within;
+    for (const EmbeddedSpan& span : spans) {
+        const int64_t begin = std::max(span.offset, first), end = std::min(span.offset + span.rows, first + count);
+        if (begin >= end) continue;
+        within.push_back({begin - first, end - begin, span.values + (begin - span.offset) * hiddenSize,
+                          span.bidirectional});
+    }
+    return within;
+}
+
 Status TransformerModel::embed(std::span<const SequenceStep> steps, int64_t rows, float* hidden) {
     const TensorInfo& table = *layout_.embedding;
     const int64_t h = config_.hiddenSize;

@@ -54,6 +54,10 @@ struct EmbeddedSpan {
 
 // Checks that spans lie inside `tokens` rows, in order, without overlapping, with values.
 Status checkEmbeddedSpans(std::span<const EmbeddedSpan> spans, int64_t tokens);
+// The spans cut to the rows [first, first + count), with offsets from `first` (rows of
+// hiddenSize values).
+std::vector<EmbeddedSpan> spansWithin(std::span<const EmbeddedSpan> spans, int64_t first, int64_t count,
+                                      int64_t hiddenSize);
 
 // One sequence's share of a forward pass: its tokens run at positions kv->length() onwards.
 struct SequenceStep {

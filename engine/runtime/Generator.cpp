@@ -22,20 +22,6 @@ Status validateRequest(const ModelConfig& config, const KvCache& kv, const Gener
     return {};
 }
 
-// The prompt rows [done, done + n) as a forward step's spans: the given spans cut to the piece,
-// with offsets from its start.
-std::vector<EmbeddedSpan> spansOfPiece(const std::vector<EmbeddedSpan>& spans, int64_t done, int64_t n,
-                                       int64_t hiddenSize) {
-    std::vector<EmbeddedSpan> piece;
-    for (const EmbeddedSpan& span : spans) {
-        const int64_t first = std::max(span.offset, done), end = std::min(span.offset + span.rows, done + n);
-        if (first >= end) continue;
-        piece.push_back({first - done, end - first, span.values + (first - span.offset) * hiddenSize,
-                         span.bidirectional});
-    }
-    return piece;
-}
-
 // Where a prefill piece starting at `done` ends: `piece` tokens on, or earlier, before a span
 // attended both ways that it would cut; a piece that starts at such a span takes it whole.
 int64_t pieceEnd(const std::vector<EmbeddedSpan>& spans, int64_t done, int64_t piece, int64_t total) {
@@ -141,7 +127,7 @@ Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* toke
     for (int64_t done = 0, n = 0; done < promptTokens; done += n) {
         n = pieceEnd(request.embedded, done, piece, promptTokens) - done;
         const std::span<const int32_t> ids(request.promptIds.data() + done, size_t(n));
-        const auto spans = spansOfPiece(request.embedded, done, n, config.hiddenSize);
+        const auto spans = spansWithin(request.embedded, done, n, config.hiddenSize);
         STRATA_TRY(model.forward(
             ids, kv, false, logits,
             [&](int64_t layers, int64_t total) {

@@ -29,13 +29,11 @@ GenerationRequest requestFor(const SavedJob& job, int64_t from) {
     request.sampling = job.sampling;
     request.stopTokenIds = job.stopTokenIds;
     request.stopStrings = job.stopStrings;
-    for (const SavedMedia& m : job.media) {
-        const int64_t first = std::max(m.offset, from), end = m.offset + m.rows;
-        if (first >= end || m.rows <= 0) continue;
-        const int64_t width = int64_t(m.values.size()) / m.rows;
-        request.embedded.push_back({first - from, end - first, m.values.data() + (first - m.offset) * width,
-                                    m.bidirectional});
-    }
+    if (job.media.empty() || job.media.front().rows <= 0) return request;
+    std::vector<EmbeddedSpan> all;
+    for (const SavedMedia& m : job.media) all.push_back({m.offset, m.rows, m.values.data(), m.bidirectional});
+    const int64_t width = int64_t(job.media.front().values.size()) / job.media.front().rows;
+    request.embedded = spansWithin(all, from, int64_t(request.promptIds.size()), width);
     return request;
 }
 
