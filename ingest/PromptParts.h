@@ -18,6 +18,8 @@ namespace strata {
 
 enum class PartKind { Pdf, Text, Image, Audio };
 
+// Images and recordings: parts that go through a model's encoders rather than its tokenizer.
+inline bool isMediaPart(PartKind kind) { return kind == PartKind::Image || kind == PartKind::Audio; }
 const char* partKindName(PartKind kind);  // "pdf", "text", "image", "audio"
 
 // What a file holds, from its first bytes or, failing that, its extension; Text when neither

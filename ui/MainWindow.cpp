@@ -443,9 +443,8 @@ void MainWindow::submitQuestion() {
             QMessageBox::warning(this, tr("The documents do not fit"), QString::fromStdString(budget.summary));
             return;
         }
-        const bool media = std::any_of(job.parts.begin(), job.parts.end(), [](const PromptPart& p) {
-            return p.kind == PartKind::Image || p.kind == PartKind::Audio;
-        });
+        const bool media = std::any_of(job.parts.begin(), job.parts.end(),
+                                       [](const PromptPart& p) { return isMediaPart(p.kind); });
         // The model reads images and recordings in a conversation's first question only (as
         // strata-cli): a follow-up cannot take them, and leaving them out would mislead.
         if (media && !currentSession_.isEmpty()) {

@@ -231,7 +231,7 @@ Status runCommand(const std::vector<std::string>& argv) {
                                            maxTokens.value(), progress));
         const std::string attachedText = renderTextParts(parts);
         if (!attachedText.empty()) message = attachedText + "\n" + text.value();
-        for (const PromptPart& part : parts) withMedia |= part.kind == PartKind::Image || part.kind == PartKind::Audio;
+        for (const PromptPart& part : parts) withMedia |= isMediaPart(part.kind);
     }
     if (withMedia && previousJob)
         return badInput("images and recordings go into a new session's first question; leave out --session");

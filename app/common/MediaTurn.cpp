@@ -10,7 +10,7 @@ Result<SavedJob> mediaTurnJob(const ModelConfig& config, const Tokenizer& tokeni
     std::vector<std::vector<float>> images, audio;
     std::vector<int64_t> audioRows;
     for (const PromptPart& part : parts) {
-        if (part.kind != PartKind::Image && part.kind != PartKind::Audio) continue;
+        if (!isMediaPart(part.kind)) continue;
         if (options.status) options.status("encoding " + part.file.filename().string());
         auto rows = part.kind == PartKind::Image ? encoders.encodeImage(part.pixelValues)
                                                  : encoders.encodeAudio(part.audio.logMel, part.audio.chunks);
