@@ -18,6 +18,7 @@
 #include "audio/VoxtralAudioConfig.h"
 #include "audio/VoxtralAudioEncoder.h"
 #include "audio/VoxtralProjector.h"
+#include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
 #include "format/Checkpoint.h"
 
@@ -25,7 +26,7 @@ using namespace strata;
 namespace fs = std::filesystem;
 using strata::testsupport::maxAbsDiff;
 using strata::testsupport::readF32;
-using strata::testsupport::readText;
+using strata::testsupport::readJson;
 using strata::testsupport::writeText;
 
 namespace {
@@ -147,12 +148,10 @@ private slots:
         QVERIFY(tmp.isValid());
         const fs::path dir = tmp.path().toStdString();
         fs::copy_file(kFixture / "model.safetensors", dir / "model.safetensors");
-        std::string config = readText(kFixture / "config.json");
-        const std::string from = "\"num_hidden_layers\": 2";
-        const size_t at = config.find(from);
-        QVERIFY(at != std::string::npos);
-        config.replace(at, from.size(), "\"num_hidden_layers\": 3");
-        writeText(dir / "config.json", config);
+        nlohmann::json config = readJson(kFixture / "config.json");
+        QCOMPARE(config["audio_config"]["num_hidden_layers"].get<int>(), 2);
+        config["audio_config"]["num_hidden_layers"] = 3;
+        writeText(dir / "config.json", config.dump());
 
         auto encoder = VoxtralAudioEncoder::load(dir);
         QVERIFY(!encoder.ok());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
 #include "format/Checkpoint.h"
 #include "vision/Gemma3Projector.h"
@@ -20,7 +21,7 @@ using namespace strata;
 namespace fs = std::filesystem;
 using strata::testsupport::maxAbsDiff;
 using strata::testsupport::readF32;
-using strata::testsupport::readText;
+using strata::testsupport::readJson;
 using strata::testsupport::writeText;
 
 namespace {
@@ -119,12 +120,10 @@ private slots:
         QVERIFY(tmp.isValid());
         const fs::path dir = tmp.path().toStdString();
         fs::copy_file(kFixture / "model.safetensors", dir / "model.safetensors");
-        std::string config = readText(kFixture / "config.json");
-        const std::string from = "\"num_hidden_layers\": 2";
-        const size_t at = config.find(from, config.find("\"vision_config\""));
-        QVERIFY(at != std::string::npos);
-        config.replace(at, from.size(), "\"num_hidden_layers\": 3");
-        writeText(dir / "config.json", config);
+        nlohmann::json config = readJson(kFixture / "config.json");
+        QCOMPARE(config["vision_config"]["num_hidden_layers"].get<int>(), 2);
+        config["vision_config"]["num_hidden_layers"] = 3;
+        writeText(dir / "config.json", config.dump());
 
         auto encoder = SiglipVisionEncoder::load(dir);
         QVERIFY(!encoder.ok());
