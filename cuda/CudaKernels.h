@@ -18,6 +18,11 @@ namespace strata {
 Status cudaRmsNorm(const float* dX, int64_t rows, int64_t dim, const void* dW, DType wType, float eps,
                    bool addOne, float* dY, cudaStream_t stream);
 
+// dY[r, :] = (dX[r, :] - mean) / sqrt(var + eps) * w + b over `dim` values per row, the weight
+// and bias stored as wType. dY may alias dX.
+Status cudaLayerNorm(const float* dX, int64_t rows, int64_t dim, const void* dW, const void* dB, DType wType,
+                     float eps, float* dY, cudaStream_t stream);
+
 // Rotates each head of dX [n, numHeads, headDim] in place at its position (dPositions: n int32).
 // dInvFreq holds headDim/2 floats. Angles are float(pos) * invFreq in fp32 and cos/sin are taken
 // in double, as the CPU backend does, so both agree to the last bit or two. headDim must be even.
@@ -27,6 +32,12 @@ Status cudaRope(float* dX, int64_t n, int64_t numHeads, int64_t headDim, const i
 // dOut[i] = act(dGate[i]) * dUp[i]. dOut may alias either input.
 Status cudaGatedActivation(const float* dGate, const float* dUp, int64_t count, Activation act, float* dOut,
                            cudaStream_t stream);
+
+// dX[i] = act(dX[i]).
+Status cudaActivate(float* dX, int64_t count, Activation act, cudaStream_t stream);
+// dY[r, c] += widen(dW[r % wRows, c]) for rows x cols values of dY; the weight is wRows x cols of wType.
+Status cudaAddWeightRows(float* dY, int64_t rows, const void* dW, DType wType, int64_t wRows, int64_t cols,
+                         cudaStream_t stream);
 
 // dY[i] += dX[i].
 Status cudaAdd(float* dY, const float* dX, int64_t count, cudaStream_t stream);

@@ -135,6 +135,22 @@ void CudaOps::gatedActivation(const float* gate, const float* up, int64_t count,
     record(cudaGatedActivation(gate, up, count, act, out, stream_));
 }
 
+void CudaOps::layerNorm(const float* x, int64_t rows, const WeightRef& w, const WeightRef& b, float eps, float* y) {
+    const WeightRef dW = deviceWeight(w, WeightSlot), dB = deviceWeight(b, BiasSlot);
+    if (b.dtype != w.dtype) {
+        record(badInput("layerNorm: the weight and bias are stored as different types"));
+        return;
+    }
+    if (dW.data && dB.data) record(cudaLayerNorm(x, rows, w.cols, dW.data, dB.data, w.dtype, eps, y, stream_));
+}
+
+void CudaOps::addWeightRows(float* y, int64_t rows, const WeightRef& w) {
+    const WeightRef d = deviceWeight(w, WeightSlot);
+    if (d.data) record(cudaAddWeightRows(y, rows, d.data, w.dtype, w.rows, w.cols, stream_));
+}
+
+void CudaOps::activate(float* x, int64_t count, Activation act) { record(cudaActivate(x, count, act, stream_)); }
+
 void CudaOps::add(float* y, const float* x, int64_t count) { record(cudaAdd(y, x, count, stream_)); }
 
 void CudaOps::scale(float* x, int64_t count, float factor) { record(cudaScale(x, count, factor, stream_)); }

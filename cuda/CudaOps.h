@@ -45,6 +45,11 @@ public:
     void add(float* y, const float* x, int64_t count) override;
     void scale(float* x, int64_t count, float factor) override;
     void softcap(float* x, int64_t count, float cap) override;
+    void layerNorm(const float* x, int64_t rows, const WeightRef& w, const WeightRef& b, float eps,
+                   float* y) override;
+    void addWeightRows(float* y, int64_t rows, const WeightRef& w) override;
+    void activate(float* x, int64_t count, Activation act) override;
+    uint64_t deviceBytesFree() const override { return pool_->freeBytes(); }
     bool memoryIsHost() const override { return false; }
     HostMemory hostMemory() const override;
 
@@ -61,7 +66,7 @@ private:
     void* stage(int slot, const void* host, size_t bytes);
     WeightRef deviceWeight(const WeightRef& w, int slot);
 
-    enum Slot { WeightSlot, PositionSlot, InvFreqSlot, SlotCount };
+    enum Slot { WeightSlot, BiasSlot, PositionSlot, InvFreqSlot, SlotCount };
     std::unique_ptr<DevicePool> pool_;
     cudaStream_t stream_ = nullptr;
     std::unique_ptr<CudaGemm> gemm_;

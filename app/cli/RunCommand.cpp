@@ -221,7 +221,7 @@ Status runCommand(const std::vector<std::string>& argv) {
     STRATA_TRY(tokenizer);
 
     std::unique_ptr<MediaEncoders> encoders;
-    STRATA_ASSIGN(encoders, MediaEncoders::load(loaded->path));
+    STRATA_ASSIGN(encoders, MediaEncoders::load(loaded->path, *loaded->ops));
     std::vector<PromptPart> parts;
     std::string message = text.value();  // what the model reads: the attached text, then the question
     bool withMedia = false;

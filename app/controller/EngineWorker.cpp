@@ -63,7 +63,7 @@ void EngineWorker::load(const ModelChoice& choice) {
         return;
     }
     // Only the encoders' configuration is read now; their weights wait for the first image or recording.
-    auto encoders = MediaEncoders::load(loaded->path);
+    auto encoders = MediaEncoders::load(loaded->path, *loaded->ops);
     if (!encoders.ok()) {
         emit modelFailed(qs(encoders.error().message));
         return;

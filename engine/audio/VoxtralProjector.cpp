@@ -1,7 +1,5 @@
 #include "audio/VoxtralProjector.h"
 
-#include <cmath>
-
 #include "backend/cpu/CpuKernels.h"
 #include "format/Checkpoint.h"
 #include "vision/VisionTensors.h"
@@ -41,7 +39,7 @@ Result<std::vector<float>> VoxtralProjector::project(std::span<const float> enco
     const int64_t tokens = int64_t(encoderOutput.size()) / rowWidth;
     std::vector<float> hidden(size_t(tokens * th));
     cpu::matmul(encoderOutput.data(), tokens, WeightRef{linear1_.data(), DType::F32, th, rowWidth}, hidden.data());
-    for (float& x : hidden) x = 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    for (float& x : hidden) x = cpu::geluErf(x);
     std::vector<float> out(size_t(tokens * th));
     cpu::matmul(hidden.data(), tokens, WeightRef{linear2_.data(), DType::F32, th, th}, out.data());
     return out;

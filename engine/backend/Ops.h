@@ -106,6 +106,21 @@ public:
     virtual void scale(float* x, int64_t count, float factor) = 0;
     // x = cap * tanh(x / cap)
     virtual void softcap(float* x, int64_t count, float cap) = 0;
+    // Row-wise LayerNorm over dim = w.cols: (x - mean) / sqrt(var + eps) * w + b. y may alias x.
+    virtual void layerNorm(const float* x, int64_t rows, const WeightRef& w, const WeightRef& b, float eps,
+                           float* y) = 0;
+    // y[r, c] += w[r % w.rows, c] over rows of w.cols: a bias (one row) or learned positions.
+    virtual void addWeightRows(float* y, int64_t rows, const WeightRef& w) = 0;
+    // x = act(x)
+    virtual void activate(float* x, int64_t count, Activation act) = 0;
+    // Attention of an encoder, with no cache: every query of q [n, heads, headDim] sees every key
+    // of k and v (the same shape), scaled by 1/sqrt(headDim); out [n, heads, headDim]. The
+    // default goes through the three attention steps below with every key visible.
+    virtual void bidirectionalAttention(const float* q, const float* k, const float* v, int64_t n, int64_t heads,
+                                        int64_t headDim, float* out);
+    // Device memory not yet handed out, which an encoder's weights may take while it runs; 0 on
+    // a backend whose memory is host memory.
+    virtual uint64_t deviceBytesFree() const { return 0; }
     // Whether backend memory is host memory that the caller may read and write directly.
     virtual bool memoryIsHost() const = 0;
 

@@ -25,7 +25,8 @@ struct RopeScaling {
 
 enum class LayerAttention { Full, Sliding };
 
-enum class Activation { SiLU, GeluTanh };
+// GeluErf is the exact GELU of the Whisper-style audio encoder; GeluTanh its approximation.
+enum class Activation { SiLU, GeluTanh, GeluErf };
 
 struct ModelConfig {
     std::string modelType;  // as written in config.json ("llama", "qwen3", "gemma3_text", "gemma3")

@@ -89,6 +89,15 @@ uint64_t WeightLayout::totalBytes() const {
     return total;
 }
 
+Result<WeightUnit> buildWeightUnit(const Checkpoint& checkpoint, std::string label,
+                                   const std::vector<TensorSpec>& tensors) {
+    Builder b{checkpoint, {}};
+    b.unit.label = std::move(label);
+    for (const TensorSpec& t : tensors) STRATA_TRY(b.add(t.role, t.name, t.shape));
+    placeTensors(b.unit);
+    return std::move(b.unit);
+}
+
 Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& checkpoint) {
     WeightLayout layout;
     const std::string& p = c.tensorPrefix;

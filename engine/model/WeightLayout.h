@@ -20,6 +20,12 @@ enum class WeightRole {
     PostAttentionNorm, PreFeedforwardNorm, PostFeedforwardNorm,
     GateProj, UpProj, DownProj,
     FinalNorm, LmHead,
+    // Encoders (image and audio towers): LayerNorm and linear biases, and the stem in front of
+    // the layers: the input convolution (SigLIP's patch embedding, Whisper's first conv), the
+    // downsampling convolution (Whisper's second) and learned positions.
+    InputNormBias, QProjBias, KProjBias, VProjBias, OProjBias, PostAttentionNormBias, UpProjBias, DownProjBias,
+    FinalNormBias,
+    InputConv, InputConvBias, DownsampleConv, DownsampleConvBias, PositionEmbedding,
     Count
 };
 
@@ -48,7 +54,9 @@ struct WeightUnit {
 };
 
 struct WeightLayout {
-    std::vector<WeightUnit> units;  // numLayers layers, then the head
+    // A decoder's: numLayers layers, then the head. An encoder's: its stem, its layers, then its
+    // final norm.
+    std::vector<WeightUnit> units;
     const TensorInfo* embedding = nullptr;
 
     int headUnit() const { return int(units.size()) - 1; }
@@ -57,5 +65,15 @@ struct WeightLayout {
 
 // Checks every tensor the architecture needs exists with the expected shape.
 Result<WeightLayout> buildWeightLayout(const ModelConfig& config, const Checkpoint& checkpoint);
+
+struct TensorSpec {
+    WeightRole role;
+    std::string name;
+    std::vector<int64_t> shape;
+};
+
+// One unit of the given tensors, each checked to exist with its shape, placed for direct reads.
+Result<WeightUnit> buildWeightUnit(const Checkpoint& checkpoint, std::string label,
+                                   const std::vector<TensorSpec>& tensors);
 
 }  // namespace strata

@@ -10,10 +10,11 @@
 
 namespace strata {
 
+MediaEncoders::MediaEncoders(Ops& ops) : ops_(ops) {}
 MediaEncoders::~MediaEncoders() = default;
 
-Result<std::unique_ptr<MediaEncoders>> MediaEncoders::load(const std::filesystem::path& modelPath) {
-    std::unique_ptr<MediaEncoders> encoders(new MediaEncoders());
+Result<std::unique_ptr<MediaEncoders>> MediaEncoders::load(const std::filesystem::path& modelPath, Ops& ops) {
+    std::unique_ptr<MediaEncoders> encoders(new MediaEncoders(ops));
     encoders->modelDir_ = modelPath;
     std::error_code ec;
     if (!std::filesystem::is_directory(modelPath, ec)) return encoders;
@@ -39,7 +40,7 @@ Status MediaEncoders::loadVision() {
     if (siglip_) return {};
     auto checkpoint = Checkpoint::open(modelDir_);
     STRATA_TRY(checkpoint);
-    auto tower = SiglipVisionEncoder::load(*checkpoint.value(), *vision_);
+    auto tower = SiglipVisionEncoder::load(ops_, modelDir_, *vision_);
     STRATA_TRY(tower);
     auto projector = Gemma3Projector::load(*checkpoint.value(), *vision_);
     STRATA_TRY(projector);
@@ -52,7 +53,7 @@ Status MediaEncoders::loadAudio() {
     if (audioTower_) return {};
     auto checkpoint = Checkpoint::open(modelDir_);
     STRATA_TRY(checkpoint);
-    auto tower = VoxtralAudioEncoder::load(*checkpoint.value(), *audio_);
+    auto tower = VoxtralAudioEncoder::load(ops_, modelDir_, *audio_);
     STRATA_TRY(tower);
     auto projector = VoxtralProjector::load(*checkpoint.value(), *audio_);
     STRATA_TRY(projector);
@@ -82,14 +83,9 @@ Result<std::vector<float>> MediaEncoders::encodeAudio(std::span<const float> log
                         " mel bins x " + std::to_string(audio_->chunkFrames()) + " frames; got " +
                         std::to_string(logMel.size()) + " values for " + std::to_string(chunks) + " chunks");
     STRATA_TRY(loadAudio());
-    std::vector<float> frames;
-    frames.reserve(size_t(chunks * audio_->maxSourcePositions * audio_->hiddenSize));
-    for (int64_t c = 0; c < chunks; ++c) {
-        auto encoded = audioTower_->encode(logMel.data() + c * perChunk);
-        STRATA_TRY(encoded);
-        frames.insert(frames.end(), encoded.value().begin(), encoded.value().end());
-    }
-    return audioProjector_->project(frames);
+    auto frames = audioTower_->encode(logMel.data(), chunks);
+    STRATA_TRY(frames);
+    return audioProjector_->project(frames.value());
 }
 
 }  // namespace strata

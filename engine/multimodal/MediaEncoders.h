@@ -4,8 +4,10 @@
 // rows of the decoder's embedding width, which take the place of the input's placeholder tokens
 // in the prompt (see MediaPrompt.h).
 //
-// Only the configuration is read up front; an encoder's weights are read (into RAM, as fp32) the
-// first time it is needed, so a text-only question to a multimodal model costs nothing extra.
+// Only the configuration is read up front; an encoder's tensors are checked the first time it is
+// needed, and its weights are read by each encode (see EncoderTower), so a text-only question to
+// a multimodal model costs nothing extra. The towers run on the decoder's backend; the
+// projectors, a small share of the work, on the CPU.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -21,6 +23,7 @@
 
 namespace strata {
 
+class Ops;
 class SiglipVisionEncoder;
 class VoxtralAudioEncoder;
 
@@ -29,7 +32,8 @@ public:
     // Reads the encoder sections of modelDir/config.json (vision_config, audio_config). A model
     // without them gives encoders that take nothing; a malformed section is an error. A GGUF
     // file takes nothing (its vision tower ships apart).
-    static Result<std::unique_ptr<MediaEncoders>> load(const std::filesystem::path& modelPath);
+    // The towers run on `ops`, which must outlive the encoders.
+    static Result<std::unique_ptr<MediaEncoders>> load(const std::filesystem::path& modelPath, Ops& ops);
     ~MediaEncoders();
 
     bool takesImages() const { return vision_.has_value(); }
@@ -47,11 +51,16 @@ public:
     // outputs projected together.
     Result<std::vector<float>> encodeAudio(std::span<const float> logMel, int64_t chunks);
 
+    // The towers, once loaded (null before the first image or recording).
+    SiglipVisionEncoder* imageTower() { return siglip_.get(); }
+    VoxtralAudioEncoder* audioTower() { return audioTower_.get(); }
+
 private:
-    MediaEncoders() = default;
+    explicit MediaEncoders(Ops& ops);
     Status loadVision();
     Status loadAudio();
 
+    Ops& ops_;
     std::filesystem::path modelDir_;
     std::optional<Gemma3VisionConfig> vision_;
     std::optional<VoxtralAudioConfig> audio_;

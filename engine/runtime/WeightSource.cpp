@@ -15,8 +15,11 @@ WeightRef UnitWeights::get(WeightRole role) const {
         WeightRef ref;
         ref.data = base_ + t.bufferOffset;
         ref.dtype = t.info->dtype;
-        ref.rows = shape.size() == 2 ? shape[0] : 1;
-        ref.cols = shape.back();
+        // A matrix of its first dimension by the rest: a convolution's [out, in, kernel...] is the
+        // [out, in * kernel...] of the product it is computed as; a vector is one row.
+        ref.rows = shape.size() >= 2 ? shape[0] : 1;
+        ref.cols = 1;
+        for (size_t d = shape.size() >= 2 ? 1 : 0; d < shape.size(); ++d) ref.cols *= shape[d];
         return ref;
     }
     return {};

@@ -206,10 +206,91 @@ private slots:
             const double gt = 0.5 * g * (1 + std::tanh(std::sqrt(2 / M_PI) * (g + 0.044715 * g * g * g)));
             QVERIFY(std::fabs(gelu[i] - gt * up[i]) < 1e-6);
         }
+        float erf[3];
+        ops.gatedActivation(gate, up, 3, Activation::GeluErf, erf);
+        for (int i = 0; i < 3; ++i) {
+            const double g = gate[i];
+            QVERIFY(std::fabs(erf[i] - 0.5 * g * (1 + std::erf(g / std::sqrt(2.0))) * up[i]) < 1e-6);
+        }
         float capped[] = {100.0f, -0.5f};
         ops.softcap(capped, 2, 10.0f);
         QVERIFY(std::fabs(capped[0] - 10 * std::tanh(10.0)) < 1e-5);
         QVERIFY(std::fabs(capped[1] - 10 * std::tanh(-0.05)) < 1e-6);
+    }
+
+    // The encoders' ops: LayerNorm with a bias, bf16 weights added over rows, activations in place.
+    void encoderOps() {
+        CpuOps ops;
+        const auto x = randomVector(3 * 40, 11);
+        const auto wf = randomVector(40, 12), bf = randomVector(40, 13);
+        std::vector<uint16_t> w16(40), b16(40);
+        for (size_t i = 0; i < 40; ++i) {
+            w16[i] = floatToBf16(wf[i]);
+            b16[i] = floatToBf16(bf[i]);
+        }
+        std::vector<float> y(x.size());
+        ops.layerNorm(x.data(), 3, WeightRef{w16.data(), DType::BF16, 1, 40}, WeightRef{b16.data(), DType::BF16, 1, 40},
+                      1e-5f, y.data());
+        for (int r = 0; r < 3; ++r) {
+            double mean = 0, var = 0;
+            for (int i = 0; i < 40; ++i) mean += x[size_t(r * 40 + i)];
+            mean /= 40;
+            for (int i = 0; i < 40; ++i) var += (x[size_t(r * 40 + i)] - mean) * (x[size_t(r * 40 + i)] - mean);
+            const double inv = 1 / std::sqrt(var / 40 + 1e-5);
+            for (int i = 0; i < 40; ++i) {
+                const double want = (x[size_t(r * 40 + i)] - mean) * inv * bf16ToFloat(w16[size_t(i)]) +
+                                    bf16ToFloat(b16[size_t(i)]);
+                QVERIFY(std::fabs(y[size_t(r * 40 + i)] - want) < 1e-5);
+            }
+        }
+
+        // Two rows of positions added over five rows: row r gets position r % 2.
+        std::vector<float> sum(5 * 40, 1.0f);
+        std::vector<uint16_t> positions(2 * 40);
+        for (size_t i = 0; i < positions.size(); ++i) positions[i] = floatToBf16(float(i) * 0.25f);
+        ops.addWeightRows(sum.data(), 5, WeightRef{positions.data(), DType::BF16, 2, 40});
+        for (int r = 0; r < 5; ++r)
+            for (int c = 0; c < 40; ++c) QCOMPARE(sum[size_t(r * 40 + c)], 1.0f + float((r % 2) * 40 + c) * 0.25f);
+
+        std::vector<float> act = {-2.0f, 0.5f, 3.0f};
+        ops.activate(act.data(), 3, Activation::GeluErf);
+        for (int i = 0; i < 3; ++i) {
+            const double g = std::vector<double>{-2.0, 0.5, 3.0}[size_t(i)];
+            QVERIFY(std::fabs(act[size_t(i)] - 0.5 * g * (1 + std::erf(g / std::sqrt(2.0)))) < 1e-6);
+        }
+    }
+
+    // The CPU's bidirectional attention (two sgemm products per head) against the default every
+    // other backend uses (the three cached-attention steps with every key visible), and against a
+    // naive softmax for one row.
+    void bidirectionalAttention() {
+        CpuOps ops;
+        const int64_t n = 37, heads = 3, d = 24, h = heads * d;
+        const auto q = randomVector(size_t(n * h), 21), k = randomVector(size_t(n * h), 22),
+                   v = randomVector(size_t(n * h), 23);
+        std::vector<float> fast(size_t(n * h)), steps(size_t(n * h));
+        ops.bidirectionalAttention(q.data(), k.data(), v.data(), n, heads, d, fast.data());
+        ops.Ops::bidirectionalAttention(q.data(), k.data(), v.data(), n, heads, d, steps.data());
+        float diff = 0;
+        for (size_t i = 0; i < fast.size(); ++i) diff = std::max(diff, std::fabs(fast[i] - steps[i]));
+        QVERIFY2(diff < 1e-5f, qPrintable(QString::number(double(diff))));
+
+        // Query 0 of head 1 sees the last key as well as the first.
+        const int64_t t = 0, head = 1;
+        std::vector<double> p(static_cast<size_t>(n));
+        double mx = -1e300, total = 0;
+        for (int64_t j = 0; j < n; ++j) {
+            double dot = 0;
+            for (int64_t e = 0; e < d; ++e) dot += double(q[size_t(t * h + head * d + e)]) * k[size_t(j * h + head * d + e)];
+            p[size_t(j)] = dot / std::sqrt(double(d));
+            mx = std::max(mx, p[size_t(j)]);
+        }
+        for (double& e : p) total += (e = std::exp(e - mx));
+        for (int64_t e = 0; e < d; ++e) {
+            double want = 0;
+            for (int64_t j = 0; j < n; ++j) want += p[size_t(j)] / total * v[size_t(j * h + head * d + e)];
+            QVERIFY(std::fabs(fast[size_t(t * h + head * d + e)] - want) < 1e-5);
+        }
     }
 };
 

@@ -107,7 +107,7 @@ private slots:
         QFETCH(qlonglong, chunk);
         QFETCH(qlonglong, checkpoint);
         const Case c = readCase(kGemma, name.toStdString());
-        auto encoders = MediaEncoders::load(kGemma);
+        auto encoders = MediaEncoders::load(kGemma, ops_);
         QVERIFY2(encoders.ok(), encoders.ok() ? "" : encoders.error().message.c_str());
         QVERIFY(encoders.value()->takesImages());
         QVERIFY(!encoders.value()->takesAudio());
@@ -136,7 +136,7 @@ private slots:
         QVERIFY2(features.ok(), features.ok() ? "" : features.error().message.c_str());
         QCOMPARE(features->chunks, 2LL);
 
-        auto encoders = MediaEncoders::load(kVoxtral);
+        auto encoders = MediaEncoders::load(kVoxtral, ops_);
         QVERIFY2(encoders.ok(), encoders.ok() ? "" : encoders.error().message.c_str());
         QVERIFY(encoders.value()->takesAudio());
         QVERIFY(!encoders.value()->takesImages());
@@ -159,7 +159,7 @@ private slots:
     // the first image (rows 3..18), so it ends before it, at 3.
     void gemma3SessionPausedInThePromptResumes() {
         const Case c = readCase(kGemma, "two_images");
-        auto encoders = MediaEncoders::load(kGemma);
+        auto encoders = MediaEncoders::load(kGemma, ops_);
         QVERIFY(encoders.ok());
         SavedJob job;
         job.promptIds = c.ids;

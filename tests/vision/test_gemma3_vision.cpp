@@ -12,6 +12,7 @@
 
 #include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
+#include "backend/cpu/CpuOps.h"
 #include "format/Checkpoint.h"
 #include "vision/Gemma3Projector.h"
 #include "vision/Gemma3VisionConfig.h"
@@ -32,6 +33,7 @@ const fs::path kFixture = fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_vi
 
 class TestGemma3Vision : public QObject {
     Q_OBJECT
+    CpuOps ops_;
 
 private slots:
     void config() {
@@ -57,7 +59,7 @@ private slots:
     void parity() {
         QFETCH(QString, folder);
         const fs::path dir = folder.isEmpty() ? kFixture : kFixture / folder.toStdString();
-        auto encoder = SiglipVisionEncoder::load(dir);
+        auto encoder = SiglipVisionEncoder::load(ops_, dir);
         QVERIFY2(encoder.ok(), encoder.ok() ? "" : encoder.error().message.c_str());
         auto projector = Gemma3Projector::load(dir);
         QVERIFY2(projector.ok(), projector.ok() ? "" : projector.error().message.c_str());
@@ -86,6 +88,41 @@ private slots:
         QCOMPARE(wrong.error().kind, ErrorKind::BadInput);
     }
 
+    void streamedFromDisk() {
+        // With a RAM budget too small to hold the tower, its layers are read from the checkpoint
+        // through RAM slots on each encode, and the output is the same to the bit.
+        auto resident = SiglipVisionEncoder::load(ops_, kFixture);
+        QVERIFY2(resident.ok(), resident.ok() ? "" : resident.error().message.c_str());
+        const std::vector<float> pixels = readF32(kFixture / "pixels.f32");
+        auto want = (*resident)->encode(pixels.data());
+        QVERIFY2(want.ok(), want.ok() ? "" : want.error().message.c_str());
+        const ResidencyPlan& residentPlan = (*resident)->tower().lastPlan();
+        QCOMPARE(residentPlan.unitsIn(Residency::Disk), 0);
+
+        auto streamed = SiglipVisionEncoder::load(ops_, kFixture);
+        QVERIFY(streamed.ok());
+        EncoderTower& tower = (*streamed)->tower();
+        uint64_t largest = 0;
+        for (const WeightUnit& unit : tower.layout().units) largest = std::max(largest, unit.bytes);
+        QCOMPARE(tower.layout().units.size(), size_t(4));  // stem, two layers, final norm
+        ResidencyOptions options;
+        options.ramBudget = 2 * largest;
+        tower.setResidency(options);
+        auto got = (*streamed)->encode(pixels.data());
+        QVERIFY2(got.ok(), got.ok() ? "" : got.error().message.c_str());
+        QVERIFY(tower.lastPlan().unitsIn(Residency::Disk) >= 2);
+        QVERIFY(tower.lastStats().bytesRead > 0);
+        QCOMPARE(maxAbsDiff(*got, *want), 0.0f);
+
+        // A budget below two slots is refused with the reason, and nothing is encoded.
+        options.ramBudget = largest;
+        tower.setResidency(options);
+        auto refused = (*streamed)->encode(pixels.data());
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.error().message.find("too little memory is left to run the encoder") != std::string::npos,
+                 refused.error().message.c_str());
+    }
+
     void missingVisionConfig() {
         auto c = parseGemma3VisionConfig(R"({"model_type": "gemma3_text", "hidden_size": 48})", "config.json");
         QVERIFY(!c.ok());
@@ -109,7 +146,7 @@ private slots:
                  notSquare.error().message.c_str());
 
         // A text-only checkpoint has no image side.
-        auto textOnly = SiglipVisionEncoder::load(fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_text");
+        auto textOnly = SiglipVisionEncoder::load(ops_, fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_text");
         QVERIFY(!textOnly.ok());
         QCOMPARE(textOnly.error().kind, ErrorKind::BadInput);
     }
@@ -125,7 +162,7 @@ private slots:
         config["vision_config"]["num_hidden_layers"] = 3;
         writeText(dir / "config.json", config.dump());
 
-        auto encoder = SiglipVisionEncoder::load(dir);
+        auto encoder = SiglipVisionEncoder::load(ops_, dir);
         QVERIFY(!encoder.ok());
         QCOMPARE(encoder.error().kind, ErrorKind::BadInput);
         QVERIFY2(encoder.error().message.find("vision_tower.encoder.layers.2.layer_norm1.weight") != std::string::npos,

@@ -266,6 +266,63 @@ float geluTanh(float x) {
     return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
 }
 
+float geluErf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
+
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+float activation(float x, Activation act) {
+    switch (act) {
+    case Activation::SiLU: return silu(x);
+    case Activation::GeluTanh: return geluTanh(x);
+    case Activation::GeluErf: return geluErf(x);
+    }
+    return x;
+}
+
+void layerNorm(const float* x, int64_t rows, int64_t dim, const float* w, const float* b, float eps, float* y) {
+#pragma omp parallel for schedule(static) if (rows > 16)
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* row = x + r * dim;
+        double mean = 0;
+        for (int64_t i = 0; i < dim; ++i) mean += row[i];
+        mean /= double(dim);
+        double var = 0;
+        for (int64_t i = 0; i < dim; ++i) var += (row[i] - mean) * (row[i] - mean);
+        var /= double(dim);
+        const float inv = float(1.0 / std::sqrt(var + eps)), m = float(mean);
+        for (int64_t i = 0; i < dim; ++i) y[r * dim + i] = (row[i] - m) * inv * w[i] + b[i];
+    }
+}
+
+void bidirectionalAttention(const float* q, const float* k, const float* v, int64_t n, int64_t heads,
+                            int64_t headDim, float* out) {
+    const int64_t h = heads * headDim, d = headDim;
+    const float scale = 1.0f / std::sqrt(float(d));
+    std::vector<float> qh(size_t(n * d)), kh(size_t(n * d)), vt(size_t(d * n)), scores(size_t(n * n)),
+        oh(size_t(n * d));
+    for (int64_t head = 0; head < heads; ++head) {
+        for (int64_t t = 0; t < n; ++t)
+            for (int64_t j = 0; j < d; ++j) {
+                const size_t src = size_t(t * h + head * d + j);
+                qh[size_t(t * d + j)] = q[src] * scale;
+                kh[size_t(t * d + j)] = k[src];
+                vt[size_t(j * n + t)] = v[src];
+            }
+        matmul(qh.data(), n, WeightRef{kh.data(), DType::F32, n, d}, scores.data());
+        for (int64_t t = 0; t < n; ++t) {
+            float* row = scores.data() + t * n;
+            const float mx = *std::max_element(row, row + n);
+            double sum = 0;
+            for (int64_t j = 0; j < n; ++j) {
+                row[j] = std::exp(row[j] - mx);
+                sum += row[j];
+            }
+            const float inv = float(1.0 / sum);
+            for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+        }
+        matmul(scores.data(), n, WeightRef{vt.data(), DType::F32, d, n}, oh.data());
+        for (int64_t t = 0; t < n; ++t) std::copy_n(oh.data() + t * d, d, out + t * h + head * d);
+    }
+}
 
 }  // namespace strata::cpu

@@ -14,6 +14,14 @@ void rmsNorm(const float* x, int64_t rows, int64_t dim, const float* w, float ep
 // y[n, w.rows] = x[n, w.cols] * w^T for any stored weight type.
 void matmul(const float* x, int64_t n, const WeightRef& w, float* y);
 
+// y[r, :] = (x[r, :] - mean) / sqrt(var + eps) * w + b over dim values per row. y may alias x.
+void layerNorm(const float* x, int64_t rows, int64_t dim, const float* w, const float* b, float eps, float* y);
+
+// Ops::bidirectionalAttention: per head, the scores Q K^T and the output P V as two products,
+// with V transposed so that both go through sgemm.
+void bidirectionalAttention(const float* q, const float* k, const float* v, int64_t n, int64_t heads,
+                            int64_t headDim, float* out);
+
 void rope(float* x, int64_t n, int64_t numHeads, int64_t headDim, const int32_t* positions, const float* invFreq,
           RopeStyle style);
 
@@ -24,6 +32,8 @@ void attentionAccumulate(const float* q, int64_t n, const int32_t* positions, st
 void attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out);
 
 float geluTanh(float x);
+float geluErf(float x);
 float silu(float x);
+float activation(float x, Activation act);
 
 }  // namespace strata::cpu

@@ -38,12 +38,46 @@ void CpuOps::copy(float* dst, const float* src, size_t floats) { std::memmove(ds
 
 void CpuOps::matmul(const float* x, int64_t n, const WeightRef& w, float* y) { cpu::matmul(x, n, w, y); }
 
+namespace {
+
+// Norm weights and biases are tiny: they are widened once per call.
+const float* widened(const WeightRef& w, std::vector<float>& into) {
+    into.resize(size_t(w.rows * w.cols));
+    widenToFloat(w.data, w.dtype, into.size(), into.data());
+    return into.data();
+}
+
+}  // namespace
+
 void CpuOps::rmsNorm(const float* x, int64_t rows, const WeightRef& w, float eps, bool addOne, float* y) {
-    // Norm weights are tiny: widen them once per call.
     thread_local std::vector<float> weight;
-    weight.resize(size_t(w.cols));
-    widenToFloat(w.data, w.dtype, size_t(w.cols), weight.data());
-    cpu::rmsNorm(x, rows, w.cols, weight.data(), eps, addOne, y);
+    cpu::rmsNorm(x, rows, w.cols, widened(w, weight), eps, addOne, y);
+}
+
+void CpuOps::layerNorm(const float* x, int64_t rows, const WeightRef& w, const WeightRef& b, float eps, float* y) {
+    thread_local std::vector<float> weight, bias;
+    cpu::layerNorm(x, rows, w.cols, widened(w, weight), widened(b, bias), eps, y);
+}
+
+void CpuOps::addWeightRows(float* y, int64_t rows, const WeightRef& w) {
+    thread_local std::vector<float> values;
+    const float* add = widened(w, values);
+    const int64_t cols = w.cols;
+#pragma omp parallel for schedule(static) if (rows > 16)
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* src = add + (r % w.rows) * cols;
+        for (int64_t c = 0; c < cols; ++c) y[r * cols + c] += src[c];
+    }
+}
+
+void CpuOps::activate(float* x, int64_t count, Activation act) {
+#pragma omp parallel for schedule(static) if (count > 65536)
+    for (int64_t i = 0; i < count; ++i) x[i] = cpu::activation(x[i], act);
+}
+
+void CpuOps::bidirectionalAttention(const float* q, const float* k, const float* v, int64_t n, int64_t heads,
+                                    int64_t headDim, float* out) {
+    cpu::bidirectionalAttention(q, k, v, n, heads, headDim, out);
 }
 
 void CpuOps::rope(float* x, int64_t n, int64_t numHeads, int64_t headDim, const int32_t* positions,
@@ -54,8 +88,7 @@ void CpuOps::rope(float* x, int64_t n, int64_t numHeads, int64_t headDim, const 
 void CpuOps::gatedActivation(const float* gate, const float* up, int64_t count, Activation act, float* out) {
 #pragma omp parallel for schedule(static) if (count > 65536)
     for (int64_t i = 0; i < count; ++i) {
-        const float g = act == Activation::SiLU ? cpu::silu(gate[i]) : cpu::geluTanh(gate[i]);
-        out[i] = g * up[i];
+        out[i] = cpu::activation(gate[i], act) * up[i];
     }
 }
 

@@ -29,6 +29,12 @@ public:
     void add(float* y, const float* x, int64_t count) override;
     void scale(float* x, int64_t count, float factor) override;
     void softcap(float* x, int64_t count, float cap) override;
+    void layerNorm(const float* x, int64_t rows, const WeightRef& w, const WeightRef& b, float eps,
+                   float* y) override;
+    void addWeightRows(float* y, int64_t rows, const WeightRef& w) override;
+    void activate(float* x, int64_t count, Activation act) override;
+    void bidirectionalAttention(const float* q, const float* k, const float* v, int64_t n, int64_t heads,
+                                int64_t headDim, float* out) override;
     bool memoryIsHost() const override { return true; }
     void attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim) override;
     void attentionAccumulate(const float* q, int64_t n, const int32_t* positions, std::span<const KvSegment> segments,
