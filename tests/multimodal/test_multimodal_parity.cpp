@@ -3,6 +3,10 @@
 // images, and VoxtralForConditionalGeneration (make_voxtral_audio_fixtures.py) with 45 s of audio.
 // The encoders' rows go in place of the placeholder tokens; the logits of every prompt position
 // and the greedy continuation must match transformers'.
+//
+// Built twice: on the CPU backend, and (test_cuda_multimodal_parity) with the decoder and the
+// encoders on the CUDA backend, skipped where there is no device. The fixtures' weights are fp32,
+// which the device multiplies in plain fp32, so one tolerance serves both.
 #include <QtTest>
 
 #include "../support/JsonFixtures.h"
@@ -13,6 +17,10 @@
 #include "multimodal/MediaPrompt.h"
 #include "runtime/Generator.h"
 #include "session/SessionTurn.h"
+#ifdef STRATA_PARITY_ON_CUDA
+#include "../cuda/CudaTestSupport.h"
+#include "CudaOps.h"
+#endif
 
 using namespace strata;
 using namespace strata::testsupport;
@@ -48,18 +56,27 @@ Case readCase(const fs::path& dir, const std::string& name) {
 class TestMultimodalParity : public QObject {
     Q_OBJECT
 
-    CpuOps ops_;
+    std::unique_ptr<Ops> ops_;
+
+    ModelOptions modelOptions() const {
+        ModelOptions options;
+#ifdef STRATA_PARITY_ON_CUDA
+        options.vramBudget = uint64_t(1) << 30;
+        options.vramReserve = uint64_t(256) << 20;
+#endif
+        return options;
+    }
 
     // Every prompt position's logits, and the greedy continuation through generate().
     void checkModel(const fs::path& dir, const Case& c, const std::vector<EmbeddedSpan>& spans, int64_t chunk,
                     int64_t checkpointTokens) {
-        ModelOptions options;
+        ModelOptions options = modelOptions();
         options.prefillChunk = chunk;
-        auto model = TransformerModel::load(dir, ops_, options);
+        auto model = TransformerModel::load(dir, *ops_, options);
         QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
         auto& m = *model.value();
 
-        auto kv = KvCache::create(ops_, m.config(), {});
+        auto kv = KvCache::create(*ops_, m.config(), {});
         QVERIFY(kv.ok());
         std::vector<float> logits;
         const Status ran = m.forward(c.ids, *kv.value(), true, logits, {}, spans);
@@ -91,6 +108,17 @@ class TestMultimodalParity : public QObject {
     }
 
 private slots:
+    void initTestCase() {
+#ifdef STRATA_PARITY_ON_CUDA
+        STRATA_REQUIRE_CUDA_DEVICE(info);
+        auto ops = CudaOps::create(uint64_t(1) << 30);
+        QVERIFY2(ops.ok(), ops.ok() ? "" : ops.error().message.c_str());
+        ops_ = std::move(ops.value());
+#else
+        ops_ = std::make_unique<CpuOps>();
+#endif
+    }
+
     void gemma3Images_data() {
         QTest::addColumn<QString>("name");
         QTest::addColumn<qlonglong>("chunk");
@@ -107,7 +135,7 @@ private slots:
         QFETCH(qlonglong, chunk);
         QFETCH(qlonglong, checkpoint);
         const Case c = readCase(kGemma, name.toStdString());
-        auto encoders = MediaEncoders::load(kGemma, ops_);
+        auto encoders = MediaEncoders::load(kGemma, *ops_);
         QVERIFY2(encoders.ok(), encoders.ok() ? "" : encoders.error().message.c_str());
         QVERIFY(encoders.value()->takesImages());
         QVERIFY(!encoders.value()->takesAudio());
@@ -136,7 +164,7 @@ private slots:
         QVERIFY2(features.ok(), features.ok() ? "" : features.error().message.c_str());
         QCOMPARE(features->chunks, 2LL);
 
-        auto encoders = MediaEncoders::load(kVoxtral, ops_);
+        auto encoders = MediaEncoders::load(kVoxtral, *ops_);
         QVERIFY2(encoders.ok(), encoders.ok() ? "" : encoders.error().message.c_str());
         QVERIFY(encoders.value()->takesAudio());
         QVERIFY(!encoders.value()->takesImages());
@@ -159,7 +187,7 @@ private slots:
     // the first image (rows 3..18), so it ends before it, at 3.
     void gemma3SessionPausedInThePromptResumes() {
         const Case c = readCase(kGemma, "two_images");
-        auto encoders = MediaEncoders::load(kGemma, ops_);
+        auto encoders = MediaEncoders::load(kGemma, *ops_);
         QVERIFY(encoders.ok());
         SavedJob job;
         job.promptIds = c.ids;
@@ -175,7 +203,7 @@ private slots:
         for (size_t i = 0; i < spans->size(); ++i)
             job.media.push_back({spans->at(i).offset, spans->at(i).rows, true, images[i]});
 
-        auto model = TransformerModel::load(kGemma, ops_, {});
+        auto model = TransformerModel::load(kGemma, *ops_, modelOptions());
         QVERIFY(model.ok());
         auto tokenizer = loadTokenizer(fs::path(STRATA_SHARED_DIR) / "tokenizers" / "gemma3");
         QVERIFY2(tokenizer.ok(), tokenizer.ok() ? "" : tokenizer.error().message.c_str());
@@ -228,9 +256,9 @@ private slots:
     }
 
     void embeddedSpansAreChecked() {
-        auto model = TransformerModel::load(kGemma, ops_, {});
+        auto model = TransformerModel::load(kGemma, *ops_, modelOptions());
         QVERIFY(model.ok());
-        auto kv = KvCache::create(ops_, model.value()->config(), {});
+        auto kv = KvCache::create(*ops_, model.value()->config(), {});
         QVERIFY(kv.ok());
         const std::vector<int32_t> ids{2, 5, 5, 4};
         const std::vector<float> rows(2 * 48);
