@@ -280,14 +280,15 @@ double gemmGflops(Ops& ops) {
 json towerReport(const EncoderTower& tower) {
     const ResidencyPlan& plan = tower.lastPlan();
     const StreamerStats& stats = tower.lastStats();
-    std::printf("  weights: %d units in VRAM, %d in RAM, %d from disk; read %.2f GiB from disk, %.2f GiB to the "
-                "device\n",
+    std::printf("  weights: %d units in VRAM, %d in RAM, %d from disk; %.2f GiB read whole at the start of the "
+                "run, %.2f GiB streamed from disk, %.2f GiB copied to the device\n",
                 plan.unitsIn(Residency::Vram), plan.unitsIn(Residency::Ram), plan.unitsIn(Residency::Disk),
-                double(stats.bytesRead) / kGiB, double(stats.bytesToDevice) / kGiB);
+                double(stats.residentBytes) / kGiB, double(stats.bytesRead) / kGiB, double(stats.bytesToDevice) / kGiB);
     return {{"units_vram", plan.unitsIn(Residency::Vram)},
             {"units_ram", plan.unitsIn(Residency::Ram)},
             {"units_disk", plan.unitsIn(Residency::Disk)},
             {"vram_budget", plan.vramBudget},
+            {"resident_bytes", stats.residentBytes},
             {"bytes_read", stats.bytesRead},
             {"bytes_to_device", stats.bytesToDevice}};
 }
