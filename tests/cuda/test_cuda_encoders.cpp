@@ -11,9 +11,9 @@
 
 #include <cmath>
 #include <filesystem>
-#include <random>
 
 #include "../support/TestFiles.h"
+#include "../support/RandomValues.h"
 #include "CudaOps.h"
 #include "CudaTestSupport.h"
 #include "audio/VoxtralAudioEncoder.h"
@@ -22,6 +22,7 @@
 #include "vision/SiglipVisionEncoder.h"
 
 using namespace strata;
+using strata::testsupport::randomVector;
 namespace fs = std::filesystem;
 using strata::testsupport::maxAbsDiff;
 using strata::testsupport::readF32;
@@ -30,13 +31,6 @@ namespace {
 
 const fs::path kModels = fs::path(STRATA_TEST_DATA_DIR) / "models";
 
-std::vector<float> randomVector(size_t n, uint32_t seed, float scale = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(0.0f, scale);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(rng);
-    return v;
-}
 
 // Device copies of host vectors for the duration of a test.
 class DeviceVector {

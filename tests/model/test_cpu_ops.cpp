@@ -5,21 +5,12 @@
 #include <cstring>
 
 #include <cmath>
-#include <random>
 
+#include "../support/RandomValues.h"
 #include "backend/cpu/CpuOps.h"
 
 using namespace strata;
-
-namespace {
-std::vector<float> randomVector(size_t n, uint32_t seed, float scale = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(0.0f, scale);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(rng);
-    return v;
-}
-}  // namespace
+using strata::testsupport::randomVector;
 
 class TestCpuOps : public QObject {
     Q_OBJECT
