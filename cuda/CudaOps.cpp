@@ -136,11 +136,11 @@ void CudaOps::gatedActivation(const float* gate, const float* up, int64_t count,
 }
 
 void CudaOps::layerNorm(const float* x, int64_t rows, const WeightRef& w, const WeightRef& b, float eps, float* y) {
-    const WeightRef dW = deviceWeight(w, WeightSlot), dB = deviceWeight(b, BiasSlot);
     if (b.dtype != w.dtype) {
         record(badInput("layerNorm: the weight and bias are stored as different types"));
         return;
     }
+    const WeightRef dW = deviceWeight(w, WeightSlot), dB = deviceWeight(b, BiasSlot);
     if (dW.data && dB.data) record(cudaLayerNorm(x, rows, w.cols, dW.data, dB.data, w.dtype, eps, y, stream_));
 }
 

@@ -47,8 +47,7 @@ __global__ void activateKernel(float* x, int64_t count) {
 }
 
 template <typename Load>
-__global__ void addWeightRowsKernel(float* y, int64_t count, int64_t cols, const void* __restrict__ w,
-                                    int64_t wCount) {
+__global__ void addWeightRowsKernel(float* y, int64_t count, const void* __restrict__ w, int64_t wCount) {
     const Load load;
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
         y[i] += load(w, i % wCount);
@@ -119,9 +118,9 @@ Status cudaAddWeightRows(float* dY, int64_t rows, const void* dW, DType wType, i
     const int64_t count = rows * cols, wCount = wRows * cols;
     const unsigned blocks = blocksFor(count);
     switch (wType) {
-    case DType::F32: addWeightRowsKernel<LoadF32><<<blocks, kThreads, 0, stream>>>(dY, count, cols, dW, wCount); break;
-    case DType::BF16: addWeightRowsKernel<LoadBF16><<<blocks, kThreads, 0, stream>>>(dY, count, cols, dW, wCount); break;
-    case DType::F16: addWeightRowsKernel<LoadF16><<<blocks, kThreads, 0, stream>>>(dY, count, cols, dW, wCount); break;
+    case DType::F32: addWeightRowsKernel<LoadF32><<<blocks, kThreads, 0, stream>>>(dY, count, dW, wCount); break;
+    case DType::BF16: addWeightRowsKernel<LoadBF16><<<blocks, kThreads, 0, stream>>>(dY, count, dW, wCount); break;
+    case DType::F16: addWeightRowsKernel<LoadF16><<<blocks, kThreads, 0, stream>>>(dY, count, dW, wCount); break;
     default: return badInput("cudaAddWeightRows: unsupported weight type");
     }
     return cudaStatus(cudaGetLastError(), "cudaAddWeightRows launch");

@@ -30,8 +30,7 @@ uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t
                            chunk * (2 * c.hiddenSize + 3 * q + 2 * c.numHeads + 2 * kv + 2 * c.intermediateSize +
                                     widest) +
                            c.vocabSize;
-    constexpr uint64_t kWorkspaceAndStaging = uint64_t(96) << 20;
-    return KvCache::bytesFor(c, contextTokens) + uint64_t(floats) * sizeof(float) + kWorkspaceAndStaging;
+    return KvCache::bytesFor(c, contextTokens) + uint64_t(floats) * sizeof(float) + kDeviceWorkspaceBytes;
 }
 
 AttentionShape attentionShapeFor(const ModelConfig& c, int64_t layer) {

@@ -38,11 +38,9 @@ Result<std::unique_ptr<MediaEncoders>> MediaEncoders::load(const std::filesystem
 
 Status MediaEncoders::loadVision() {
     if (siglip_) return {};
-    auto checkpoint = Checkpoint::open(modelDir_);
-    STRATA_TRY(checkpoint);
     auto tower = SiglipVisionEncoder::load(ops_, modelDir_, *vision_);
     STRATA_TRY(tower);
-    auto projector = Gemma3Projector::load(*checkpoint.value(), *vision_);
+    auto projector = Gemma3Projector::load(tower.value()->tower().checkpoint(), *vision_);
     STRATA_TRY(projector);
     imageProjector_ = std::move(projector.value());
     siglip_ = std::move(tower.value());
@@ -51,11 +49,9 @@ Status MediaEncoders::loadVision() {
 
 Status MediaEncoders::loadAudio() {
     if (audioTower_) return {};
-    auto checkpoint = Checkpoint::open(modelDir_);
-    STRATA_TRY(checkpoint);
     auto tower = VoxtralAudioEncoder::load(ops_, modelDir_, *audio_);
     STRATA_TRY(tower);
-    auto projector = VoxtralProjector::load(*checkpoint.value(), *audio_);
+    auto projector = VoxtralProjector::load(tower.value()->tower().checkpoint(), *audio_);
     STRATA_TRY(projector);
     audioProjector_ = std::move(projector.value());
     audioTower_ = std::move(tower.value());

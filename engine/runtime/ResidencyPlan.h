@@ -24,6 +24,9 @@ const char* residencyName(Residency r);  // "VRAM", "RAM", "disk"
 
 // Room kept free in VRAM for activations and the KV cache by default.
 inline constexpr uint64_t kDefaultVramReserve = uint64_t(512) << 20;
+// Device memory a run keeps beside its activations for the GEMM's input copies (rounded to the
+// weights' type) and the staging of host weights.
+inline constexpr uint64_t kDeviceWorkspaceBytes = uint64_t(96) << 20;
 
 struct ResidencyOptions {
     uint64_t vramBudget = 0;  // 0: no GPU tier (the CPU backend)

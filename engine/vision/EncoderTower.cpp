@@ -6,9 +6,6 @@ namespace strata {
 
 namespace {
 
-// Device memory kept out of an encoder run's plan for the GEMM's input copies and staging.
-constexpr uint64_t kDeviceWorkspace = uint64_t(96) << 20;
-
 std::vector<TensorSpec> layerTensors(const std::string& p, const EncoderLayerNames& n, const EncoderShape& s) {
     const int64_t h = s.hidden, ff = s.intermediate;
     std::vector<TensorSpec> t = {
@@ -72,7 +69,7 @@ Result<ResidencyPlan> EncoderTower::plan() const {
         options = *residency_;
     } else if (!ops_.memoryIsHost()) {
         options.vramBudget = ops_.deviceBytesFree();
-        options.vramReserve = kDeviceWorkspace;
+        options.vramReserve = kDeviceWorkspaceBytes;
     }
     auto plan = planResidency(layout_, options);
     if (!plan.ok())

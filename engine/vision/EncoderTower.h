@@ -54,6 +54,7 @@ public:
     Ops& ops() const { return ops_; }
     const EncoderShape& shape() const { return shape_; }
     const WeightLayout& layout() const { return layout_; }
+    const Checkpoint& checkpoint() const { return *checkpoint_; }
 
     // Plans every run with these options instead of from the free memory (tests, benchmarks).
     void setResidency(const ResidencyOptions& options) { residency_ = options; }
