@@ -20,6 +20,7 @@
 #include "audio/VoxtralProjector.h"
 #include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 #include "backend/cpu/CpuOps.h"
 #include "format/Checkpoint.h"
 
@@ -32,8 +33,8 @@ using strata::testsupport::writeText;
 
 namespace {
 
-const fs::path kFixture = fs::path(STRATA_TEST_DATA_DIR) / "models" / "voxtral_audio";
-const fs::path kAudio = fs::path(STRATA_TEST_DATA_DIR) / "audio" / "tones_45s_16k_mono.flac";
+const fs::path kFixture = strata::testsupport::testDataDir() / "models" / "voxtral_audio";
+const fs::path kAudio = strata::testsupport::testDataDir() / "audio" / "tones_45s_16k_mono.flac";
 constexpr int64_t kChunks = 2;
 constexpr size_t kEncoderStride = 7;  // encoder.f32 keeps every 7th value (reference.json)
 
@@ -141,7 +142,7 @@ private slots:
                  otherAct.error().message.c_str());
 
         // A text-only checkpoint has no audio side.
-        auto textOnly = VoxtralAudioEncoder::load(ops_, fs::path(STRATA_TEST_DATA_DIR) / "models" / "llama_tied");
+        auto textOnly = VoxtralAudioEncoder::load(ops_, strata::testsupport::testDataDir() / "models" / "llama_tied");
         QVERIFY(!textOnly.ok());
         QCOMPARE(textOnly.error().kind, ErrorKind::BadInput);
     }
@@ -166,7 +167,7 @@ private slots:
         // A checkpoint without the projector says so.
         auto c = loadVoxtralAudioConfig(kFixture);
         QVERIFY(c.ok());
-        auto textCheckpoint = Checkpoint::open(fs::path(STRATA_TEST_DATA_DIR) / "models" / "llama_tied");
+        auto textCheckpoint = Checkpoint::open(strata::testsupport::testDataDir() / "models" / "llama_tied");
         QVERIFY(textCheckpoint.ok());
         auto projector = VoxtralProjector::load(**textCheckpoint, *c);
         QVERIFY(!projector.ok());

@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "cli/CliRunner.h"
+#include "../support/TestPaths.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-const fs::path kModels = fs::path(STRATA_TEST_DATA_DIR) / "models";
+const fs::path kModels = strata::testsupport::testDataDir() / "models";
 
 std::string readAll(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -152,7 +153,7 @@ std::pair<const GgufLayout::Tensor*, const GgufLayout::Tensor*> sameLengthNames(
     return {nullptr, nullptr};
 }
 
-const fs::path kGgufLlama = fs::path(STRATA_TEST_DATA_DIR) / "gguf" / "models" / "llama" / "model.gguf";
+const fs::path kGgufLlama = strata::testsupport::testDataDir() / "gguf" / "models" / "llama" / "model.gguf";
 
 // A valid GGUF file with one thing wrong, and what the error must say about it.
 struct BadGguf {
@@ -282,7 +283,7 @@ private slots:
     void missingModelFolder() { expectBadInput({"info", "--model", "/no/such/model"}, "/no/such/model"); }
     // Inputs the GGUF fuzz target's author found (tests/fuzz/crashes): each is refused as bad input.
     void ggufFuzzFindings() {
-        const QString crashes = QStringLiteral(STRATA_TEST_DATA_DIR "/../fuzz/crashes/");
+        const QString crashes = strata::testsupport::testDataPath("../fuzz/crashes/");
         expectBadInput({"info", "--model", crashes + "oom-gemma3-block-count.gguf"}, "block_count");
         const QString out = tmp_.path() + "/converted";
         expectBadInput({"convert", "--gguf", crashes + "convert-invalid-utf8-token.gguf", "--out", out},

@@ -7,6 +7,7 @@
 
 #include "cli/CliRunner.h"
 #include "support/DefaultModel.h"
+#include "../support/TestPaths.h"
 #include "support/TinyMultimodalModels.h"
 
 class TestCliIngest : public QObject {
@@ -19,8 +20,8 @@ private:
         f.write(bytes);
         return f.fileName();
     }
-    static QString model() { return QStringLiteral(STRATA_TEST_DATA_DIR "/models/llama_tied"); }
-    static QString pdf() { return QStringLiteral(STRATA_TEST_DATA_DIR "/pdf/encrypted.pdf"); }
+    static QString model() { return strata::testsupport::testDataPath("models/llama_tied"); }
+    static QString pdf() { return strata::testsupport::testDataPath("pdf/encrypted.pdf"); }
 
 private slots:
     void eachFileGetsItsOwnResult() {
@@ -94,7 +95,7 @@ private slots:
 
     void attachmentTheModelCannotTakeIsRefused() {
         const CliRun image = runCli({"run", "--model", model(), "--attach",
-                                     QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png"), "--prompt", "What is it?"});
+                                     strata::testsupport::testDataPath("images/checker.png"), "--prompt", "What is it?"});
         verifyBadInput(image, {"checker.png", "takes no images"});
         if (QTest::currentTestFailed()) return;
         const CliRun binary = runCli({"run", "--model", model(), "--attach",
@@ -109,8 +110,8 @@ private slots:
     // --image and --audio: the wrong kind of file, a model without encoders, a damaged image, and
     // more images than the context holds are each one clear error.
     void mediaFlagsRefuseWhatCannotWork() {
-        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
-        const QString flac = QStringLiteral(STRATA_TEST_DATA_DIR "/audio/chirp_16k_mono.flac");
+        const QString png = strata::testsupport::testDataPath("images/checker.png");
+        const QString flac = strata::testsupport::testDataPath("audio/chirp_16k_mono.flac");
         verifyBadInput(runCli({"run", "--model", model(), "--image", png, "--prompt", "What is it?"}),
                        {"checker.png", "takes no images"});
         verifyBadInput(runCli({"run", "--model", model(), "--audio", flac, "--prompt", "What is said?"}),
@@ -124,9 +125,9 @@ private slots:
         const QString gemma = tmp_.filePath("gemma3_vision");
         QDir().mkpath(gemma);
         for (const char* f : {"config.json", "model.safetensors"})
-            QFile::copy(QStringLiteral(STRATA_TEST_DATA_DIR "/models/gemma3_vision/") + f, gemma + "/" + f);
+            QFile::copy(strata::testsupport::testDataPath("models/gemma3_vision/") + f, gemma + "/" + f);
         for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-            QFile::copy(QStringLiteral(STRATA_SHARED_DIR "/tokenizers/gemma3/") + f, gemma + "/" + f);
+            QFile::copy(strata::testsupport::sharedPath("tokenizers/gemma3/") + f, gemma + "/" + f);
         QByteArray png8 = [&] {
             QFile f(png);
             return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
@@ -149,8 +150,8 @@ private slots:
         QVERIFY(QDir().mkpath(dir));
         QVERIFY(strata::testsupport::writeTinyGemma3Vision(dir.toStdString()));
         const QString store = tmp_.filePath("sessions");
-        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
-        const QString gif = QStringLiteral(STRATA_TEST_DATA_DIR "/images/frames.gif");
+        const QString png = strata::testsupport::testDataPath("images/checker.png");
+        const QString gif = strata::testsupport::testDataPath("images/frames.gif");
         const CliRun r = runCli({"run", "--model", dir, "--store", store, "--image", png, "--image", gif, "--prompt",
                                  "What differs between the two pictures?", "--max-tokens", "4", "--checkpoint-tokens",
                                  "32"});
@@ -174,7 +175,7 @@ private slots:
         QVERIFY(QDir().mkpath(dir));
         if (!strata::testsupport::writeTinyVoxtral(dir.toStdString()))
             STRATA_MISSING_MODEL("Voxtral's vocabulary (tekken_240911.json) is not installed; run packaging/install-models.sh");
-        const QString flac = QStringLiteral(STRATA_TEST_DATA_DIR "/audio/tones_45s_16k_mono.flac");
+        const QString flac = strata::testsupport::testDataPath("audio/tones_45s_16k_mono.flac");
         const CliRun ask = runCli({"run", "--model", dir, "--no-save", "--audio", flac, "--prompt",
                                    "What is said in this recording?", "--max-tokens", "3"});
         QVERIFY2(ask.exitCode == 0, qPrintable(ask.err));
@@ -187,7 +188,7 @@ private slots:
         QVERIFY2(transcribe.err.contains("758"), qPrintable(transcribe.err));
         verifyBadInput(runCli({"run", "--model", dir, "--audio", flac, "--audio", flac, "--transcribe"}),
                        {"exactly one recording"});
-        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
+        const QString png = strata::testsupport::testDataPath("images/checker.png");
         verifyBadInput(runCli({"run", "--model", dir, "--image", png, "--prompt", "What is it?"}),
                        {"takes no images"});
     }

@@ -15,6 +15,7 @@
 #include "session/SessionStore.h"
 #include "support/RandomLlama.h"
 #include "support/DefaultModel.h"
+#include "../support/TestPaths.h"
 #include "support/TinyMultimodalModels.h"
 
 using namespace strata;
@@ -205,7 +206,7 @@ private slots:
         const QString vision = dir_.filePath("vision");
         QVERIFY(QDir().mkpath(vision));
         QVERIFY(testsupport::writeTinyGemma3Vision(vision.toStdString()));
-        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
+        const QString png = strata::testsupport::testDataPath("images/checker.png");
 
         EngineController c;
         QVERIFY2(load(c, vision), "the vision model did not load");
@@ -283,7 +284,7 @@ private slots:
         QVERIFY(QDir().mkpath(voxtral));
         if (!testsupport::writeTinyVoxtral(voxtral.toStdString()))
             STRATA_MISSING_MODEL("Voxtral's vocabulary (tekken_240911.json) is not installed; run packaging/install-models.sh");
-        const QString flac = QStringLiteral(STRATA_TEST_DATA_DIR "/audio/chirp_16k_mono.flac");
+        const QString flac = strata::testsupport::testDataPath("audio/chirp_16k_mono.flac");
 
         EngineController c;
         QVERIFY2(load(c, voxtral), "the Voxtral model did not load");
@@ -310,7 +311,7 @@ private slots:
     }
 
     void textModelRefusesImages() {
-        const QString png = QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png");
+        const QString png = strata::testsupport::testDataPath("images/checker.png");
         EngineController c;
         QVERIFY(load(c, modelDir()));
         QCOMPARE(c.model().tokensPerImage, qint64(0));

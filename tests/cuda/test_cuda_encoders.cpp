@@ -14,6 +14,7 @@
 
 #include "../support/TestFiles.h"
 #include "../support/RandomValues.h"
+#include "../support/TestPaths.h"
 #include "CudaOps.h"
 #include "CudaTestSupport.h"
 #include "audio/VoxtralAudioEncoder.h"
@@ -29,7 +30,7 @@ using strata::testsupport::readF32;
 
 namespace {
 
-const fs::path kModels = fs::path(STRATA_TEST_DATA_DIR) / "models";
+const fs::path kModels = strata::testsupport::testDataDir() / "models";
 
 
 // Device copies of host vectors for the duration of a test.
@@ -160,7 +161,7 @@ private slots:
         QVERIFY2(encoder.ok(), encoder.ok() ? "" : encoder.error().message.c_str());
         EncoderTower& tower = (*encoder)->tower();
         if (streamed) tower.setResidency(streamingBudget(tower));
-        auto features = readAudioFeatures(fs::path(STRATA_TEST_DATA_DIR) / "audio" / "tones_45s_16k_mono.flac");
+        auto features = readAudioFeatures(strata::testsupport::testDataDir() / "audio" / "tones_45s_16k_mono.flac");
         QVERIFY2(features.ok(), features.ok() ? "" : features.error().message.c_str());
         auto encoded = (*encoder)->encode(features->chunk(0), features->chunks);
         QVERIFY2(encoded.ok(), encoded.ok() ? "" : encoded.error().message.c_str());

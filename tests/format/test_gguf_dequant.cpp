@@ -13,12 +13,13 @@
 #include <vector>
 
 #include "format/GgmlQuants.h"
+#include "../support/TestPaths.h"
 
 using namespace strata;
 
 namespace {
 
-const QString kQuantDir = QStringLiteral(STRATA_TEST_DATA_DIR "/gguf/quants/");
+const QString kQuantDir = strata::testsupport::testDataPath("gguf/quants/");
 
 QByteArray readAll(const QString& path) {
     QFile f(path);

@@ -15,6 +15,7 @@
 #include "backend/cpu/CpuOps.h"
 #include "../cli/CliRunner.h"
 #include "../support/DefaultModel.h"
+#include "../support/TestPaths.h"
 #include "core/ModelLocations.h"
 #include "model/TransformerModel.h"
 #include "runtime/Generator.h"
@@ -56,7 +57,7 @@ private slots:
     void initTestCase() {
         STRATA_REQUIRE_DEFAULT_MODEL();
         model_ = defaultModelPath();
-        std::ifstream in(fs::path(STRATA_TEST_DATA_DIR) / "gemma3_270m" / "reference.json");
+        std::ifstream in(strata::testsupport::testDataDir() / "gemma3_270m" / "reference.json");
         ref_ = nlohmann::json::parse(in);
     }
     void tokenizesAsTransformers();

@@ -30,6 +30,7 @@
 #include "SessionListModel.h"
 #include "session/SessionStore.h"
 #include "support/RandomLlama.h"
+#include "../support/TestPaths.h"
 #include "support/TinyMultimodalModels.h"
 
 using namespace strata;
@@ -235,7 +236,7 @@ private slots:
         QVERIFY(QDir().mkpath(vision));
         QVERIFY(testsupport::writeTinyGemma3Vision(vision.toStdString()));
         const QString png = dir_.filePath("checker.png");
-        QVERIFY(QFile::copy(QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png"), png));
+        QVERIFY(QFile::copy(strata::testsupport::testDataPath("images/checker.png"), png));
 
         MainWindow w;
         w.show();

@@ -22,6 +22,7 @@
 #include <memory>
 
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 #include "DocumentTray.h"
 #include "tokenizer/Tokenizer.h"
 
@@ -113,7 +114,7 @@ private:
 private slots:
     void initTestCase() {
         uiThread_ = QThread::currentThreadId();
-        auto tokenizer = strata::loadTokenizer(std::filesystem::path(STRATA_TEST_DATA_DIR) / "models" / "llama_tied");
+        auto tokenizer = strata::loadTokenizer(strata::testsupport::testDataDir() / "models" / "llama_tied");
         QVERIFY2(tokenizer.ok(), tokenizer.ok() ? "" : tokenizer.error().message.c_str());
         tokenizer_ = std::move(tokenizer).value();
         QVERIFY(dir_.isValid());
@@ -125,9 +126,9 @@ private slots:
         crlfLog_ = path(writeFile(dir_, "service.log", log));
         notes_ = path(writeFile(dir_, "notes.txt", "Strata reads documents beside the question.\nA second line.\n"));
         image_ = dir_.filePath(QStringLiteral("checker.png"));
-        QVERIFY(QFile::copy(QStringLiteral(STRATA_TEST_DATA_DIR "/images/checker.png"), image_));
+        QVERIFY(QFile::copy(strata::testsupport::testDataPath("images/checker.png"), image_));
         core_ = path(writeFile(dir_, "core.log", std::string("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0core dump\0\0\x03\0", 27)));
-        pdf_ = QStringLiteral(STRATA_TEST_DATA_DIR "/pdf/encrypted.pdf");
+        pdf_ = strata::testsupport::testDataPath("pdf/encrypted.pdf");
         QVERIFY(QFileInfo::exists(pdf_));
     }
 

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 #include "AudioDocument.h"
 
 using namespace strata;
 
 namespace {
 
-const std::string kAudioDir = std::string(STRATA_TEST_DATA_DIR) + "/audio/";
+const std::string kAudioDir = (strata::testsupport::testDataDir() / "audio/").string();
 
 // Largest |ours - reference| over the stored subsample of chunk 0 (see make_audio_fixtures.py).
 double maxDiffAgainstFixture(const AudioFeatures& f, const std::string& name) {

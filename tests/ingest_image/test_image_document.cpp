@@ -12,13 +12,14 @@
 #include "ImageDocument.h"
 
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 
 using namespace strata;
 using namespace strata::testsupport;
 
 namespace {
 
-const std::filesystem::path kImages = std::filesystem::path(STRATA_TEST_DATA_DIR) / "images";
+const std::filesystem::path kImages = testDataDir() / "images";
 constexpr size_t kStride = 97;  // tests/tools/make_image_fixtures.py keeps every 97th value
 
 std::vector<uint8_t> readBytes(const std::filesystem::path& path) {
@@ -240,7 +241,7 @@ private slots:
     void fuzzFoundJpegsAreRefused() {
         QFETCH(QString, name);
         QFETCH(QString, reason);
-        const auto path = std::filesystem::path(STRATA_TEST_DATA_DIR) / ".." / "fuzz" / "crashes" /
+        const auto path = testDataDir() / ".." / "fuzz" / "crashes" /
                           name.toStdString();
         const auto image = readImageFile(path);
         QVERIFY(!image.ok());

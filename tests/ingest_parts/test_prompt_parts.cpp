@@ -5,6 +5,7 @@
 
 #include "PromptParts.h"
 #include "support/TestFiles.h"
+#include "../support/TestPaths.h"
 #include "tokenizer/Tokenizer.h"
 
 using namespace strata;
@@ -13,7 +14,7 @@ using strata::testsupport::writeFile;
 
 namespace {
 
-std::filesystem::path data(const char* relative) { return std::filesystem::path(STRATA_TEST_DATA_DIR) / relative; }
+std::filesystem::path data(const char* relative) { return strata::testsupport::testDataDir() / relative; }
 
 }  // namespace
 
@@ -24,7 +25,7 @@ class TestPromptParts : public QObject {
 
 private slots:
     void initTestCase() {
-        auto tokenizer = loadTokenizer(std::filesystem::path(STRATA_SHARED_DIR) / "tokenizers" / "gemma3");
+        auto tokenizer = loadTokenizer(strata::testsupport::sharedDir() / "tokenizers" / "gemma3");
         QVERIFY2(tokenizer.ok(), tokenizer.ok() ? "" : tokenizer.error().message.c_str());
         tokenizer_ = std::move(tokenizer.value());
         textModel_.modelName = "gemma3_text";

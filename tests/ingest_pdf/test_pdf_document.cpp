@@ -9,6 +9,7 @@
 #include "PdfDocument.h"
 
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 
 using namespace strata;
 using namespace strata::testsupport;
@@ -105,7 +106,7 @@ const std::vector<std::vector<std::string>> kPages = {
 };
 
 std::filesystem::path fixture(const char* name) {
-    return std::filesystem::path(STRATA_TEST_DATA_DIR) / "pdf" / name;
+    return testDataDir() / "pdf" / name;
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "model/TransformerModel.h"
 #include "runtime/Generator.h"
 #include "runtime/ResidencyPlan.h"
+#include "../support/TestPaths.h"
 
 using namespace strata;
 namespace fs = std::filesystem;
@@ -199,7 +200,7 @@ private slots:
 
 void TestKvCache::initTestCase() {
     QVERIFY(modelDir_.isValid());
-    const QDir fixture(QStringLiteral(STRATA_TEST_DATA_DIR "/models/gemma3_text"));
+    const QDir fixture(strata::testsupport::testDataPath("models/gemma3_text"));
     QVERIFY2(fixture.exists(), qPrintable("missing fixture " + fixture.path()));
     for (const QString& name : fixture.entryList(QDir::Files)) {
         if (name == "config.json") continue;

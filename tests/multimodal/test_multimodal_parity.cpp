@@ -11,6 +11,7 @@
 
 #include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 #include "AudioDocument.h"
 #include "backend/cpu/CpuOps.h"
 #include "multimodal/MediaEncoders.h"
@@ -28,8 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kGemma = fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_vision";
-const fs::path kVoxtral = fs::path(STRATA_TEST_DATA_DIR) / "models" / "voxtral_audio";
+const fs::path kGemma = testDataDir() / "models" / "gemma3_vision";
+const fs::path kVoxtral = testDataDir() / "models" / "voxtral_audio";
 
 // Logits agree to this much, as max |diff| over every position and vocabulary entry (the
 // fixtures' logits lie within -5.6..4.5, mean |logit| about 1).
@@ -160,7 +161,7 @@ private slots:
     void voxtralAudio() {
         const Case c = readCase(kVoxtral, "prompt");
         const std::string audioFile = readJson(kVoxtral / "reference.json")["audio"].get<std::string>();
-        auto features = readAudioFeatures(fs::path(STRATA_TEST_DATA_DIR) / "audio" / audioFile);
+        auto features = readAudioFeatures(testDataDir() / "audio" / audioFile);
         QVERIFY2(features.ok(), features.ok() ? "" : features.error().message.c_str());
         QCOMPARE(features->chunks, 2LL);
 
@@ -205,7 +206,7 @@ private slots:
 
         auto model = TransformerModel::load(kGemma, *ops_, modelOptions());
         QVERIFY(model.ok());
-        auto tokenizer = loadTokenizer(fs::path(STRATA_SHARED_DIR) / "tokenizers" / "gemma3");
+        auto tokenizer = loadTokenizer(sharedDir() / "tokenizers" / "gemma3");
         QVERIFY2(tokenizer.ok(), tokenizer.ok() ? "" : tokenizer.error().message.c_str());
         QTemporaryDir dir;
         auto store = SessionStore::open(dir.path().toStdString());

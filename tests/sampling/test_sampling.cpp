@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sampling/Sampler.h"
+#include "../support/TestPaths.h"
 
 using namespace strata;
 
@@ -278,7 +279,7 @@ private slots:
     }
 
     void matchesTransformersWarpers() {
-        std::ifstream in(STRATA_TEST_DATA_DIR "/sampling/warpers.json");
+        std::ifstream in(strata::testsupport::testDataDir() / "sampling" / "warpers.json");
         QVERIFY2(in, "tests/data/sampling/warpers.json is missing; run tests/tools/make_sampling_fixtures.py");
         const auto doc = nlohmann::json::parse(in);
         QVERIFY(doc["cases"].size() >= 10);

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "TestPaths.h"
+
 namespace strata::testsupport {
 
 struct ParityReference {
@@ -27,8 +29,8 @@ inline const char* const kParityFixtures[] = {"llama_tied",  "llama_untied_shard
 
 // "name" is tests/data/models/name; "gguf/name" is tests/data/gguf/models/name/model.gguf.
 inline QString parityFixtureDir(const QString& fixture) {
-    if (fixture.startsWith("gguf/")) return QStringLiteral(STRATA_TEST_DATA_DIR "/gguf/models/") + fixture.mid(5);
-    return QStringLiteral(STRATA_TEST_DATA_DIR "/models/") + fixture;
+    if (fixture.startsWith("gguf/")) return testDataPath("gguf/models/") + fixture.mid(5);
+    return testDataPath("models/") + fixture;
 }
 inline QString parityModelPath(const QString& fixture) {
     return fixture.startsWith("gguf/") ? parityFixtureDir(fixture) + "/model.gguf" : parityFixtureDir(fixture);

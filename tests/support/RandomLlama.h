@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support/SafetensorsWriter.h"
+#include "support/TestPaths.h"
 
 namespace strata::testsupport {
 
@@ -90,7 +91,7 @@ inline bool writeRandomLlama(const std::filesystem::path& dir, const RandomLlama
                                    {"bos_token_id", 0},
                                    {"eos_token_id", 1}};
     if (!writeFile(dir / "config.json", config.dump(2))) return false;
-    const std::filesystem::path tokenizer = std::filesystem::path(STRATA_TEST_DATA_DIR) / "models" / "llama_tied";
+    const std::filesystem::path tokenizer = testDataDir() / "models" / "llama_tied";
     std::error_code ec;
     for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
         std::filesystem::copy_file(tokenizer / name, dir / name, std::filesystem::copy_options::overwrite_existing, ec);

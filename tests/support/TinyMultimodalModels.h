@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "SafetensorsWriter.h"
+#include "TestPaths.h"
 #include "core/ModelLocations.h"
 #include "format/Checkpoint.h"
 #include "vision/VisionTensors.h"
@@ -60,7 +61,7 @@ inline bool writeWidened(const std::filesystem::path& fixture, const std::filesy
 // 262144), context 1024, with the tokenizer from ../shared/tokenizers/gemma3. dir must exist.
 inline bool writeTinyGemma3Vision(const std::filesystem::path& dir) {
     namespace fs = std::filesystem;
-    const fs::path fixture = fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_vision";
+    const fs::path fixture = testDataDir() / "models" / "gemma3_vision";
     constexpr int64_t kVocab = 262208;
     auto config = detail::readJsonFile(fixture / "config.json");
     if (!config) return false;
@@ -73,7 +74,7 @@ inline bool writeTinyGemma3Vision(const std::filesystem::path& dir) {
     if (!detail::writeWidened(fixture, dir, kVocab, {"language_model.model.embed_tokens.weight"})) return false;
     std::error_code ec;
     for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
-        if (!fs::copy_file(fs::path(STRATA_SHARED_DIR) / "tokenizers" / "gemma3" / file, dir / file,
+        if (!fs::copy_file(sharedDir() / "tokenizers" / "gemma3" / file, dir / file,
                            fs::copy_options::overwrite_existing, ec))
             return false;
     return true;
@@ -122,9 +123,9 @@ inline std::optional<nlohmann::json> voxtralTekkenJson(const nlohmann::json& add
 // the vocabulary is not installed or on any failure; dir must exist.
 inline bool writeTinyVoxtral(const std::filesystem::path& dir) {
     namespace fs = std::filesystem;
-    const fs::path fixture = fs::path(STRATA_TEST_DATA_DIR) / "models" / "voxtral_audio";
+    const fs::path fixture = testDataDir() / "models" / "voxtral_audio";
     constexpr int64_t kVocab = 131072;
-    auto chat = detail::readJsonFile(fs::path(STRATA_TEST_DATA_DIR) / "tekken" / "voxtral_chat.json");
+    auto chat = detail::readJsonFile(testDataDir() / "tekken" / "voxtral_chat.json");
     if (!chat) return false;
     auto tekken = voxtralTekkenJson((*chat)["added_to_tekken_file"]);
     if (!tekken || !writeFile(dir / "tekken.json", tekken->dump())) return false;

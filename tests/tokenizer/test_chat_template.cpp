@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/ChatTemplate.h"
+#include "../support/TestPaths.h"
 
 using namespace strata;
 
@@ -20,7 +21,7 @@ private slots:
 };
 
 void TestChatTemplate::matchesTransformers() {
-    std::ifstream in(std::string(STRATA_TEST_DATA_DIR) + "/tokenizers/chat.json");
+    std::ifstream in((strata::testsupport::testDataDir() / "tokenizers/chat.json").string());
     QVERIFY2(in, "tests/data/tokenizers/chat.json is missing; run tests/tools/make_tokenizer_fixtures.py");
     std::stringstream ss;
     ss << in.rdbuf();

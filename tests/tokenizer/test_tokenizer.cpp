@@ -13,6 +13,7 @@
 
 #include "../support/JsonFixtures.h"
 #include "../support/DefaultModel.h"
+#include "../support/TestPaths.h"
 #include "core/ModelLocations.h"
 #include "tokenizer/Tokenizer.h"
 #include "tokenizer/Unicode.h"
@@ -62,12 +63,12 @@ private:
 };
 
 void TestTokenizer::initTestCase() {
-    const fs::path data = fs::path(STRATA_TEST_DATA_DIR) / "tokenizers";
+    const fs::path data = strata::testsupport::testDataDir() / "tokenizers";
     QVERIFY2(fs::exists(data / "corpus.json"), "fixtures missing; run tests/tools/make_tokenizer_fixtures.py");
     corpus_ = readJson(data / "corpus.json").get<std::vector<std::string>>();
     QVERIFY(corpus_.size() >= 300);
     hfIds_ = readJson(data / "hf_ids.json");
-    const fs::path shared = fs::path(STRATA_SHARED_DIR) / "tokenizers";
+    const fs::path shared = strata::testsupport::sharedDir() / "tokenizers";
     haveShared_ = fs::exists(shared / "llama3_1" / "tokenizer.json");
     if (!haveShared_) return;
     for (const char* fam : kFamilies) {
@@ -211,11 +212,11 @@ void TestTokenizer::specialTokenFacts() {
 }
 
 void TestTokenizer::sentencePieceMatchesPython() {
-    const fs::path dir = fs::path(STRATA_TEST_DATA_DIR) / "tokenizers" / "sp_tiny";
+    const fs::path dir = strata::testsupport::testDataDir() / "tokenizers" / "sp_tiny";
     auto loaded = loadTokenizer(dir);
     QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().message.c_str());
     const Tokenizer& tok = *loaded.value();
-    const auto ref = readJson(fs::path(STRATA_TEST_DATA_DIR) / "tokenizers" / "sp_tiny_ids.json");
+    const auto ref = readJson(strata::testsupport::testDataDir() / "tokenizers" / "sp_tiny_ids.json");
     QCOMPARE(tok.bosId(), ref["bos_id"].get<int32_t>());
     QCOMPARE(tok.vocabSize(), ref["piece_size"].get<int32_t>());
     int failures = 0;
@@ -236,7 +237,7 @@ void TestTokenizer::sentencePieceMatchesPython() {
 }
 
 void TestTokenizer::sentencePieceStreaming() {
-    auto loaded = loadTokenizer(fs::path(STRATA_TEST_DATA_DIR) / "tokenizers" / "sp_tiny");
+    auto loaded = loadTokenizer(strata::testsupport::testDataDir() / "tokenizers" / "sp_tiny");
     QVERIFY(loaded.ok());
     const Tokenizer& tok = *loaded.value();
     std::vector<int32_t> all;
@@ -358,7 +359,7 @@ void TestTokenizer::ggufVocabularyMatchesHf() {
 
 // A GPT-2-style GGUF vocabulary (tokens and merges) tokenizes as the tokenizer.json it came from.
 void TestTokenizer::ggufByteLevelMatchesTokenizerJson() {
-    const fs::path data(STRATA_TEST_DATA_DIR);
+    const fs::path data = strata::testsupport::testDataDir();
     auto fromGguf = loadTokenizer(data / "gguf" / "models" / "llama" / "model.gguf");
     QVERIFY2(fromGguf.ok(), fromGguf.ok() ? "" : fromGguf.error().message.c_str());
     auto fromJson = loadTokenizer(data / "models" / "llama_tied");
@@ -371,7 +372,7 @@ void TestTokenizer::ggufByteLevelMatchesTokenizerJson() {
 
 // Vocabularies that cannot be turned into a tokenizer give errors, not undefined behaviour.
 void TestTokenizer::ggufBadVocabularies() {
-    const fs::path crashes = fs::path(STRATA_TEST_DATA_DIR) / ".." / "fuzz" / "crashes";
+    const fs::path crashes = strata::testsupport::testDataDir() / ".." / "fuzz" / "crashes";
     auto floatTypes = loadTokenizer(crashes / "ubsan-token-type-float.gguf");
     QVERIFY(!floatTypes.ok());
     QVERIFY2(floatTypes.error().message.find("token_type") != std::string::npos, floatTypes.error().message.c_str());

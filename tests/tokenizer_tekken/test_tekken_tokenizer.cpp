@@ -14,6 +14,7 @@
 
 #include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 #include "core/ModelLocations.h"
 #include "tokenizer/TekkenTokenizer.h"
 
@@ -26,7 +27,7 @@ using testsupport::writeFile;
 
 namespace {
 
-const fs::path kFixtures = fs::path(STRATA_TEST_DATA_DIR) / "tekken";
+const fs::path kFixtures = strata::testsupport::testDataDir() / "tekken";
 
 // A small Tekken file: the 256 bytes, then "ab" and "abc", after `numSpecial` special ids.
 nlohmann::json tinyTekken(int numSpecial) {

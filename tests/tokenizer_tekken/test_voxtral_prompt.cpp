@@ -18,6 +18,7 @@
 
 #include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 #include "../support/TinyMultimodalModels.h"
 #include "audio/VoxtralAudioConfig.h"
 #include "core/ModelLocations.h"
@@ -35,7 +36,7 @@ using strata::testsupport::writeFile;
 
 namespace {
 
-const fs::path kFixture = fs::path(STRATA_TEST_DATA_DIR) / "tekken" / "voxtral_chat.json";
+const fs::path kFixture = strata::testsupport::testDataDir() / "tekken" / "voxtral_chat.json";
 
 // Where two id lists first differ, with the ids around it, for failure messages.
 std::string difference(const std::vector<int32_t>& got, const std::vector<int32_t>& expected) {

@@ -10,6 +10,10 @@ Llama 3.1 tokenizer copied from <repo>/../shared/tokenizers/llama3_1. The weight
 (matrices ~ N(0, 0.02), norms ~ 1), so the output text is meaningless, but every byte the engine
 streams, and every FLOP it spends, is the real model's.
 
+--tokenizer DIR copies the tokenizer from elsewhere (the GPU bundle keeps its own copy), and
+--reuse leaves a folder alone when it already holds a complete checkpoint of the same shape and
+seed (the marker strata-random.json is written last).
+
 Needs numpy only (no torch): tensors are generated chunk by chunk on worker threads and streamed
 to disk, so memory stays at a few hundred MB whatever the model size (normal noise is drawn from
 a bf16 quantile table, see normal_table). Deterministic for a given
@@ -192,11 +196,27 @@ def write_shard(path: Path, tensors, first_index: int, seed: int, pool: ThreadPo
             f.write(in_flight.popleft().result())
 
 
-def write_checkpoint(shape: Shape, out: Path, seed: int, shard_gb: float, v5_layout: bool, threads: int) -> int:
+MARKER = "strata-random.json"
+
+
+def marker_for(shape_name: str, seed: int, shard_gb: float, v5_layout: bool) -> dict:
+    return {"shape": shape_name, "seed": seed, "shard_gb": shard_gb, "v5_config": v5_layout}
+
+
+def complete_checkpoint(out: Path, marker: dict) -> bool:
+    try:
+        return json.loads((out / MARKER).read_text()) == marker
+    except (OSError, ValueError):
+        return False
+
+
+def write_checkpoint(shape: Shape, out: Path, seed: int, shard_gb: float, v5_layout: bool, threads: int,
+                     tokenizer_dir: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    # Shards of an earlier run with another shard count would otherwise linger beside the new ones.
-    for stale in out.glob("model*.safetensors*"):
-        stale.unlink()
+    # Shards of an earlier run with another shard count would otherwise linger beside the new ones,
+    # and the marker of an earlier complete run must not vouch for a half-written one.
+    for stale in [*out.glob("model*.safetensors*"), out / MARKER]:
+        stale.unlink(missing_ok=True)
     plan = tensor_plan(shape)
     shards = split_into_shards(plan, int(shard_gb * (1 << 30)))
     names = (
@@ -219,17 +239,17 @@ def write_checkpoint(shape: Shape, out: Path, seed: int, shard_gb: float, v5_lay
         }
         (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
     (out / "config.json").write_text(json.dumps(config_json(shape, v5_layout), indent=2) + "\n")
-    copy_tokenizer(out)
+    copy_tokenizer(tokenizer_dir, out)
     return total_bytes
 
 
-def copy_tokenizer(out: Path) -> None:
+def copy_tokenizer(tokenizer_dir: Path, out: Path) -> None:
     files = ["tokenizer.json", "tokenizer_config.json"]
-    if not all((TOKENIZER_DIR / f).is_file() for f in files):
-        print(f"warning: {TOKENIZER_DIR} has no Llama 3.1 tokenizer; the checkpoint has none", file=sys.stderr)
+    if not all((tokenizer_dir / f).is_file() for f in files):
+        print(f"warning: {tokenizer_dir} has no Llama 3.1 tokenizer; the checkpoint has none", file=sys.stderr)
         return
     for f in files:
-        shutil.copyfile(TOKENIZER_DIR / f, out / f)
+        shutil.copyfile(tokenizer_dir / f, out / f)
 
 
 def main() -> int:
@@ -241,12 +261,23 @@ def main() -> int:
     ap.add_argument("--v5-config", action="store_true",
                     help="write config.json as transformers 5 does (rope_parameters, dtype)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--tokenizer", type=Path, default=TOKENIZER_DIR,
+                    help="folder with the Llama 3.1 tokenizer.json and tokenizer_config.json to copy "
+                         "(default ../shared/tokenizers/llama3_1 beside the repository)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep --out as it is when it already holds a complete checkpoint of this shape and seed")
     args = ap.parse_args()
     if args.shard_gb <= 0:
         ap.error("--shard-gb must be positive")
 
+    marker = marker_for(args.shape, args.seed, args.shard_gb, args.v5_config)
+    if args.reuse and complete_checkpoint(args.out, marker):
+        print(f"{args.shape}: {args.out} already holds this checkpoint (--reuse)")
+        return 0
     start = time.monotonic()
-    total = write_checkpoint(SHAPES[args.shape], args.out, args.seed, args.shard_gb, args.v5_config, args.threads)
+    total = write_checkpoint(SHAPES[args.shape], args.out, args.seed, args.shard_gb, args.v5_config, args.threads,
+                             args.tokenizer)
+    (args.out / MARKER).write_text(json.dumps(marker) + "\n")
     took = time.monotonic() - start
     print(f"{args.shape}: {total / 1e9:.3f} GB of bf16 weights in {args.out} "
           f"({took:.1f} s, {total / 1e9 / max(took, 1e-9):.2f} GB/s)")

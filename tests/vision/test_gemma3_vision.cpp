@@ -12,6 +12,7 @@
 
 #include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
+#include "../support/TestPaths.h"
 #include "backend/cpu/CpuOps.h"
 #include "format/Checkpoint.h"
 #include "vision/Gemma3Projector.h"
@@ -27,7 +28,7 @@ using strata::testsupport::writeText;
 
 namespace {
 
-const fs::path kFixture = fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_vision";
+const fs::path kFixture = strata::testsupport::testDataDir() / "models" / "gemma3_vision";
 
 }  // namespace
 
@@ -146,7 +147,7 @@ private slots:
                  notSquare.error().message.c_str());
 
         // A text-only checkpoint has no image side.
-        auto textOnly = SiglipVisionEncoder::load(ops_, fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_text");
+        auto textOnly = SiglipVisionEncoder::load(ops_, strata::testsupport::testDataDir() / "models" / "gemma3_text");
         QVERIFY(!textOnly.ok());
         QCOMPARE(textOnly.error().kind, ErrorKind::BadInput);
     }
@@ -171,7 +172,7 @@ private slots:
         // A checkpoint without the projector says so.
         auto c = loadGemma3VisionConfig(kFixture);
         QVERIFY(c.ok());
-        auto textCheckpoint = Checkpoint::open(fs::path(STRATA_TEST_DATA_DIR) / "models" / "gemma3_text");
+        auto textCheckpoint = Checkpoint::open(strata::testsupport::testDataDir() / "models" / "gemma3_text");
         QVERIFY(textCheckpoint.ok());
         auto projector = Gemma3Projector::load(**textCheckpoint, *c);
         QVERIFY(!projector.ok());
