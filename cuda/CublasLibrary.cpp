@@ -1,6 +1,7 @@
 #include "CublasLibrary.h"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <mutex>
 #include <string>
@@ -35,7 +36,18 @@ Result<const CublasApi*> cublasApi() {
                         bind(library, "cublasSgemm_v2", api.sgemm) && bind(library, "cublasGemmEx", api.gemmEx) &&
                         bind(library, "cublasGetStatusName", api.statusName) &&
                         bind(library, "cublasGetStatusString", api.statusString);
-        if (!ok) error = name + " lacks a function Strata uses: " + dlerror();
+        if (!ok) {
+            error = name + " lacks a function Strata uses: " + dlerror();
+            return;
+        }
+        link_map* map = nullptr;
+        api.path = dlinfo(library, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name ? map->l_name : name;
+        decltype(&cublasGetProperty) property = nullptr;
+        int major = 0, minor = 0, patch = 0;
+        if (bind(library, "cublasGetProperty", property) && property(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
+            property(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&
+            property(PATCH_LEVEL, &patch) == CUBLAS_STATUS_SUCCESS)
+            api.version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
     });
     if (!error.empty()) return internalError(error);
     return &api;

@@ -4,6 +4,8 @@
 // on demand, CPU runs never touch them.
 #include <cublas_v2.h>
 
+#include <string>
+
 #include "core/Result.h"
 
 namespace strata {
@@ -20,6 +22,9 @@ struct CublasApi {
                              cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
     decltype(&cublasGetStatusName) statusName = nullptr;
     decltype(&cublasGetStatusString) statusString = nullptr;
+    // Where the library was loaded from and its version ("13.1.0"), for `strata-cli devices`.
+    std::string path;
+    std::string version;
 };
 
 // The library of the major version Strata was built against; an error naming it when absent.

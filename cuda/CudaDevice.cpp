@@ -43,4 +43,32 @@ Result<CudaDeviceInfo> cudaDeviceInfo(int index) {
     return info;
 }
 
+int cudaDeviceCount() {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return count;
+}
+
+Result<int64_t> cudaDeviceFreeBytes(int index) {
+    STRATA_TRY(cudaStatus(cudaSetDevice(index), "cudaSetDevice(" + std::to_string(index) + ")"));
+    size_t freeBytes = 0, totalBytes = 0;
+    STRATA_CUDA_TRY(cudaMemGetInfo(&freeBytes, &totalBytes));
+    return int64_t(freeBytes);
+}
+
+CudaVersions cudaVersions() {
+    CudaVersions v;
+    if (cudaRuntimeGetVersion(&v.runtime) != cudaSuccess) v.runtime = 0;
+    if (cudaDriverGetVersion(&v.driver) != cudaSuccess) v.driver = 0;
+    (void)cudaGetLastError();
+    return v;
+}
+
+std::string cudaVersionText(int version) {
+    return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
 }  // namespace strata

@@ -27,6 +27,21 @@ bool cudaDeviceAvailable(std::string* reason = nullptr);
 // Properties of device `index`, or an error naming the device and the runtime's complaint.
 Result<CudaDeviceInfo> cudaDeviceInfo(int index = 0);
 
+// Devices the runtime sees (0 where it sees none or has no driver).
+int cudaDeviceCount();
+// Device memory not yet taken by anyone on device `index` (other processes included).
+Result<int64_t> cudaDeviceFreeBytes(int index);
+
+// The CUDA version this build's runtime is (as 13000 for 13.0), and the newest the installed
+// driver supports (0 when there is no driver).
+struct CudaVersions {
+    int runtime = 0;
+    int driver = 0;
+};
+CudaVersions cudaVersions();
+// "13.0" for 13000.
+std::string cudaVersionText(int version);
+
 // Ok for cudaSuccess; otherwise an internal error "<what>: <cudaErrorName>: <description>".
 // Also clears the runtime's sticky last-error slot so the next check does not report it again.
 Status cudaStatus(cudaError_t err, std::string_view what);

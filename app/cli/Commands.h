@@ -14,5 +14,6 @@ Status convertCommand(const std::vector<std::string>& args);
 Status sessionsCommand(const std::vector<std::string>& argv);
 Status askCommand(const std::vector<std::string>& argv);
 Status ingestCommand(const std::vector<std::string>& argv);
+Status devicesCommand(const std::vector<std::string>& argv);
 
 }  // namespace strata::cli

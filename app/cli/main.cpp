@@ -45,6 +45,9 @@ const char* kUsage =
     "         Prefill and decode speed against this machine's raw GEMM, memory and disk figures.\n"
     "  convert --gguf FILE --out DIR\n"
     "         Writes a GGUF model as a Hugging Face folder (bf16 safetensors, config, tokenizer).\n"
+    "  devices\n"
+    "         The CUDA devices this build can use, the runtime and driver versions and where cuBLAS\n"
+    "         was found; fails with the reason when no device is usable.\n"
     "  sessions list [--search TEXT] [--json] | show ID | export ID --format md|json [--out FILE] | delete ID\n"
     "         Saved sessions, newest first; each subcommand takes [--store DIR] (default: $STRATA_SESSIONS_DIR,\n"
     "         else $XDG_DATA_HOME/strata/sessions, else ~/.local/share/strata/sessions).\n"
@@ -76,7 +79,9 @@ int main(int argc, char** argv) {
         else if (command == "sessions") status = strata::cli::sessionsCommand(args);
         else if (command == "ask") status = strata::cli::askCommand(args);
         else if (command == "ingest") status = strata::cli::ingestCommand(args);
-        else status = strata::badInput("unknown command '" + command + "' (run, ask, ingest, info, bench, convert, sessions)");
+        else if (command == "devices") status = strata::cli::devicesCommand(args);
+        else status = strata::badInput("unknown command '" + command +
+                                       "' (run, ask, ingest, info, bench, convert, sessions, devices)");
     } catch (const std::bad_alloc&) {
         status = strata::internalError("out of memory");
     } catch (const std::exception& e) {
