@@ -396,6 +396,7 @@ void MainWindow::loadModel(const QString& path) {
     choice.path = path;
     choice.ramBudget = quint64(settings_.ramBudgetMiB) << 20;
     choice.vramBudget = quint64(settings_.vramBudgetMiB) << 20;
+    choice.kvBudget = quint64(settings_.kvBudgetMiB) << 20;
     controller_->loadModel(choice);
     settings_.modelPath = path;
     settings_.save();
@@ -569,7 +570,9 @@ void MainWindow::editSettings() {
     gauges_->setVramBudget(quint64(settings_.vramBudgetMiB) << 20);
     if (settings_.sessionsFolder != before.sessionsFolder) sessions_->setStoreRoot(storeRoot());
     refreshModelList();
-    if ((settings_.ramBudgetMiB != before.ramBudgetMiB || settings_.vramBudgetMiB != before.vramBudgetMiB) &&
+    // The plan depends on all three: the KV budget sets the device memory it leaves to the weights.
+    if ((settings_.ramBudgetMiB != before.ramBudgetMiB || settings_.vramBudgetMiB != before.vramBudgetMiB ||
+         (settings_.kvBudgetMiB != before.kvBudgetMiB && settings_.vramBudgetMiB > 0)) &&
         controller_->modelLoaded())
         loadModel(controller_->model().path);
 }

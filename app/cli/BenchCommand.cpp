@@ -140,7 +140,8 @@ Status measureDeviceLimits(int64_t gemmRows, const ModelConfig& c, RawLimits& ra
 
 Status benchCommand(const std::vector<std::string>& argv) {
     std::set<std::string> flags = kModelFlags;
-    flags.insert({"prompt-tokens", "gen-tokens", "json", "seed", "follow-up-tokens", "questions"});
+    flags.insert({"prompt-tokens", "gen-tokens", "json", "seed", "follow-up-tokens", "questions", "kv-budget",
+                  "kv-ram-budget"});
     auto args = CliArguments::parse(argv, flags, {});
     STRATA_TRY(args);
     int64_t promptTokens = 0, genTokens = 0, seed = 0, threads = 0;
@@ -199,6 +200,8 @@ Status benchCommand(const std::vector<std::string>& argv) {
     KvCacheOptions kvOptions;
     kvOptions.directory = sessionDir.path();
     kvOptions.persist = true;
+    kvOptions.residentBytes = options.kvBudget;
+    STRATA_ASSIGN(kvOptions.hostBytes, args->byteSize("kv-ram-budget", 0));
     auto kv = KvCache::create(model.ops(), c, kvOptions);
     STRATA_TRY(kv);
 
@@ -336,6 +339,8 @@ Status benchCommand(const std::vector<std::string>& argv) {
     j["threads"] = loaded->threads;
     j["ram_budget_bytes"] = plan.ramBytes();
     j["vram_budget_bytes"] = vramBudget;
+    j["kv_budget_bytes"] = kvOptions.residentBytes;
+    j["kv_ram_budget_bytes"] = kvOptions.hostBytes;
     j["raw"] = {{"gemm_gflops", raw.gemmGflops},          {"gemm", raw.gemmWhat},
                 {"weight_memory_gbps", raw.weightMemoryGBps}, {"host_to_device_gbps", raw.hostToDeviceGBps},
                 {"disk_read_gbps", raw.disk.gbps},          {"disk_read_bytes", raw.disk.bytes},

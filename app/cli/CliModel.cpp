@@ -38,6 +38,9 @@ Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextToken
     STRATA_ASSIGN(options.vramBudget, args.byteSize("vram-budget", 0));
     STRATA_ASSIGN(options.prefillChunk, args.integer("chunk", options.prefillChunk, 1, 1 << 20));
     STRATA_ASSIGN(options.contextTokens, args.integer("context", contextTokens, 1, 1 << 24));
+    // The KV cache's share of backend memory, for the commands that take --kv-budget: the plan
+    // keeps only that much of the device for it.
+    STRATA_ASSIGN(options.kvBudget, args.byteSize("kv-budget", 0));
     return options;
 }
 

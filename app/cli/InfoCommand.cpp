@@ -76,7 +76,9 @@ void printPlan(uint64_t ramBudget, const WeightLayout& layout, const ResidencyPl
 }  // namespace
 
 Status infoCommand(const std::vector<std::string>& argv) {
-    auto args = CliArguments::parse(argv, kModelFlags, {});
+    std::set<std::string> flags = kModelFlags;
+    flags.insert("kv-budget");
+    auto args = CliArguments::parse(argv, flags, {});
     STRATA_TRY(args);
     auto path = modelPath(args.value());
     STRATA_TRY(path);

@@ -13,6 +13,7 @@ struct ModelChoice {
     quint64 vramBudget = 0;  // 0: the CPU backend
     int threads = 0;         // CPU threads; 0: all cores
     qint64 contextTokens = 8192;  // positions planned for in device memory
+    quint64 kvBudget = 0;  // of which KV blocks in backend memory; 0: the whole context's
 };
 
 struct ModelSummary {

@@ -57,6 +57,7 @@ void EngineWorker::load(const ModelChoice& choice) {
     options.ramBudget = choice.ramBudget;
     options.vramBudget = choice.vramBudget;
     options.contextTokens = choice.contextTokens;
+    options.kvBudget = choice.kvBudget;
     auto loaded = loadModel(choice.path.toStdString(), options, choice.threads);
     if (!loaded.ok()) {
         emit modelFailed(qs(loaded.error().message));

@@ -20,7 +20,7 @@ struct TransformerModel::Scratch {
     std::vector<int32_t> lastKeys;  // per row, when some span is attended both ways
 };
 
-uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t chunk) {
+uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t chunk, uint64_t kvBudget) {
     chunk = std::min(chunk, contextTokens);
     const int64_t q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
     // The Scratch buffers forward() allocates (hidden states of every token, the rest per chunk),
@@ -30,7 +30,9 @@ uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t
                            chunk * (2 * c.hiddenSize + 3 * q + 2 * c.numHeads + 2 * kv + 2 * c.intermediateSize +
                                     widest) +
                            c.vocabSize;
-    return KvCache::bytesFor(c, contextTokens) + uint64_t(floats) * sizeof(float) + kDeviceWorkspaceBytes;
+    uint64_t kvBytes = KvCache::bytesFor(c, contextTokens);
+    if (kvBudget > 0) kvBytes = std::min(kvBytes, kvBudget);
+    return kvBytes + uint64_t(floats) * sizeof(float) + kDeviceWorkspaceBytes;
 }
 
 AttentionShape attentionShapeFor(const ModelConfig& c, int64_t layer) {
@@ -49,7 +51,8 @@ ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptio
     r.vramBudget = options.vramBudget;
     r.ramBudget = options.ramBudget;
     r.vramReserve = options.vramReserve ? options.vramReserve
-                                        : deviceReserveBytes(config, options.contextTokens, options.prefillChunk);
+                                        : deviceReserveBytes(config, options.contextTokens, options.prefillChunk,
+                                                             options.kvBudget);
     return r;
 }
 

@@ -25,12 +25,14 @@ struct ModelOptions {
     uint64_t vramReserve = 0;    // part of vramBudget kept for activations and KV; 0: deviceReserveBytes()
     int64_t contextTokens = 8192;  // positions the KV cache is sized for, when planning the reserve
     int64_t prefillChunk = 256;  // tokens per attention/MLP chunk in prefill
+    uint64_t kvBudget = 0;       // KV bytes the cache may hold in backend memory (KvCacheOptions::residentBytes); 0: all
 };
 
-// Device memory a run needs besides the weights: the KV cache of contextTokens positions, the
-// activations of a forward pass over them in chunks of `chunk` tokens, and room for the GEMM
-// workspace and small staging buffers.
-uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, int64_t chunk);
+// Device memory a run needs besides the weights: the KV cache of contextTokens positions (at most
+// kvBudget of it, when one is set: the rest lives in RAM or on disk), the activations of a forward
+// pass over them in chunks of `chunk` tokens, and room for the GEMM workspace and small staging
+// buffers.
+uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, int64_t chunk, uint64_t kvBudget = 0);
 
 // The budgets the model's weights are planned with (TransformerModel::load, strata-cli info).
 ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options);

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "kv/KvCache.h"
+#include "model/TransformerModel.h"
 #include "runtime/ResidencyPlan.h"
 
 using namespace strata;
@@ -229,6 +231,29 @@ private slots:
         QCOMPARE(pass.fromVram, t.fromVram);
         QCOMPARE(pass.hostToDevice, 13 * kLayer + 512 * kRow);
         QCOMPARE(pass.fromDisk, uint64_t(diskLayers) * kLayer + 512 * embeddingFromDisk);
+    }
+    // The device keeps only --kv-budget of the KV cache (the rest lives in RAM or on disk), so
+    // the plan's reserve holds that much of it, not the whole context's: 16k tokens of Llama-3.1-8B
+    // KV at 6 GiB plan only with a KV budget.
+    void reserveHoldsOnlyTheKvBudget() {
+        ModelConfig c;
+        c.hiddenSize = 4096;
+        c.numLayers = 32;
+        c.numHeads = 32;
+        c.numKvHeads = 8;
+        c.headDim = 128;
+        c.intermediateSize = 14336;
+        c.vocabSize = 128256;
+        const int64_t context = 16400, chunk = 1024;
+        const uint64_t kv = KvCache::bytesFor(c, context);
+        const uint64_t whole = deviceReserveBytes(c, context, chunk);
+        QCOMPARE(deviceReserveBytes(c, context, chunk, 2 * GiB), whole - kv + 2 * GiB);
+        QCOMPARE(deviceReserveBytes(c, context, chunk, kv + GiB), whole);  // a budget above the cache changes nothing
+        SyntheticModel m;
+        QVERIFY(!planResidency(m.layout, gpu(6 * GiB, 0, whole)).ok());
+        auto p = planResidency(m.layout, gpu(6 * GiB, 0, deviceReserveBytes(c, context, chunk, 2 * GiB)));
+        QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
+        QVERIFY(p->vramBytes() <= 6 * GiB);
     }
     void tiedEmbeddingFollowsTheHead() {
         SyntheticModel m(true);
