@@ -37,11 +37,11 @@ const char* kUsage =
     "         What each file (PDF, text or log, image, audio) becomes as input: pages, lines and\n"
     "         encoding, pixels or seconds, and its tokens for the model, and whether all of it fits\n"
     "         the context. Bad files are reported; the others still ingest.\n"
-    "  info   [--model M] [--ram-budget SIZE] [--vram-budget SIZE] [--context N] [--chunk N]\n"
+    "  info   [--model M] [--ram-budget SIZE] [--vram-budget SIZE] [--context N] [--chunk N] [--kv-budget SIZE]\n"
     "         Architecture, parameter count, bytes per layer and the memory plan: the tier (VRAM, RAM,\n"
     "         disk) of every layer and the bytes each tier supplies per token.\n"
     "  bench  [--model M] [--prompt-tokens N] [--gen-tokens N] [--ram-budget SIZE] [--vram-budget SIZE]\n"
-    "         [--json FILE]\n"
+    "         [--kv-budget SIZE] [--kv-ram-budget SIZE] [--json FILE]\n"
     "         Prefill and decode speed against this machine's raw GEMM, memory and disk figures.\n"
     "  convert --gguf FILE --out DIR\n"
     "         Writes a GGUF model as a Hugging Face folder (bf16 safetensors, config, tokenizer).\n"
@@ -58,7 +58,8 @@ const char* kUsage =
     "beyond it are streamed from disk with read-ahead. --vram-budget runs on the GPU (CUDA backend):\n"
     "layers that fit stay in VRAM, the rest are copied in from pinned RAM or disk while earlier\n"
     "layers compute. Part of the budget is kept for the KV cache and activations of --context\n"
-    "tokens (default 8192; bench uses its prompt and generated tokens).\n";
+    "tokens (default 8192; bench uses its prompt and generated tokens), of the KV cache at most\n"
+    "--kv-budget when one is given.\n";
 
 }  // namespace
 
