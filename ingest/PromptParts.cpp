@@ -170,6 +170,7 @@ Result<PromptPart> ingestFile(const std::filesystem::path& file, const ModelInpu
     PromptPart part;
     part.file = file;
     part.kind = detectPartKind(file);
+    part.format = partKindName(part.kind);
     Status read;
     switch (part.kind) {
     case PartKind::Pdf: read = readPdfPart(part, model, options); break;

@@ -62,6 +62,9 @@ struct IngestOptions {
 struct PromptPart {
     std::filesystem::path file;
     PartKind kind = PartKind::Text;
+    // What the file is, as found from its bytes, for people: "PDF document", "WebP image",
+    // "gzip-compressed text", ... (the window's Type column, strata-cli ingest).
+    std::string format;
     std::string details;  // "12 pages", "4,310 lines, UTF-16LE", "1280x720 pixels", "45.0 s, ..."
     int64_t tokens = 0;   // for the model (anchor lines included); 0 when it cannot take the part
     // Non-empty when the model cannot take this part ("gemma3 takes no images ..."); such a part
