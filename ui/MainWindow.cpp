@@ -41,6 +41,7 @@
 #include "ModelRuntime.h"
 #include "SessionBrowser.h"
 #include "SettingsDialog.h"
+#include "StopSignalNotifier.h"
 #include "TelemetrySampler.h"
 #include "TranscriptView.h"
 #include "core/ModelLocations.h"
@@ -577,6 +578,14 @@ void MainWindow::editSettings() {
         loadModel(controller_->model().path);
 }
 
+void MainWindow::closeOnStopSignals() {
+    auto* notifier = new app::StopSignalNotifier(this);
+    connect(notifier, &app::StopSignalNotifier::stopRequested, this, [this](int) {
+        closeQuestion_ = [] { return CloseChoice::LeaveForLater; };
+        close();
+    });
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
     if (!controller_->busy() && controller_->queuedJobs() == 0) {
         event->accept();
@@ -599,10 +608,11 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         event->ignore();
         return;
     }
-    // The job stops at its next check, which saves the session: wait for that, then close.
+    // The job pauses at its next check, which saves the session (an answer as far as it went):
+    // wait for that, then close.
     closing_ = true;
     controller_->cancelQueued();
-    controller_->cancelCurrent();
+    controller_->pauseCurrent();
     if (controller_->busy()) {
         QEventLoop wait;
         connect(controller_, &app::EngineController::jobFinished, &wait, &QEventLoop::quit);

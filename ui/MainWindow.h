@@ -63,6 +63,9 @@ public:
     enum class CloseChoice { LeaveForLater, KeepWorking };
     // Replaces the question asked on close (tests answer it without a dialog).
     void setCloseQuestion(std::function<CloseChoice()> ask) { closeQuestion_ = std::move(ask); }
+    // SIGTERM, SIGINT and SIGHUP (a logout) close the window as leaving the job for later does,
+    // without asking: the job pauses with everything saved. A second signal ends the process.
+    void closeOnStopSignals();
 
 signals:
     // A job ended and the user was told (a desktop notification, or the status bar).

@@ -12,6 +12,7 @@
 #include "ProgressLine.h"
 #include "PromptParts.h"
 #include "SampleDocument.h"
+#include "StopSignals.h"
 #include "TextDocument.h"
 #include "core/ProcessMemory.h"
 #include "MediaTurn.h"
@@ -60,6 +61,7 @@ GenerationCallbacks streamingCallbacks(ProgressLine& progress) {
         std::fflush(stdout);
     };
     callbacks.onProgress = [&progress](const GenerationProgress& p) { progress.update(p); };
+    callbacks.pauseRequested = stopSignalled;
     return callbacks;
 }
 
@@ -152,6 +154,20 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
     STRATA_TRY(options);
     auto checkpoint = checkpointTokens(args, options->blockTokens);
     STRATA_TRY(checkpoint);
+    // An answer paused part-way is printed as far as it went, and goes on from there.
+    if (info->state != SessionState::Ready) {
+        auto job = readSavedJob((*store)->sessionDir(id));
+        STRATA_TRY(job);
+        auto turns = (*store)->turns(id);
+        STRATA_TRY(turns);
+        if (job->answerTurn >= 0 && job->answerTurn < int64_t(turns->size())) {
+            std::fprintf(stderr, "session %s: continuing its answer after %zu tokens\n", id.c_str(),
+                         job->answerIds.size());
+            const std::string& sofar = (*turns)[size_t(job->answerTurn)].text;
+            std::fwrite(sofar.data(), 1, sofar.size(), stdout);
+            std::fflush(stdout);
+        }
+    }
     return runTurn(*loaded->model, progress, [&](const SessionTurnCallbacks& callbacks) {
         return resumeSessionTurn(*store.value(), *loaded->model, *tokenizer.value(), id, options.value(),
                                  checkpoint.value(), callbacks);
@@ -170,6 +186,7 @@ Status runCommand(const std::vector<std::string>& argv) {
                                     {"raw", "chat", "no-think", "ignore-eos", "no-save", "collapse-repeats", "transcribe"},
                                     {"stop", "attach", "image", "audio"});
     STRATA_TRY(args);
+    installStopSignals();
     const bool attaching = args->has("attach") || args->has("image") || args->has("audio");
     if (auto id = args->get("resume")) {
         for (const char* other : {"session", "prompt", "prompt-file", "no-save", "attach", "image", "audio"})
@@ -283,6 +300,7 @@ Status runCommand(const std::vector<std::string>& argv) {
         auto result = generate(model, tokenizer.value().get(), *kv.value(), requestFor(job), streamingCallbacks(progress));
         progress.finish();
         STRATA_TRY(result);
+        if (result->stopReason == "paused") return cancelled("stopped by a signal; with --no-save there is nothing to resume");
         printSummary(model, result.value(), kv.value()->stats());
         return {};
     }

@@ -20,11 +20,12 @@ void registerTypes() {
 EngineController::EngineController(QObject* parent)
     : QObject(parent),
       cancel_(std::make_shared<std::atomic<qint64>>(0)),
+      pause_(std::make_shared<std::atomic<qint64>>(0)),
       dropUpTo_(std::make_shared<std::atomic<qint64>>(0)) {
     registerTypes();
     thread_ = new QThread(this);
     thread_->setObjectName(QStringLiteral("strata-engine"));
-    worker_ = new EngineWorker(cancel_, dropUpTo_);
+    worker_ = new EngineWorker(cancel_, pause_, dropUpTo_);
     worker_->moveToThread(thread_);
     connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
 
@@ -82,6 +83,10 @@ void EngineController::cancel(qint64 jobId) {
 }
 
 void EngineController::cancelQueued() { dropUpTo_->store(nextJob_ - 1); }
+
+void EngineController::pauseCurrent() {
+    if (runningJob_ > 0) pause_->store(runningJob_);
+}
 
 ModelInputs EngineController::modelInputs() const {
     ModelInputs inputs;

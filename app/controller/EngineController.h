@@ -34,6 +34,10 @@ public:
     void cancel(qint64 jobId);
     void cancelCurrent() { cancel(runningJob_); }
     void cancelQueued();  // jobs not yet started are dropped
+    // The running job stops at its next check with everything saved and its session paused, to be
+    // resumed later (an answer goes on where it stopped): the window closed with the job left
+    // for later, a logout, SIGTERM.
+    void pauseCurrent();
 
     bool busy() const { return runningJob_ != 0; }
     qint64 runningJob() const { return runningJob_; }
@@ -63,6 +67,7 @@ private:
     QThread* thread_ = nullptr;
     EngineWorker* worker_ = nullptr;  // lives on thread_
     std::shared_ptr<std::atomic<qint64>> cancel_;  // the id of the job to stop
+    std::shared_ptr<std::atomic<qint64>> pause_;   // the id of the job to pause
     std::shared_ptr<std::atomic<qint64>> dropUpTo_;  // queued jobs with ids up to this are skipped
     qint64 nextJob_ = 1;
     qint64 runningJob_ = 0;

@@ -28,8 +28,9 @@ bool isMedia(const JobAttachment& a) {
 
 }  // namespace
 
-EngineWorker::EngineWorker(std::shared_ptr<std::atomic<qint64>> cancel, std::shared_ptr<std::atomic<qint64>> dropUpTo)
-    : cancel_(std::move(cancel)), dropUpTo_(std::move(dropUpTo)) {}
+EngineWorker::EngineWorker(std::shared_ptr<std::atomic<qint64>> cancel, std::shared_ptr<std::atomic<qint64>> pause,
+                           std::shared_ptr<std::atomic<qint64>> dropUpTo)
+    : cancel_(std::move(cancel)), pause_(std::move(pause)), dropUpTo_(std::move(dropUpTo)) {}
 
 EngineWorker::~EngineWorker() {
     // The model uses the backend: release it first.
@@ -203,6 +204,7 @@ void EngineWorker::run(qint64 jobId, const JobRequest& request) {
         emit progressed({jobId, prefill, p.done, p.total, p.tokensPerSecond, p.etaSeconds});
     };
     callbacks.generation.cancelRequested = [this, jobId] { return cancel_->load() == jobId; };
+    callbacks.generation.pauseRequested = [this, jobId] { return pause_->load() == jobId; };
     callbacks.onSessionSaved = [&](const std::string& id, int64_t, int64_t) {
         outcome.sessionId = qs(id);
         emit sessionSaved(jobId, outcome.sessionId);

@@ -21,7 +21,8 @@ class EngineWorker : public QObject {
     Q_OBJECT
 
 public:
-    EngineWorker(std::shared_ptr<std::atomic<qint64>> cancel, std::shared_ptr<std::atomic<qint64>> dropUpTo);
+    EngineWorker(std::shared_ptr<std::atomic<qint64>> cancel, std::shared_ptr<std::atomic<qint64>> pause,
+                 std::shared_ptr<std::atomic<qint64>> dropUpTo);
     ~EngineWorker() override;
 
     void load(const ModelChoice& choice);
@@ -51,6 +52,7 @@ private:
     Result<SavedJob> mediaJob(const JobRequest& request, const std::string& message, const PromptFormat& format);
 
     std::shared_ptr<std::atomic<qint64>> cancel_;  // the id of the job to stop
+    std::shared_ptr<std::atomic<qint64>> pause_;   // the id of the job to pause, to be resumed later
     std::shared_ptr<std::atomic<qint64>> dropUpTo_;
     std::atomic<int> callsOnUiThread_{0};
     std::unique_ptr<Ops> ops_;

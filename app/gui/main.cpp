@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     QApplication::setWindowIcon(strata::ui::MainWindow::appIcon());
     strata::ui::MainWindow window;
     window.show();
+    window.closeOnStopSignals();
     auto* tray = window.findChild<strata::ui::DocumentTray*>();
     if (!parser.positionalArguments().isEmpty()) tray->addFiles(parser.positionalArguments());
     if (parser.isSet(model)) window.loadModel(parser.value(model));

@@ -55,6 +55,17 @@ public:
             decoder_.emplace(*tokenizer);
             stops_.emplace(request.stopStrings);
         }
+        if (const auto& sofar = request.answerSoFar) {
+            // The state the paused run had after these tokens; their text is not streamed again.
+            history_ = sofar->promptIds;
+            sampler_.skipDraws(sofar->samplerDraws);
+            for (int32_t id : sofar->outputIds) {
+                ++result.generatedTokens;
+                result.outputIds.push_back(id);
+                history_.push_back(id);
+                if (decoder_) result.text += stops_->push(decoder_->push(id));
+            }
+        }
     }
 
     // Samples the next token from logits; returns it when the sequence goes on, nothing when it ended.
@@ -63,6 +74,10 @@ public:
         // Every token returned so far has been run, so nothing is left unfed.
         if (callbacks_.cancelRequested && callbacks_.cancelRequested()) {
             result.stopReason = "cancelled";
+            return std::nullopt;
+        }
+        if (callbacks_.pauseRequested && callbacks_.pauseRequested()) {
+            result.stopReason = "paused";
             return std::nullopt;
         }
         const int32_t id = sampler_.sample(logits, history_);
@@ -90,7 +105,11 @@ public:
         return id;
     }
 
+    // Ends the answer: the text held back (a possible stop string's start, an unfinished UTF-8
+    // character) is emitted, unless the answer is only paused and will go on.
     void finish() {
+        result.samplerDraws = sampler_.draws();
+        if (result.stopReason == "paused") return;
         if (decoder_ && !stops_->stopped()) emit(stops_->push(decoder_->flush()) + stops_->flush());
     }
 
@@ -136,8 +155,9 @@ Result<GenerationResult> generate(TransformerModel& model, const Tokenizer* toke
             },
             spans));
         if (callbacks.onCheckpoint) STRATA_TRY(callbacks.onCheckpoint(done + n));
-        if (done + n < promptTokens && callbacks.cancelRequested && callbacks.cancelRequested())
-            return cancelled("cancelled after " + std::to_string(done + n) + " of " + std::to_string(promptTokens) +
+        if (done + n < promptTokens && ((callbacks.cancelRequested && callbacks.cancelRequested()) ||
+                                        (callbacks.pauseRequested && callbacks.pauseRequested())))
+            return cancelled("stopped after " + std::to_string(done + n) + " of " + std::to_string(promptTokens) +
                              " prompt tokens");
     }
 

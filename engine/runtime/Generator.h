@@ -4,6 +4,7 @@
 // Several requests on one shared context decode together, one pass over the weights per token.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,14 @@ struct GenerationProgress {
     double etaSeconds = -1;  // -1: unknown
 };
 
+// An answer that was paused part-way (GenerationCallbacks::pauseRequested) and goes on now: its
+// tokens are in the cache, and the request's promptIds is its last token, run again for its logits.
+struct AnswerSoFar {
+    std::vector<int32_t> promptIds;  // the turn's prompt, which the repetition penalty sees
+    std::vector<int32_t> outputIds;  // generated before the pause
+    uint64_t samplerDraws = 0;       // random numbers the sampler had drawn
+};
+
 struct GenerationRequest {
     std::vector<int32_t> promptIds;  // run after whatever the KV cache already holds
     // Prompt rows given as features (images, audio) in place of their placeholder ids; offsets
@@ -38,12 +47,16 @@ struct GenerationRequest {
     // each piece (a piece ends before an image rather than inside it); 0: the whole prompt in one
     // pass.
     int64_t checkpointTokens = 0;
+    // Set: decoding continues this answer, which counts towards maxNewTokens; its text is not
+    // streamed again, but the result's outputIds and text hold the whole answer.
+    std::optional<AnswerSoFar> answerSoFar;
 };
 
 struct GenerationResult {
     std::vector<int32_t> outputIds;  // generated ids, without the stop token
     std::string text;                // decoded output, cut before any stop string
-    std::string stopReason;  // "stop token", "stop string", "max tokens", "context full", "cancelled"
+    // "stop token", "stop string", "max tokens", "context full", "cancelled", "paused"
+    std::string stopReason;
     // The answer's last token when decoding stopped before running it (max tokens, a stop string,
     // a full context): the KV cache lacks it, so a continuation must run it first.
     std::vector<int32_t> unfedIds;
@@ -51,6 +64,7 @@ struct GenerationResult {
     double prefillSeconds = 0;
     int64_t generatedTokens = 0;
     double decodeSeconds = 0;
+    uint64_t samplerDraws = 0;  // for a paused answer's AnswerSoFar
 };
 
 struct GenerationCallbacks {
@@ -62,6 +76,11 @@ struct GenerationCallbacks {
     // stops the job: in prefill with a Cancelled error, in decode with stop reason "cancelled"
     // and the answer so far. May be called from the generating thread only.
     std::function<bool()> cancelRequested;
+    // Polled with cancelRequested; true stops the job to be continued later (a signal, a logout,
+    // the window closed with the job left for later): in prefill as a cancel, in decode with stop
+    // reason "paused", every generated token in the cache and the text held back for a possible
+    // stop string not yet emitted, so that an AnswerSoFar continues exactly.
+    std::function<bool()> pauseRequested;
 };
 
 // tokenizer may be null: then no text is produced and stop strings are ignored.

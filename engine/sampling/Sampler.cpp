@@ -156,6 +156,7 @@ float Sampler::filterCandidates(std::span<const float> logits) {
 
 double Sampler::uniform01() {
     // 53 random bits: the same doubles on every standard library, unlike uniform_real_distribution.
+    ++draws_;
     return double(rng_() >> 11) * 0x1.0p-53;
 }
 

@@ -49,6 +49,14 @@ public:
 
     const SamplingParams& params() const { return params_; }
 
+    // Random numbers drawn so far, and a jump past as many: a paused answer resumes with the
+    // generator where it stopped, so it continues as an uninterrupted run would.
+    uint64_t draws() const { return draws_; }
+    void skipDraws(uint64_t count) {
+        rng_.discard(count);
+        draws_ += count;
+    }
+
 private:
     bool greedy() const;
     void applyRepetitionPenalty(std::span<float> logits, std::span<const int32_t> history);
@@ -60,6 +68,7 @@ private:
 
     SamplingParams params_;
     std::mt19937_64 rng_;
+    uint64_t draws_ = 0;
     std::vector<std::pair<float, int32_t>> scratch_;
     std::vector<uint8_t> seen_;  // per-id marks for the penalty, cleared after each use
 };

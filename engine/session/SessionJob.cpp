@@ -24,11 +24,16 @@ constexpr uint64_t kMaxMediaFileBytes = uint64_t(4) << 30;
 
 GenerationRequest requestFor(const SavedJob& job, int64_t from) {
     GenerationRequest request;
-    request.promptIds.assign(job.promptIds.begin() + from, job.promptIds.end());
     request.maxNewTokens = job.maxNewTokens;
     request.sampling = job.sampling;
     request.stopTokenIds = job.stopTokenIds;
     request.stopStrings = job.stopStrings;
+    if (!job.answerIds.empty()) {
+        request.promptIds = {job.answerIds.back()};
+        request.answerSoFar = AnswerSoFar{job.promptIds, job.answerIds, job.samplerDraws};
+        return request;
+    }
+    request.promptIds.assign(job.promptIds.begin() + from, job.promptIds.end());
     if (job.media.empty() || job.media.front().rows <= 0) return request;
     std::vector<EmbeddedSpan> all;
     for (const SavedMedia& m : job.media) all.push_back({m.offset, m.rows, m.values.data(), m.bidirectional});
@@ -68,7 +73,12 @@ Status writeSavedJob(const fs::path& sessionDir, const SavedJob& job) {
         {"pending_ids", job.pendingIds},
         {"chat", job.chat},
         {"enable_thinking", job.enableThinking},
-        {"media", media}};
+        {"media", media},
+        {"answer_ids", job.answerIds},
+        {"sampler_draws", job.samplerDraws},
+        {"answer_turn", job.answerTurn},
+        {"answer_prefill_ms", job.answerPrefillMs},
+        {"answer_decode_ms", job.answerDecodeMs}};
     STRATA_TRY(writeFileAtomically(sessionDir / kJobFile, j.dump()));
     // Rows of an earlier job are in the cache by now.
     std::error_code ec;
@@ -99,6 +109,14 @@ Result<SavedJob> readSavedJob(const fs::path& sessionDir) {
         job.pendingIds = j.value("pending_ids", std::vector<int32_t>{});
         job.chat = j.at("chat").get<bool>();
         job.enableThinking = j.at("enable_thinking").get<bool>();
+        // Jobs saved before answers could pause have none of these.
+        job.answerIds = j.value("answer_ids", std::vector<int32_t>{});
+        job.samplerDraws = j.value("sampler_draws", uint64_t(0));
+        job.answerTurn = j.value("answer_turn", int64_t(-1));
+        job.answerPrefillMs = j.value("answer_prefill_ms", 0.0);
+        job.answerDecodeMs = j.value("answer_decode_ms", 0.0);
+        if (!job.answerIds.empty() && job.answerTurn < 0)
+            return badInput(path.string() + " is damaged: a paused answer without its turn");
         for (const auto& m : j.value("media", nlohmann::json::array())) {
             SavedMedia media;
             media.offset = m.at("offset").get<int64_t>();
@@ -148,34 +166,89 @@ Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, c
     if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), before);
     Status recorded = store.addKvBlocks(id, manifestOf(flushed.value()));
     if (recorded.ok()) recorded = store.setPrefillProgress(id, progress);
+    // What `sessions list` shows for a session whose job has not finished: what is saved.
+    if (recorded.ok()) recorded = store.setContextTokens(id, kv.length());
     if (!recorded.ok()) return pauseOnFullDisk(store, id, recorded.error(), before);
     return {};
 }
+
+namespace {
+
+// The answer as the transcript shows it, with the figures of a paused run before this one.
+Turn answerTurn(const SavedJob& job, const GenerationResult& result) {
+    Turn turn;
+    turn.role = TurnRole::Assistant;
+    turn.text = result.text;
+    turn.tokenCount = result.generatedTokens;
+    turn.prefillMs = job.answerPrefillMs + result.prefillSeconds * 1000;
+    turn.decodeMs = job.answerDecodeMs + result.decodeSeconds * 1000;
+    return turn;
+}
+
+// Writes the answer's turn in place of a paused answer's (answerTurn), or after the question when
+// there is none (or a pause was cut off before its turn was written).
+Result<int64_t> recordAnswerTurn(SessionStore& store, const std::string& id, int64_t answerTurn, const Turn& turn) {
+    if (answerTurn >= 0) {
+        auto turns = store.turns(id);
+        STRATA_TRY(turns);
+        if (answerTurn < int64_t(turns->size())) {
+            STRATA_TRY(store.replaceTurn(id, answerTurn, turn));
+            return answerTurn;
+        }
+    }
+    return store.appendTurn(id, turn);
+}
+
+}  // namespace
 
 Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
                   const GenerationResult& result) {
     auto flushed = kv.flush();
     if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), 0);
+    const Turn turn = answerTurn(job, result);
+    const int64_t pausedTurn = job.answerTurn;
     job.pendingIds = result.unfedIds;
     job.media.clear();  // in the cache now
+    job.answerIds.clear();
+    job.samplerDraws = 0;
+    job.answerTurn = -1;
+    job.answerPrefillMs = job.answerDecodeMs = 0;
     if (Status saved = writeSavedJob(store.sessionDir(id), job); !saved.ok())
         return pauseOnFullDisk(store, id, saved.error(), 0);
-    Turn turn;
-    turn.role = TurnRole::Assistant;
-    turn.text = result.text;
-    turn.tokenCount = result.generatedTokens;
-    turn.prefillMs = result.prefillSeconds * 1000;
-    turn.decodeMs = result.decodeSeconds * 1000;
     Status s = store.addKvBlocks(id, manifestOf(flushed.value()));
     if (s.ok()) s = store.setContextTokens(id, kv.length());
     if (s.ok()) {
-        auto appended = store.appendTurn(id, turn);
-        if (!appended.ok()) s = appended.error();
+        auto recorded = recordAnswerTurn(store, id, pausedTurn, turn);
+        if (!recorded.ok()) s = recorded.error();
     }
     if (s.ok()) s = store.clearPrefillProgress(id);
     if (s.ok()) s = store.setState(id, SessionState::Ready);
     if (!s.ok()) return pauseOnFullDisk(store, id, s.error(), 0);
     return {};
+}
+
+Status savePausedAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
+                        const GenerationResult& result) {
+    auto flushed = kv.flush();
+    if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), 0);
+    STRATA_TRY(store.addKvBlocks(id, manifestOf(flushed.value())));
+    STRATA_TRY(store.setContextTokens(id, kv.length()));
+    const Turn turn = answerTurn(job, result);
+    // The job is written first, naming the turn the answer will have: a process cut off between
+    // the two still resumes the answer, and then writes its turn.
+    if (job.answerTurn < 0) {
+        auto turns = store.turns(id);
+        STRATA_TRY(turns);
+        job.answerTurn = int64_t(turns->size());
+    }
+    job.media.clear();  // in the cache now
+    job.answerIds = result.outputIds;
+    job.samplerDraws = result.samplerDraws;
+    job.answerPrefillMs = turn.prefillMs;
+    job.answerDecodeMs = turn.decodeMs;
+    STRATA_TRY(writeSavedJob(store.sessionDir(id), job));
+    STRATA_TRY(recordAnswerTurn(store, id, job.answerTurn, turn));
+    return store.setState(id, SessionState::Paused);
 }
 
 std::string sessionTitleOf(const std::string& question) {

@@ -39,10 +39,19 @@ struct SavedJob {
     bool chat = false;  // the conversation uses the model's chat format
     bool enableThinking = true;
     std::vector<SavedMedia> media;  // in order; empty once the prompt is in the cache
+    // An answer paused part-way (by a signal, a logout, the window closed with the job left for
+    // later): its tokens are in the cache after the prompt, the transcript holds its text so far
+    // as turn answerTurn, and a resume goes on decoding from where it stopped.
+    std::vector<int32_t> answerIds;
+    uint64_t samplerDraws = 0;
+    int64_t answerTurn = -1;
+    double answerPrefillMs = 0;  // the paused run's figures, added to the finished turn's
+    double answerDecodeMs = 0;
 };
 
 // The request that runs the job's prompt ids from `from` on, with its settings and the media rows
-// from there on (which point into job: it must outlive the request).
+// from there on (which point into job: it must outlive the request). For a job with a paused
+// answer, the request continues the answer instead (from is then ignored).
 GenerationRequest requestFor(const SavedJob& job, int64_t from = 0);
 
 Status writeSavedJob(const std::filesystem::path& sessionDir, const SavedJob& job);
@@ -54,10 +63,15 @@ constexpr int64_t kSessionKvBlockTokens = 256;
 // Saves what the cache holds beyond the last checkpoint: flushes the blocks, then records them and
 // the progress in one transaction each. A full disk pauses the session and says how to resume.
 Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, const PrefillProgress& progress);
-// Makes the cache durable after an answer and records the turn and the tokens the cache lacks
-// (job.pendingIds): the session is ready for a follow-up.
+// Makes the cache durable after an answer and records the turn (in place of a paused answer's)
+// and the tokens the cache lacks (job.pendingIds): the session is ready for a follow-up.
 Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
                   const GenerationResult& result);
+// Saves an answer paused part-way: the cache with every token generated so far, the text so far
+// as the transcript's answer, and the job with what a resume needs to continue it exactly. The
+// session is paused.
+Status savePausedAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
+                        const GenerationResult& result);
 
 // The first line of a question, shortened to whole UTF-8 characters: a new session's title until
 // the user renames it ("untitled" for an empty line).

@@ -537,6 +537,20 @@ Result<int64_t> SessionStore::appendTurn(const std::string& id, const Turn& turn
     return index;
 }
 
+Status SessionStore::replaceTurn(const std::string& id, int64_t index, const Turn& turn) {
+    const std::string what = "cannot rewrite turn " + std::to_string(index) + " of session " + id;
+    return changeSession(id, what, [&]() -> Status {
+        Statement update(db_, databaseFile_,
+                         "UPDATE turns SET role = ?1, text = ?2, token_count = ?3, prefill_ms = ?4, decode_ms = ?5 "
+                         "WHERE session_id = ?6 AND idx = ?7");
+        update.bindText(1, toString(turn.role)).bindText(2, turn.text).bindInt(3, turn.tokenCount);
+        update.bindReal(4, turn.prefillMs).bindReal(5, turn.decodeMs).bindText(6, id).bindInt(7, index);
+        STRATA_TRY(update.run(what));
+        if (sqlite3_changes(db_) != 1) return badInput(what + ": there is no such turn");
+        return {};
+    });
+}
+
 Result<std::vector<Turn>> SessionStore::turns(const std::string& id) {
     std::lock_guard lock(mutex_);
     STRATA_TRY(requireSession(id));

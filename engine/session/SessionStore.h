@@ -115,6 +115,8 @@ public:
 
     // Appends after the last turn; returns the turn's index.
     Result<int64_t> appendTurn(const std::string& id, const Turn& turn);
+    // Rewrites turn `index` (its text, token count and times): a paused answer that was finished.
+    Status replaceTurn(const std::string& id, int64_t index, const Turn& turn);
     Result<std::vector<Turn>> turns(const std::string& id);
 
     // Hashes the file now and records it. Adding a path the session already has replaces its

@@ -6,25 +6,40 @@ namespace strata {
 
 namespace {
 
+std::string resumeHint(const std::string& id) {
+    return "; session " + id + " is paused: `strata-cli run --resume " + id + "` finishes it";
+}
+
 // Prefill from `from` (prompt tokens of the job already in kv) with checkpoints, then decode and
-// save the answer. A cancelled prefill leaves the session paused and resumable.
+// save the answer; or, for a job whose answer was paused, go on decoding it. A prefill stopped
+// early leaves the session paused at its last checkpoint; an answer paused part-way is saved
+// with the session paused, to go on where it stopped.
 Result<SessionTurnResult> runJob(SessionStore& store, TransformerModel& model, const Tokenizer& tokenizer,
                                  const std::string& id, KvCache& kv, const SavedJob& job, int64_t from,
                                  int64_t checkpointTokens, const SessionTurnCallbacks& callbacks) {
     GenerationRequest request = requestFor(job, from);
-    request.checkpointTokens = checkpointTokens;
     const int64_t total = int64_t(job.promptIds.size());
     GenerationCallbacks generation = callbacks.generation;
-    generation.onCheckpoint = [&](int64_t done) {
-        return saveCheckpoint(store, id, kv, {from + done, total, checkpointTokens, 0});
-    };
+    if (job.answerIds.empty()) {
+        request.checkpointTokens = checkpointTokens;
+        generation.onCheckpoint = [&](int64_t done) -> Status {
+            STRATA_TRY(saveCheckpoint(store, id, kv, {from + done, total, checkpointTokens, 0}));
+            if (callbacks.onCheckpointSaved) callbacks.onCheckpointSaved(from + done, total);
+            return {};
+        };
+    }
     auto result = generate(model, &tokenizer, kv, request, generation);
     if (!result.ok()) {
         if (result.error().kind == ErrorKind::Cancelled) {
             (void)store.setState(id, SessionState::Paused);
-            return cancelled(result.error().message + "; session " + id + " is paused and can be resumed");
+            return cancelled(result.error().message + resumeHint(id));
         }
         return result.error();
+    }
+    if (result->stopReason == "paused") {
+        STRATA_TRY(savePausedAnswer(store, id, kv, job, result.value()));
+        return cancelled("paused after " + std::to_string(result->generatedTokens) + " tokens of the answer, which are saved" +
+                         resumeHint(id));
     }
     STRATA_TRY(saveAnswer(store, id, kv, job, result.value()));
     return SessionTurnResult{id, std::move(result.value()), kv.stats(), from};
@@ -83,8 +98,10 @@ Result<SessionTurnResult> resumeSessionTurn(SessionStore& store, TransformerMode
     STRATA_TRY(saved);
     const int64_t total = int64_t(job->promptIds.size());
     // The last prompt token runs again when the whole prompt was saved: its logits start the answer.
+    // A paused answer's last token runs again likewise, for the logits of the next.
     const int64_t done = std::min(saved.value() ? saved.value()->tokensDone : 0, total - 1);
-    const int64_t start = job->contextBefore + done;
+    const int64_t answered = int64_t(job->answerIds.size());
+    const int64_t start = answered > 0 ? job->contextBefore + total + answered - 1 : job->contextBefore + done;
     if (start == 0)  // nothing was saved: start the files afresh
         for (int64_t layer = 0; layer < model.config().numLayers; ++layer)
             std::filesystem::remove(dir / KvCache::layerFileName(layer));
@@ -93,7 +110,7 @@ Result<SessionTurnResult> resumeSessionTurn(SessionStore& store, TransformerMode
     auto kv = KvCache::open(model.ops(), model.config(), kvOptions, start);
     STRATA_TRY(kv);
     STRATA_TRY(store.setState(id, SessionState::Prefilling));
-    if (callbacks.onSessionSaved) callbacks.onSessionSaved(id, done, total);
+    if (callbacks.onSessionSaved) callbacks.onSessionSaved(id, answered > 0 ? total : done, total);
     return runJob(store, model, tokenizer, id, *kv.value(), job.value(), done, checkpointTokens, callbacks);
 }
 

@@ -39,6 +39,8 @@ struct SessionTurnCallbacks {
     // The session exists and its job is saved: from here on it can be resumed. promptTokensSaved
     // of the job's promptTokens are in the cache already (a resume's starting point).
     std::function<void(const std::string& sessionId, int64_t promptTokensSaved, int64_t promptTokens)> onSessionSaved;
+    // After each prefill checkpoint is saved: prompt tokens now saved of the job's.
+    std::function<void(int64_t promptTokensSaved, int64_t promptTokens)> onCheckpointSaved;
 };
 
 struct SessionTurnResult {

@@ -239,6 +239,69 @@ private slots:
         QCOMPARE(stateViaCli(store, id), QString("ready"));
     }
 
+    // SIGTERM during decode (a logout, a service manager, kill): the answer so far is saved, the
+    // session is paused with its context listed, and --resume prints it and finishes it as an
+    // uninterrupted run would have.
+    void sigtermInDecodePausesAndResumes() {
+        const fs::path store = newStore("sigterm");
+        const fs::path promptFile = root_ / "sigterm.txt";
+        std::ofstream(promptFile) << randomWords(150, 5);
+        const int64_t promptTokens = tokenCount(randomWords(150, 5), true);
+        const int maxTokens = 3000;  // long enough that the signal lands while it decodes
+        const CliRun reference = runCli(runArgs(newStore("sigterm-reference"), promptFile, maxTokens));
+        QVERIFY2(reference.exitCode == 0, qPrintable(failure(reference)));
+        logFigures("sigterm reference", reference);
+
+        QProcess p;
+        p.setProcessEnvironment(cliEnvironment());
+        p.start(QStringLiteral(STRATA_CLI_PATH), runArgs(store, promptFile, maxTokens));
+        QVERIFY(p.waitForStarted());
+        QString out;
+        QElapsedTimer waited;
+        waited.start();
+        while (p.state() == QProcess::Running && out.size() < 40 && waited.elapsed() < 120000) {
+            p.waitForReadyRead(10);
+            out += QString::fromUtf8(p.readAllStandardOutput());
+        }
+        QVERIFY2(p.state() == QProcess::Running, "the answer ended before the signal: raise --max-tokens");
+        p.terminate();  // SIGTERM
+        QVERIFY(p.waitForFinished(60000));
+        out += QString::fromUtf8(p.readAllStandardOutput());
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(p.exitCode() == 130, qPrintable(QString("exit %1; stderr:\n%2").arg(p.exitCode()).arg(err)));
+        QVERIFY2(err.contains("paused after") && err.contains("--resume"), qPrintable(err));
+        const QString id = sessionIdOf(err);
+        QVERIFY2(!id.isEmpty(), qPrintable(err));
+        QVERIFY2(out.size() < reference.out.size() && reference.out.startsWith(out), qPrintable(out));
+
+        // The partial answer is the session's, and the list shows its saved context.
+        QCOMPARE(stateViaCli(store, id), QString("paused"));
+        auto sessions = openStore(store);
+        QVERIFY(sessions);
+        auto turns = sessions->turns(id.toStdString());
+        QVERIFY(turns.ok());
+        QCOMPARE(turns->size(), size_t(2));
+        QCOMPARE(QString::fromStdString(turns->back().text), out);
+        const int64_t answered = turns->back().tokenCount;
+        QVERIFY(answered > 0 && answered < maxTokens);
+        sessions.reset();
+        const CliRun list = runCli({"sessions", "list", "--json", "--store", str(store)}, 60000);
+        QVERIFY2(list.exitCode == 0, qPrintable(failure(list)));
+        const auto listed = nlohmann::json::parse(list.out.toStdString());
+        QCOMPARE(listed.size(), size_t(1));
+        QCOMPARE(listed[0].at("context_tokens").get<int64_t>(), promptTokens + answered);
+
+        const CliRun resumed = runCli({"run", "--resume", id, "--store", str(store)});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(failure(resumed)));
+        QVERIFY2(resumed.err.contains(QString("continuing its answer after %1 tokens").arg(answered)),
+                 qPrintable(resumed.err));
+        QCOMPARE(resumed.out, reference.out);
+        // The answer's last saved token runs again, then the rest of it.
+        QCOMPARE(forwardedTokens(resumed.err), 1 + (maxTokens - 1 - answered));
+        QCOMPARE(stateViaCli(store, id), QString("ready"));
+    }
+
     void fullDiskPausesAndResumes() {
         QVERIFY2(!reference8k_.isEmpty(), "needs the uninterrupted run of followUpPrefillsOnlyItsOwnTokens");
         const fs::path store = newStore("full-disk");

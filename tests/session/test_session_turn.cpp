@@ -123,7 +123,7 @@ private slots:
         auto stopped = runSessionTurn(*store_, *model_, *tokenizer_, request(), callbacks);
         QVERIFY(!stopped.ok());
         QCOMPARE(int(stopped.error().kind), int(ErrorKind::Cancelled));
-        QVERIFY2(stopped.error().message.find("paused and can be resumed") != std::string::npos,
+        QVERIFY2(stopped.error().message.find("is paused: `strata-cli run --resume") != std::string::npos,
                  stopped.error().message.c_str());
         auto info = store_->session(id);
         REQUIRE_OK(info);
@@ -147,6 +147,95 @@ private slots:
         info = store_->session(id);
         REQUIRE_OK(info);
         QCOMPARE(int(info->state), int(SessionState::Ready));
+    }
+
+    // A pause during decode (a signal, a logout, the window left with its job for later) saves the
+    // answer so far as the turn and pauses the session; each resume goes on from there, and the
+    // last gives the uninterrupted answer in the same turn, with sampling as well as greedy.
+    void pauseInDecodeResumesToTheSameAnswer_data() {
+        QTest::addColumn<float>("temperature");
+        QTest::addColumn<QList<int>>("pauses");
+        QTest::newRow("greedy") << 0.0f << QList<int>{3};
+        QTest::newRow("sampled, paused twice") << 0.9f << QList<int>{2, 7};
+        QTest::newRow("paused before the first token") << 0.9f << QList<int>{0};
+    }
+    void pauseInDecodeResumesToTheSameAnswer() {
+        QFETCH(float, temperature);
+        QFETCH(QList<int>, pauses);
+        auto ask = [&] {
+            SessionTurnRequest r = request();
+            r.job.sampling.temperature = temperature;
+            r.job.sampling.topP = 0.95f;
+            r.job.sampling.repetitionPenalty = 1.1f;
+            r.job.sampling.seed = 5;
+            return r;
+        };
+        auto whole = runSessionTurn(*store_, *model_, *tokenizer_, ask());
+        REQUIRE_OK(whole);
+        QCOMPARE(whole->generation.generatedTokens, int64_t(12));
+        auto wholeInfo = store_->session(whole->sessionId);
+        REQUIRE_OK(wholeInfo);
+
+        std::string id;
+        int64_t decoded = 0;
+        bool prefilled = false;  // pauses come in decode only
+        SessionTurnCallbacks callbacks;
+        callbacks.onSessionSaved = [&](const std::string& sessionId, int64_t, int64_t) { id = sessionId; };
+        callbacks.generation.onProgress = [&](const GenerationProgress& p) {
+            if (p.phase == GenerationPhase::Prefill && p.done == p.total) prefilled = true;
+            if (p.phase == GenerationPhase::Decode) decoded = p.done;
+        };
+        KvCacheOptions kv;
+        kv.blockTokens = kSessionKvBlockTokens;
+        for (int i = 0; i < pauses.size(); ++i) {
+            const int at = pauses[i];
+            decoded = 0;
+            prefilled = false;
+            callbacks.generation.pauseRequested = [&] { return prefilled && decoded >= at; };
+            auto stopped = i == 0 ? runSessionTurn(*store_, *model_, *tokenizer_, ask(), callbacks)
+                                  : resumeSessionTurn(*store_, *model_, *tokenizer_, id, kv, kCheckpoint, callbacks);
+            QVERIFY(!stopped.ok());
+            QCOMPARE(int(stopped.error().kind), int(ErrorKind::Cancelled));
+            QVERIFY2(stopped.error().message.find("is paused") != std::string::npos, stopped.error().message.c_str());
+            auto info = store_->session(id);
+            REQUIRE_OK(info);
+            QCOMPARE(int(info->state), int(SessionState::Paused));
+            QCOMPARE(info->contextTokens, kPromptTokens + at);  // what is saved, as `sessions list` shows it
+            auto turns = store_->turns(id);
+            REQUIRE_OK(turns);
+            QCOMPARE(turns->size(), size_t(2));
+            QVERIFY(whole->generation.text.compare(0, turns->back().text.size(), turns->back().text) == 0);
+            auto job = readSavedJob(store_->sessionDir(id));
+            REQUIRE_OK(job);
+            QCOMPARE(job->answerIds,
+                     std::vector<int32_t>(whole->generation.outputIds.begin(), whole->generation.outputIds.begin() + at));
+            // A paused session takes no follow-up before its answer is finished.
+            QVERIFY(!runSessionTurn(*store_, *model_, *tokenizer_, request(id)).ok());
+        }
+
+        const int64_t forwardedBefore = model_->tokensForwarded();
+        std::string streamed;
+        callbacks.generation.pauseRequested = nullptr;
+        callbacks.generation.onText = [&](std::string_view text) { streamed += text; };
+        auto resumed = resumeSessionTurn(*store_, *model_, *tokenizer_, id, kv, kCheckpoint, callbacks);
+        REQUIRE_OK(resumed);
+        QCOMPARE(resumed->generation.outputIds, whole->generation.outputIds);
+        QCOMPARE(resumed->generation.text, whole->generation.text);
+        auto turns = store_->turns(id);
+        REQUIRE_OK(turns);
+        QCOMPARE(turns->size(), size_t(2));
+        QCOMPARE(turns->back().text, whole->generation.text);
+        QCOMPARE(turns->back().tokenCount, int64_t(12));
+        // Only the text after the last pause streams again.
+        const size_t before = whole->generation.text.size() - streamed.size();
+        QCOMPARE(streamed, whole->generation.text.substr(before));
+        // The paused answer's last token ran again for its logits, then the rest of the answer.
+        const int64_t last = pauses.back();
+        QCOMPARE(model_->tokensForwarded() - forwardedBefore, last > 0 ? 1 + (11 - last) : 1 + 11);
+        auto info = store_->session(id);
+        REQUIRE_OK(info);
+        QCOMPARE(int(info->state), int(SessionState::Ready));
+        QCOMPARE(info->contextTokens, wholeInfo->contextTokens);
     }
 
     void stopInDecodeKeepsTheAnswerSoFar() {
