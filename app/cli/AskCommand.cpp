@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "CliModel.h"
+#include "CommandSpec.h"
 #include "Commands.h"
 #include "ProgressLine.h"
 #include "SessionFlags.h"
@@ -12,6 +13,7 @@
 #include "core/Clock.h"
 #include "core/ProcessMemory.h"
 #include "runtime/Generator.h"
+#include "core/NumberFormat.h"
 
 namespace strata::cli {
 
@@ -34,11 +36,7 @@ Result<std::vector<std::string>> readQuestions(const std::string& file) {
 }  // namespace
 
 Status askCommand(const std::vector<std::string>& argv) {
-    std::set<std::string> flags = kModelFlags;
-    flags.insert(kSamplingFlags.begin(), kSamplingFlags.end());
-    flags.insert(kSessionFlags.begin(), kSessionFlags.end());
-    flags.insert({"session", "questions", "max-tokens", "stop"});
-    auto args = CliArguments::parse(argv, flags, {"ignore-eos"}, {"stop"});
+    auto args = parseCommand("ask", argv);
     STRATA_TRY(args);
     auto id = args->required("session");
     STRATA_TRY(id);
@@ -84,8 +82,8 @@ Status askCommand(const std::vector<std::string>& argv) {
         r.stopStrings = args->all("stop");
         requests.push_back(std::move(r));
     }
-    std::fprintf(stderr, "session %s: %zu questions on %lld tokens of context\n", id->c_str(), requests.size(),
-                 static_cast<long long>(info->contextTokens));
+    std::fprintf(stderr, "session %s: %zu questions on %s tokens of context\n", id->c_str(), requests.size(),
+                 groupDigits(info->contextTokens).c_str());
     const std::vector<GenerationCallbacks> callbacks(requests.size());
     const auto start = SteadyClock::now();
     auto results = generateBatch(model, tokenizer.value().get(), *context.value(), requests, callbacks);
@@ -107,12 +105,12 @@ Status askCommand(const std::vector<std::string>& argv) {
     const GenerationResult& first = results.value().front();
     const KvCacheStats k = context.value()->stats();
     std::fprintf(stderr,
-                 "answered %zu questions in %.2f s: prefill %lld tokens in %.2f s, %lld tokens generated in %.2f s; "
-                 "context KV %s read from disk; weights streamed %s; peak RSS %llu bytes (%s)\n",
-                 requests.size(), seconds, static_cast<long long>(prefilled),
-                 first.prefillSeconds, static_cast<long long>(generated), first.decodeSeconds,
-                 formatBytes(k.diskBytesRead).c_str(), formatBytes(model.streamer().stats().bytesRead).c_str(),
-                 static_cast<unsigned long long>(peakResidentBytes()), formatBytes(peakResidentBytes()).c_str());
+                 "answered %zu questions in %.2f s: prefill %s tokens in %.2f s, %s tokens generated in %.2f s; "
+                 "context KV %s read from disk; weights streamed %s; peak RSS %s bytes (%s)\n",
+                 requests.size(), seconds, groupDigits(prefilled).c_str(), first.prefillSeconds,
+                 groupDigits(generated).c_str(), first.decodeSeconds, formatBytes(k.diskBytesRead).c_str(),
+                 formatBytes(model.streamer().stats().bytesRead).c_str(), groupDigits(int64_t(peakResidentBytes())).c_str(),
+                 formatBytes(peakResidentBytes()).c_str());
     return {};
 }
 

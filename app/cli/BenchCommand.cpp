@@ -17,10 +17,12 @@
 
 #include "CliModel.h"
 #include "TemporaryFolder.h"
+#include "CommandSpec.h"
 #include "Commands.h"
 #include "backend/cpu/CpuOps.h"
 #include "core/AtomicFile.h"
 #include "core/Clock.h"
+#include "core/NumberFormat.h"
 #include "format/Checkpoint.h"
 #include "kv/KvCache.h"
 #include "runtime/Generator.h"
@@ -139,10 +141,7 @@ Status measureDeviceLimits(int64_t gemmRows, const ModelConfig& c, RawLimits& ra
 }  // namespace
 
 Status benchCommand(const std::vector<std::string>& argv) {
-    std::set<std::string> flags = kModelFlags;
-    flags.insert({"prompt-tokens", "gen-tokens", "json", "seed", "follow-up-tokens", "questions", "kv-budget",
-                  "kv-ram-budget"});
-    auto args = CliArguments::parse(argv, flags, {});
+    auto args = parseCommand("bench", argv);
     STRATA_TRY(args);
     int64_t promptTokens = 0, genTokens = 0, seed = 0, threads = 0;
     STRATA_ASSIGN(promptTokens, args->integer("prompt-tokens", 512, 1, 1 << 24));
@@ -206,14 +205,14 @@ Status benchCommand(const std::vector<std::string>& argv) {
     STRATA_TRY(kv);
 
     std::vector<float> logits;
-    std::fprintf(stderr, "prefill of %lld tokens...\n", static_cast<long long>(promptTokens));
+    std::fprintf(stderr, "prefill of %s tokens...\n", groupDigits(promptTokens).c_str());
     const StreamerStats before = model.streamer().stats();
     const auto p0 = SteadyClock::now();
     STRATA_TRY(model.forward(prompt, *kv.value(), false, logits));
     const double prefillSeconds = secondsSince(p0);
     const StreamerStats afterPrefill = model.streamer().stats();
 
-    std::fprintf(stderr, "decode of %lld tokens...\n", static_cast<long long>(genTokens));
+    std::fprintf(stderr, "decode of %s tokens...\n", groupDigits(genTokens).c_str());
     const auto d0 = SteadyClock::now();
     for (int64_t i = 0; i < genTokens; ++i) {
         const int32_t next[1] = {int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin())};
@@ -223,7 +222,7 @@ Status benchCommand(const std::vector<std::string>& argv) {
     const StreamerStats afterDecode = model.streamer().stats();
 
     // Follow-up: save, reopen, and run followTokens new tokens; only those are prefilled.
-    std::fprintf(stderr, "follow-up of %lld tokens on the saved session...\n", static_cast<long long>(followTokens));
+    std::fprintf(stderr, "follow-up of %s tokens on the saved session...\n", groupDigits(followTokens).c_str());
     const auto s0 = SteadyClock::now();
     STRATA_TRY(kv.value()->flush());
     const int64_t contextTokens = kv.value()->length();
@@ -258,7 +257,7 @@ Status benchCommand(const std::vector<std::string>& argv) {
         STRATA_TRY(results);
         return secondsSince(b0);
     };
-    std::fprintf(stderr, "one question, then %lld batched...\n", static_cast<long long>(questions));
+    std::fprintf(stderr, "one question, then %s batched...\n", groupDigits(questions).c_str());
     auto oneQuestion = batchSeconds(1);
     STRATA_TRY(oneQuestion);
     auto allQuestions = batchSeconds(questions);
@@ -302,33 +301,35 @@ Status benchCommand(const std::vector<std::string>& argv) {
 
     std::printf("model                %s\n", loaded->path.c_str());
     std::printf("backend              %s, %d CPU threads\n", model.ops().name(), loaded->threads);
-    std::printf("raw GEMM             %.1f GFLOP/s ([%lld x %lld] x [%lld x %lld], %s)\n", raw.gemmGflops,
-                static_cast<long long>(gemmRows), static_cast<long long>(c.hiddenSize),
-                static_cast<long long>(c.hiddenSize), static_cast<long long>(c.intermediateSize), raw.gemmWhat.c_str());
-    std::printf("raw %s read      %.2f GB/s\n", device ? "VRAM  " : "memory", raw.weightMemoryGBps);
-    if (device) std::printf("raw pinned H2D       %.2f GB/s\n", raw.hostToDeviceGBps);
+    std::printf("raw GEMM             %s GFLOP/s ([%s x %s] x [%s x %s], %s)\n", groupDigits(raw.gemmGflops, 1).c_str(),
+                groupDigits(gemmRows).c_str(), groupDigits(c.hiddenSize).c_str(), groupDigits(c.hiddenSize).c_str(),
+                groupDigits(c.intermediateSize).c_str(), raw.gemmWhat.c_str());
+    std::printf("raw %s read      %s GB/s\n", device ? "VRAM  " : "memory", groupDigits(raw.weightMemoryGBps, 2).c_str());
+    if (device) std::printf("raw pinned H2D       %s GB/s\n", groupDigits(raw.hostToDeviceGBps, 2).c_str());
     std::printf("raw disk read        %.2f GB/s (%s read, %s)\n", raw.disk.gbps, formatBytes(raw.disk.bytes).c_str(),
                 raw.disk.method());
     std::printf("load                 %.2f s (%s resident, %s streamed per pass)\n", loaded->loadSeconds,
                 formatBytes(afterDecode.residentBytes).c_str(), formatBytes(plan.streamedBytesPerPass).c_str());
-    std::printf("prefill              %lld tokens in %.2f s: %.1f tok/s, %.1f GFLOP/s = %.0f%% of raw GEMM\n",
-                static_cast<long long>(promptTokens), prefillSeconds, prefillTokS, prefillGflops,
+    std::printf("prefill              %s tokens in %s s: %s tok/s, %s GFLOP/s = %.0f%% of raw GEMM\n",
+                groupDigits(promptTokens).c_str(), groupDigits(prefillSeconds, 2).c_str(),
+                groupDigits(prefillTokS, 1).c_str(), groupDigits(prefillGflops, 1).c_str(),
                 100.0 * prefillGflops / raw.gemmGflops);
-    std::printf("decode               %.1f ms/token (%.2f tok/s); floor %.1f ms/token from bytes moved = %.0f%% of "
+    std::printf("decode               %s ms/token (%s tok/s); floor %s ms/token from bytes moved = %.0f%% of "
                 "the bound\n",
-                decodeMs, 1000.0 / decodeMs, boundMs, 100.0 * boundMs / decodeMs);
+                groupDigits(decodeMs, 1).c_str(), groupDigits(1000.0 / decodeMs, 2).c_str(),
+                groupDigits(boundMs, 1).c_str(), 100.0 * boundMs / decodeMs);
     std::printf("bytes per token      %s from VRAM, %s from RAM, %s from disk; %s copied to the device; reader "
                 "stalls %.2f s\n",
                 formatBytes(tiers.fromVram).c_str(), formatBytes(tiers.fromRam).c_str(),
                 formatBytes(uint64_t(fromDisk)).c_str(), formatBytes(uint64_t(toDevice)).c_str(),
                 afterDecode.stallSeconds - before.stallSeconds);
-    std::printf("time to first token  %.3f s for the %lld-token prompt; %.3f s for a %lld-token follow-up on the saved "
-                "session (reopened in %.3f s, %lld tokens prefilled; saved in %.3f s)\n",
-                prefillSeconds, static_cast<long long>(promptTokens), followTtft, static_cast<long long>(followTokens),
-                openSeconds, static_cast<long long>(followForwarded), saveSeconds);
-    std::printf("batched questions    %lld questions x %lld tokens in %.2f s; one question in %.2f s: %.2fx\n",
-                static_cast<long long>(questions), static_cast<long long>(genTokens), allQuestions.value(),
-                oneQuestion.value(), allQuestions.value() / oneQuestion.value());
+    std::printf("time to first token  %s s for the %s-token prompt; %.3f s for a %s-token follow-up on the saved "
+                "session (reopened in %.3f s, %s tokens prefilled; saved in %.3f s)\n",
+                groupDigits(prefillSeconds, 3).c_str(), groupDigits(promptTokens).c_str(), followTtft,
+                groupDigits(followTokens).c_str(), openSeconds, groupDigits(followForwarded).c_str(), saveSeconds);
+    std::printf("batched questions    %s questions x %s tokens in %s s; one question in %s s: %.2fx\n",
+                groupDigits(questions).c_str(), groupDigits(genTokens).c_str(), groupDigits(allQuestions.value(), 2).c_str(),
+                groupDigits(oneQuestion.value(), 2).c_str(), allQuestions.value() / oneQuestion.value());
     if (device)
         std::printf("peak VRAM            %s of the %s pool (budget); %s in use on the device after the run\n",
                     formatBytes(poolPeak).c_str(), formatBytes(poolBudget).c_str(), formatBytes(deviceInUse).c_str());

@@ -5,11 +5,16 @@
 namespace strata::cli {
 
 Result<CliArguments> CliArguments::parse(const std::vector<std::string>& args, const std::set<std::string>& valueFlags,
-                                         const std::set<std::string>& switches, const std::set<std::string>& repeatable) {
+                                         const std::set<std::string>& switches, const std::set<std::string>& repeatable,
+                                         bool positional) {
     CliArguments out;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
-        if (arg.rfind("--", 0) != 0) return badInput("unexpected argument '" + arg + "'");
+        if (arg.rfind("--", 0) != 0) {
+            if (!positional) return badInput("unexpected argument '" + arg + "'");
+            out.positional_.push_back(arg);
+            continue;
+        }
         std::string name = arg.substr(2);
         std::optional<std::string> value;
         if (const size_t eq = name.find('='); eq != std::string::npos) {
@@ -21,7 +26,7 @@ Result<CliArguments> CliArguments::parse(const std::vector<std::string>& args, c
             out.values_.emplace(name, "");
             continue;
         }
-        if (!valueFlags.count(name)) return badInput("unknown option --" + name + " (see strata-cli --help)");
+        if (!valueFlags.count(name)) return badInput("unknown option --" + name);
         if (!value) {
             if (i + 1 >= args.size()) return badInput("--" + name + " needs a value");
             value = args[++i];

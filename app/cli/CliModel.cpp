@@ -8,8 +8,6 @@
 
 namespace strata::cli {
 
-const std::set<std::string> kModelFlags = {"model", "ram-budget", "vram-budget", "context", "threads", "chunk"};
-const std::set<std::string> kSamplingFlags = {"temperature", "top-k", "top-p", "min-p", "repetition-penalty", "seed"};
 
 Result<std::string> modelPath(const CliArguments& args, const std::string& sessionModel) {
     std::error_code ec;

@@ -15,8 +15,6 @@
 
 namespace strata::cli {
 
-extern const std::set<std::string> kModelFlags;
-
 struct CliModel {
     std::string path;  // the model folder or GGUF file
     std::unique_ptr<Ops> ops;  // CPU, or CUDA when --vram-budget is given
@@ -32,7 +30,6 @@ Result<std::string> modelPath(const CliArguments& args, const std::string& sessi
 Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens);
 // The sampling flags of run and ask: --temperature, --top-k, --top-p, --min-p,
 // --repetition-penalty, --seed.
-extern const std::set<std::string> kSamplingFlags;
 Result<SamplingParams> samplingParams(const CliArguments& args);
 
 // contextTokens: positions to plan device memory for when --context is not given.

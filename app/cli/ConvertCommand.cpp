@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "CliArguments.h"
+#include "CommandSpec.h"
 #include "Commands.h"
 #include "ProgressLine.h"
 #include "core/Clock.h"
@@ -10,7 +11,7 @@
 namespace strata::cli {
 
 Status convertCommand(const std::vector<std::string>& argv) {
-    auto args = CliArguments::parse(argv, {"gguf", "out"}, {});
+    auto args = parseCommand("convert", argv);
     STRATA_TRY(args);
     auto gguf = args->required("gguf");
     STRATA_TRY(gguf);

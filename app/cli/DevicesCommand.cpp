@@ -3,7 +3,7 @@
 // (tests/gpu/run-checks.sh) can ask whether the GPU steps can run.
 #include <cstdio>
 
-#include "CliArguments.h"
+#include "CommandSpec.h"
 #include "Commands.h"
 #include "runtime/ResidencyPlan.h"
 #ifdef STRATA_HAVE_CUDA
@@ -14,7 +14,7 @@
 namespace strata::cli {
 
 Status devicesCommand(const std::vector<std::string>& argv) {
-    STRATA_TRY(CliArguments::parse(argv, {}, {}));
+    STRATA_TRY(parseCommand("devices", argv));
 #ifdef STRATA_HAVE_CUDA
     const CudaVersions versions = cudaVersions();
     std::printf("CUDA runtime   %s (built in); driver %s\n", cudaVersionText(versions.runtime).c_str(),

@@ -4,7 +4,9 @@
 #include <filesystem>
 
 #include "CliModel.h"
+#include "CommandSpec.h"
 #include "Commands.h"
+#include "core/NumberFormat.h"
 #include "format/Checkpoint.h"
 #include "kv/KvCache.h"
 #include "runtime/ResidencyPlan.h"
@@ -64,7 +66,7 @@ void printPlan(uint64_t ramBudget, const WeightLayout& layout, const ResidencyPl
     }
     const int64_t promptTokens = 512;
     std::printf("per token      (decode) %s\n", tierTraffic(plan.bytesPerToken(), plan.deviceTier).c_str());
-    std::printf("per prefill    pass of a %lld-token prompt: %s\n", static_cast<long long>(promptTokens),
+    std::printf("per prefill    pass of a %s-token prompt: %s\n", groupDigits(promptTokens).c_str(),
                 tierTraffic(plan.bytesPerPass(promptTokens), plan.deviceTier).c_str());
     for (size_t u = 0; u < plan.units.size(); ++u)
         std::printf("    %-10s %12s  %s\n", layout.units[u].label.c_str(), formatBytes(layout.units[u].bytes).c_str(),
@@ -76,9 +78,7 @@ void printPlan(uint64_t ramBudget, const WeightLayout& layout, const ResidencyPl
 }  // namespace
 
 Status infoCommand(const std::vector<std::string>& argv) {
-    std::set<std::string> flags = kModelFlags;
-    flags.insert("kv-budget");
-    auto args = CliArguments::parse(argv, flags, {});
+    auto args = parseCommand("info", argv);
     STRATA_TRY(args);
     auto path = modelPath(args.value());
     STRATA_TRY(path);
@@ -117,18 +117,19 @@ Status infoCommand(const std::vector<std::string>& argv) {
         std::error_code ec;
         onDisk += std::filesystem::file_size(file, ec);
     }
-    std::printf("parameters     %.3f B (%llu) in %s: %s as loaded, %s on disk in %zu file(s)%s\n",
-                double(params) / 1e9, static_cast<unsigned long long>(params), dtypeList.c_str(),
+    std::printf("parameters     %.3f B (%s) in %s: %s as loaded, %s on disk in %zu file(s)%s\n",
+                double(params) / 1e9, groupDigits(int64_t(params)).c_str(), dtypeList.c_str(),
                 formatBytes(bytes).c_str(), formatBytes(onDisk).c_str(), checkpoint.files().size(),
                 checkpoint.gguf() ? " (GGUF, dequantised as read)" : "");
-    std::printf("layers         %lld (%lld sliding-window, window %lld)\n", static_cast<long long>(c.numLayers),
-                static_cast<long long>(sliding), static_cast<long long>(c.slidingWindow));
-    std::printf("hidden         %lld, ffn %lld, heads %lld q / %lld kv, head_dim %lld, vocab %lld\n",
-                static_cast<long long>(c.hiddenSize), static_cast<long long>(c.intermediateSize),
+    std::printf("layers         %lld (%lld sliding-window, window %s)\n", static_cast<long long>(c.numLayers),
+                static_cast<long long>(sliding), groupDigits(c.slidingWindow).c_str());
+    std::printf("hidden         %s, ffn %s, heads %lld q / %lld kv, head_dim %lld, vocab %s\n",
+                groupDigits(c.hiddenSize).c_str(), groupDigits(c.intermediateSize).c_str(),
                 static_cast<long long>(c.numHeads), static_cast<long long>(c.numKvHeads),
-                static_cast<long long>(c.headDim), static_cast<long long>(c.vocabSize));
-    std::printf("context        %lld tokens; rope theta %g (local %g), scaling %s x%g\n",
-                static_cast<long long>(c.maxPositions), c.ropeTheta, c.ropeLocalTheta,
+                static_cast<long long>(c.headDim), groupDigits(c.vocabSize).c_str());
+    std::printf("context        %s tokens; rope theta %s (local %s), scaling %s x%g\n",
+                groupDigits(c.maxPositions).c_str(), groupDigits(c.ropeTheta, 0).c_str(),
+                groupDigits(c.ropeLocalTheta, 0).c_str(),
                 ropeScalingName(c.ropeScaling.type), c.ropeScaling.factor);
     std::printf("head           %s\n", c.tieWordEmbeddings ? "tied to the embeddings" : "separate lm_head");
     std::printf("bytes/layer    %s (layer 0)\n", formatBytes(layout.units.front().bytes).c_str());

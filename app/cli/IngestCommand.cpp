@@ -6,9 +6,11 @@
 #include <nlohmann/json.hpp>
 
 #include "CliModel.h"
+#include "CommandSpec.h"
 #include "Commands.h"
 #include "ProgressLine.h"
 #include "PromptParts.h"
+#include "core/NumberFormat.h"
 #include "model/ModelConfig.h"
 #include "format/Checkpoint.h"
 
@@ -17,7 +19,8 @@ namespace strata::cli {
 namespace {
 
 nlohmann::json partJson(const PromptPart& part) {
-    nlohmann::json j = {{"file", part.file.string()}, {"type", partKindName(part.kind)}, {"tokens", part.tokens}};
+    nlohmann::json j = {{"file", part.file.string()}, {"type", partKindName(part.kind)}, {"format", part.format},
+                        {"tokens", part.tokens}};
     switch (part.kind) {
     case PartKind::Pdf:
         j.update({{"pages", part.pages}, {"pages_without_text", part.pagesWithoutText}, {"title", part.title},
@@ -40,19 +43,10 @@ nlohmann::json partJson(const PromptPart& part) {
 }  // namespace
 
 Status ingestCommand(const std::vector<std::string>& argv) {
-    // Files are the bare words; flags as elsewhere.
-    std::vector<std::string> flagArgs, files;
-    const std::set<std::string> valueFlags = {"model", "password", "context"};
-    for (size_t i = 0; i < argv.size(); ++i) {
-        if (argv[i].rfind("--", 0) != 0) {
-            files.push_back(argv[i]);
-            continue;
-        }
-        flagArgs.push_back(argv[i]);
-        if (valueFlags.count(argv[i].substr(2)) && i + 1 < argv.size()) flagArgs.push_back(argv[++i]);
-    }
-    auto args = CliArguments::parse(flagArgs, valueFlags, {"json", "collapse-repeats"});
+    auto args = parseCommand("ingest", argv);
     STRATA_TRY(args);
+    const std::vector<std::string>& files = args->positional();
+    if (args->has("text") && args->has("json")) return badInput("give at most one of --text and --json");
     if (files.empty()) return badInput("ingest needs at least one file");
     auto path = modelPath(args.value());
     STRATA_TRY(path);
@@ -72,6 +66,10 @@ Status ingestCommand(const std::vector<std::string>& argv) {
     options.collapseRepeats = args->has("collapse-repeats");
     ProgressLine progress;
 
+    // --text: the text exactly as `run --attach` puts it before the question, on stdout; the
+    // figures go to stderr then.
+    const bool text = args->has("text");
+    std::FILE* figures = text ? stderr : stdout;
     std::vector<PromptPart> parts;
     nlohmann::json fileJson = nlohmann::json::array();
     bool anyFailed = false;
@@ -82,18 +80,19 @@ Status ingestCommand(const std::vector<std::string>& argv) {
         if (!part.ok()) {
             anyFailed = true;
             fileJson.push_back({{"file", name}, {"error", part.error().message}});
-            if (!args->has("json")) std::printf("%s: error: %s\n", name.c_str(), part.error().message.c_str());
+            if (!args->has("json")) std::fprintf(figures, "%s: error: %s\n", name.c_str(), part.error().message.c_str());
             continue;
         }
         fileJson.push_back(partJson(part.value()));
         if (!args->has("json")) {
-            std::printf("%s: %s, %s, %lld tokens", name.c_str(), partKindName(part->kind), part->details.c_str(),
-                        static_cast<long long>(part->tokens));
-            if (!part->unusable.empty()) std::printf(" (%s)", part->unusable.c_str());
-            std::printf("\n");
+            std::fprintf(figures, "%s: %s, %s, %s tokens", name.c_str(), part->format.c_str(), part->details.c_str(),
+                         groupDigits(part->tokens).c_str());
+            if (!part->unusable.empty()) std::fprintf(figures, " (%s)", part->unusable.c_str());
+            if (text && !part->textKept) std::fprintf(figures, " (larger than the context: its text is not shown)");
+            std::fprintf(figures, "\n");
         }
-        // Only the figures are needed here: let the text and tensors go.
-        part->spans.clear();
+        // Only the figures (and, for --text, the text) are needed here: let the rest go.
+        if (!text) part->spans.clear();
         part->pixelValues.clear();
         part->audio = {};
         parts.push_back(std::move(part.value()));
@@ -105,7 +104,11 @@ Status ingestCommand(const std::vector<std::string>& argv) {
                                            {"context_tokens", context}, {"fits", budget.fits},
                                            {"summary", budget.summary}}.dump(2).c_str());
     } else {
-        std::printf("total %s\n", budget.summary.c_str());
+        std::fprintf(figures, "total %s\n", budget.summary.c_str());
+    }
+    if (text) {
+        const std::string rendered = renderTextParts(parts);
+        std::fwrite(rendered.data(), 1, rendered.size(), stdout);
     }
     if (anyFailed) return badInput("some files could not be ingested (see above)");
     return {};

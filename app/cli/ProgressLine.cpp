@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/NumberFormat.h"
+
 namespace strata::cli {
 
 ProgressLine::ProgressLine() : terminal_(isatty(STDERR_FILENO) == 1) {}
@@ -25,10 +27,10 @@ void ProgressLine::update(const GenerationProgress& p) {
         finish();
         return;
     }
-    char buf[160];
+    char buf[200];
     const double pct = p.total > 0 ? 100.0 * double(p.done) / double(p.total) : 0.0;
-    std::snprintf(buf, sizeof buf, "[%s %3.0f%%] %lld/%lld tokens, %.1f tok/s, ETA %s", prefill ? "prefill" : "decode",
-                  pct, static_cast<long long>(p.done), static_cast<long long>(p.total), p.tokensPerSecond,
+    std::snprintf(buf, sizeof buf, "[%s %3.0f%%] %s/%s tokens, %s tok/s, ETA %s", prefill ? "prefill" : "decode", pct,
+                  groupDigits(p.done).c_str(), groupDigits(p.total).c_str(), groupDigits(p.tokensPerSecond, 1).c_str(),
                   formatDuration(p.etaSeconds).c_str());
     write(buf, p.done == p.total || p.done == 0);
 }
@@ -44,6 +46,12 @@ void ProgressLine::reading(const std::string& file, uint64_t done, uint64_t tota
 // Only on a terminal: in a log, the phase lines and the final summary say enough.
 void ProgressLine::status(const std::string& text) {
     if (terminal_) write(text, true);
+}
+
+void ProgressLine::note(const std::string& text) {
+    finish();
+    std::fprintf(stderr, "%s\n", text.c_str());
+    std::fflush(stderr);
 }
 
 void ProgressLine::write(const std::string& line, bool force) {

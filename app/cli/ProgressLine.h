@@ -17,6 +17,8 @@ public:
     // "[ingest  40%] report.pdf", throttled like the token progress.
     void reading(const std::string& file, uint64_t done, uint64_t total);
     void finish();                         // ends the line on a terminal
+    // A line of its own, on a terminal and in a log alike: "checkpoint saved: ...".
+    void note(const std::string& text);
 
 private:
     void write(const std::string& line, bool force);

@@ -1,11 +1,16 @@
 // strata-cli run: answer one prompt, streaming the text to stdout and progress to stderr.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
 
+#include "core/NumberFormat.h"
 #include "CliModel.h"
+#include "CommandSpec.h"
 #include "SessionFlags.h"
 #include "TemporaryFolder.h"
 #include "Commands.h"
@@ -71,18 +76,17 @@ void printSummary(TransformerModel& model, const GenerationResult& r, const KvCa
     std::fflush(stdout);
     const StreamerStats s = model.streamer().stats();
     std::fprintf(stderr,
-                 "prefill %lld tokens in %.2f s (%.1f tok/s); decode %lld tokens in %.2f s (%.2f tok/s); stop: %s; "
-                 "engine forwarded %lld tokens; weights streamed %s, stalled %.2f s; "
-                 "KV blocks %lld in memory, %lld in RAM, %lld on disk, %s read from disk; peak RSS %llu bytes (%s)\n",
-                 static_cast<long long>(r.promptTokens), r.prefillSeconds,
-                 r.prefillSeconds > 0 ? double(r.promptTokens) / r.prefillSeconds : 0.0,
-                 static_cast<long long>(r.generatedTokens), r.decodeSeconds,
-                 r.decodeSeconds > 0 ? double(r.generatedTokens) / r.decodeSeconds : 0.0, r.stopReason.c_str(),
-                 static_cast<long long>(model.tokensForwarded()), formatBytes(s.bytesRead).c_str(), s.stallSeconds,
-                 static_cast<long long>(k.residentBlocks),
-                 static_cast<long long>(k.hostBlocks), static_cast<long long>(k.diskBlocks),
-                 formatBytes(k.diskBytesRead).c_str(), static_cast<unsigned long long>(peakResidentBytes()),
-                 formatBytes(peakResidentBytes()).c_str());
+                 "prefill %s tokens in %.2f s (%s tok/s); decode %s tokens in %.2f s (%s tok/s); stop: %s; "
+                 "engine forwarded %s tokens; weights streamed %s, stalled %.2f s; "
+                 "KV blocks %s in memory, %s in RAM, %s on disk, %s read from disk; peak RSS %s bytes (%s)\n",
+                 groupDigits(r.promptTokens).c_str(), r.prefillSeconds,
+                 groupDigits(r.prefillSeconds > 0 ? double(r.promptTokens) / r.prefillSeconds : 0.0, 1).c_str(),
+                 groupDigits(r.generatedTokens).c_str(), r.decodeSeconds,
+                 groupDigits(r.decodeSeconds > 0 ? double(r.generatedTokens) / r.decodeSeconds : 0.0, 2).c_str(),
+                 r.stopReason.c_str(), groupDigits(model.tokensForwarded()).c_str(), formatBytes(s.bytesRead).c_str(),
+                 s.stallSeconds, groupDigits(k.residentBlocks).c_str(), groupDigits(k.hostBlocks).c_str(),
+                 groupDigits(k.diskBlocks).c_str(), formatBytes(k.diskBytesRead).c_str(),
+                 groupDigits(int64_t(peakResidentBytes())).c_str(), formatBytes(peakResidentBytes()).c_str());
 }
 
 // Runs a session turn (new, follow-up or resume) with the answer streamed, then the figures.
@@ -92,16 +96,61 @@ Status runTurn(TransformerModel& model, ProgressLine& progress,
     callbacks.generation = streamingCallbacks(progress);
     callbacks.onSessionSaved = [](const std::string& id, int64_t saved, int64_t total) {
         if (saved > 0)
-            std::fprintf(stderr, "session %s: resuming at prompt token %lld of %lld\n", id.c_str(),
-                         static_cast<long long>(saved), static_cast<long long>(total));
+            std::fprintf(stderr, "session %s: resuming at prompt token %s of %s\n", id.c_str(),
+                         groupDigits(saved).c_str(), groupDigits(total).c_str());
         else
             std::fprintf(stderr, "session %s\n", id.c_str());
+    };
+    callbacks.onCheckpointSaved = [&progress](int64_t saved, int64_t total) {
+        if (saved < total)
+            progress.note("checkpoint saved: " + groupDigits(saved) + " of " + groupDigits(total) + " prompt tokens");
     };
     auto result = run(callbacks);
     progress.finish();
     STRATA_TRY(result);
     printSummary(model, result->generation, result->kv);
     return {};
+}
+
+// Pages that yield no text even with OCR are said before the job starts, and the user goes on or
+// stops: on a terminal by answering; elsewhere the run goes on when some text remains and stops
+// when a document yields none (the model would answer about a document it never saw), unless
+// --allow-empty-pages.
+Status confirmEmptyPages(const std::vector<PromptPart>& parts, bool allowed, ProgressLine& progress) {
+    std::vector<std::string> warnings;
+    std::string emptyDocument;
+    for (const PromptPart& part : parts) {
+        if (part.pagesWithoutText.empty()) continue;
+        const std::string name = part.file.filename().string();
+        const size_t count = part.pagesWithoutText.size();
+        if (int64_t(count) == part.pages) {
+            warnings.push_back(name + ": no page yields text, even with OCR");
+            if (emptyDocument.empty()) emptyDocument = name;
+            continue;
+        }
+        std::string pages;
+        for (size_t i = 0; i < count && i < 20; ++i)
+            pages += (i ? ", " : "") + std::to_string(part.pagesWithoutText[i]);
+        if (count > 20) pages += " and " + std::to_string(count - 20) + " more";
+        warnings.push_back(name + ": " + (count == 1 ? "page " : "pages ") + pages + (count == 1 ? " yields" : " yield") +
+                           " no text, even with OCR");
+    }
+    if (warnings.empty()) return {};
+    progress.finish();
+    for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s; the model will not see it\n", w.c_str());
+    if (allowed) return {};
+    if (isatty(STDIN_FILENO) && isatty(STDERR_FILENO)) {
+        std::fprintf(stderr, "go on without it? [%s] ", emptyDocument.empty() ? "Y/n" : "y/N");
+        std::fflush(stderr);
+        char answer[16] = {};
+        const bool read = std::fgets(answer, sizeof answer, stdin) != nullptr;
+        const char first = char(std::tolower(static_cast<unsigned char>(answer[0])));
+        if (read && (first == 'y' || (emptyDocument.empty() && (first == '\n' || first == '\0')))) return {};
+        return badInput("stopped before the job: attached pages yield no text");
+    }
+    if (emptyDocument.empty()) return {};
+    return badInput(emptyDocument + " yields no text, even with OCR: the model would answer about a document it never "
+                    "saw; give --allow-empty-pages to ask anyway");
 }
 
 // --attach FILE... (any kind), --image FILE... and --audio FILE...: each file read into prompt
@@ -133,6 +182,7 @@ Result<std::vector<PromptPart>> attachedParts(const CliArguments& args, const Mo
     const int64_t reserved = contextBefore + inputs.countTokens(question) + maxNewTokens;
     const PromptBudget budget = weighPromptParts(parts, inputs.contextTokens, reserved);
     if (!budget.fits) return badInput("the attached files and the question need " + budget.summary);
+    STRATA_TRY(confirmEmptyPages(parts, args.has("allow-empty-pages"), progress));
     std::fprintf(stderr, "attached %zu file(s): %s\n", parts.size(), budget.summary.c_str());
     return parts;
 }
@@ -161,8 +211,8 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
         auto turns = (*store)->turns(id);
         STRATA_TRY(turns);
         if (job->answerTurn >= 0 && job->answerTurn < int64_t(turns->size())) {
-            std::fprintf(stderr, "session %s: continuing its answer after %zu tokens\n", id.c_str(),
-                         job->answerIds.size());
+            std::fprintf(stderr, "session %s: continuing its answer after %s tokens\n", id.c_str(),
+                         groupDigits(int64_t(job->answerIds.size())).c_str());
             const std::string& sofar = (*turns)[size_t(job->answerTurn)].text;
             std::fwrite(sofar.data(), 1, sofar.size(), stdout);
             std::fflush(stdout);
@@ -177,14 +227,7 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
 }  // namespace
 
 Status runCommand(const std::vector<std::string>& argv) {
-    std::set<std::string> flags = kModelFlags;
-    flags.insert(kSamplingFlags.begin(), kSamplingFlags.end());
-    flags.insert(kSessionFlags.begin(), kSessionFlags.end());
-    flags.insert({"prompt", "prompt-file", "max-tokens", "stop", "system", "session", "resume", "attach", "image",
-                  "audio", "password", "language"});
-    auto args = CliArguments::parse(argv, flags,
-                                    {"raw", "chat", "no-think", "ignore-eos", "no-save", "collapse-repeats", "transcribe"},
-                                    {"stop", "attach", "image", "audio"});
+    auto args = parseCommand("run", argv);
     STRATA_TRY(args);
     installStopSignals();
     const bool attaching = args->has("attach") || args->has("image") || args->has("audio");

@@ -7,7 +7,6 @@ namespace strata::cli {
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kSessionFlags = {"store", "kv-budget", "kv-ram-budget", "checkpoint-tokens"};
 
 fs::path storeRoot(const CliArguments& args) {
     if (auto store = args.get("store")) return fs::path(*store);

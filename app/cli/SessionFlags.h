@@ -9,8 +9,6 @@
 
 namespace strata::cli {
 
-extern const std::set<std::string> kSessionFlags;
-
 // --store, else the default session folder.
 std::filesystem::path storeRoot(const CliArguments& args);
 // Block size, budgets (--kv-budget: backend memory, --kv-ram-budget: RAM beyond it on a GPU) and

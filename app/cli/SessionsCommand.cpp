@@ -7,10 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "CliArguments.h"
+#include "CommandSpec.h"
 #include "Commands.h"
 #include "SessionFlags.h"
 #include "core/AtomicFile.h"
+#include "core/NumberFormat.h"
 #include "core/ModelLocations.h"
 #include "session/SessionExport.h"
 #include "session/SessionStore.h"
@@ -23,35 +24,12 @@ namespace fs = std::filesystem;
 
 const char* kSubcommands = "list, show, export, delete";
 
-// CliArguments takes flags only, so the session id (a bare word) is taken out first. A bare word
-// that follows a flag taking a value is that flag's value, not the id.
-struct SplitArguments {
-    std::vector<std::string> flags;
-    std::vector<std::string> positional;
-};
-
-SplitArguments splitPositional(const std::vector<std::string>& args, const std::set<std::string>& valueFlags) {
-    SplitArguments out;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& arg = args[i];
-        if (arg.rfind("--", 0) != 0) {
-            out.positional.push_back(arg);
-            continue;
-        }
-        out.flags.push_back(arg);
-        const std::string name = arg.substr(2);
-        if (name.find('=') == std::string::npos && valueFlags.count(name) && i + 1 < args.size())
-            out.flags.push_back(args[++i]);
-    }
-    return out;
+// The one session id a subcommand takes.
+Result<std::string> sessionId(const CliArguments& args, const std::string& subcommand) {
+    if (args.positional().empty()) return badInput("sessions " + subcommand + " needs a session id");
+    if (args.positional().size() > 1) return badInput("unexpected argument '" + args.positional()[1] + "'");
+    return args.positional()[0];
 }
-
-Result<std::string> sessionId(const SplitArguments& split, const std::string& subcommand) {
-    if (split.positional.empty()) return badInput("sessions " + subcommand + " needs a session id");
-    if (split.positional.size() > 1) return badInput("unexpected argument '" + split.positional[1] + "'");
-    return split.positional[0];
-}
-
 
 // Reading commands do not create a store where none exists: an empty or missing root simply has
 // no sessions.
@@ -72,7 +50,7 @@ std::string oneLine(std::string text) {
 }
 
 Status listSessions(const std::vector<std::string>& argv) {
-    auto args = CliArguments::parse(argv, {"search", "store"}, {"json"});
+    auto args = parseCommand("sessions list", argv);
     STRATA_TRY(args);
     const fs::path root = storeRoot(*args);
     std::vector<SessionInfo> sessions;
@@ -105,19 +83,18 @@ Status listSessions(const std::vector<std::string>& argv) {
             std::printf("no saved sessions in %s\n", root.c_str());
         return {};
     }
-    std::printf("%-12s  %-20s  %-10s  %5s  %8s  %s\n", "ID", "UPDATED", "STATE", "TURNS", "CONTEXT", "TITLE");
+    std::printf("%-12s  %-20s  %-10s  %5s  %10s  %s\n", "ID", "UPDATED", "STATE", "TURNS", "CONTEXT", "TITLE");
     for (const SessionInfo& s : sessions)
-        std::printf("%-12s  %-20s  %-10s  %5lld  %8lld  %s\n", s.id.c_str(), formatUtcTime(s.updatedAt).c_str(),
-                    toString(s.state), static_cast<long long>(s.turnCount), static_cast<long long>(s.contextTokens),
+        std::printf("%-12s  %-20s  %-10s  %5s  %10s  %s\n", s.id.c_str(), formatUtcTime(s.updatedAt).c_str(),
+                    toString(s.state), groupDigits(s.turnCount).c_str(), groupDigits(s.contextTokens).c_str(),
                     oneLine(s.title).c_str());
     return {};
 }
 
 Status showSession(const std::vector<std::string>& argv) {
-    const SplitArguments split = splitPositional(argv, {"store"});
-    auto args = CliArguments::parse(split.flags, {"store"}, {});
+    auto args = parseCommand("sessions show", argv);
     STRATA_TRY(args);
-    auto id = sessionId(split, "show");
+    auto id = sessionId(*args, "show");
     STRATA_TRY(id);
     auto store = openExisting(storeRoot(*args), *id);
     STRATA_TRY(store);
@@ -134,13 +111,13 @@ Status showSession(const std::vector<std::string>& argv) {
     std::printf("created  %s\n", formatUtcTime(info->createdAt).c_str());
     std::printf("updated  %s\n", formatUtcTime(info->updatedAt).c_str());
     std::printf("state    %s\n", toString(info->state));
-    std::printf("context  %lld tokens\n", static_cast<long long>(info->contextTokens));
+    std::printf("context  %s tokens\n", groupDigits(info->contextTokens).c_str());
     if (!attachments->empty()) {
         std::printf("\nattachments:\n");
         for (const Attachment& a : *attachments)
-            std::printf("  %s  %llu bytes  sha256 %s  %lld tokens\n", a.path.filename().c_str(),
-                        static_cast<unsigned long long>(a.bytes), a.sha256.substr(0, 12).c_str(),
-                        static_cast<long long>(a.tokenCount));
+            std::printf("  %s  %s bytes  sha256 %s  %s tokens\n", a.path.filename().c_str(),
+                        groupDigits(int64_t(a.bytes)).c_str(), a.sha256.substr(0, 12).c_str(),
+                        groupDigits(a.tokenCount).c_str());
     }
     std::printf("\nturns:\n");
     if (turns->empty()) std::printf("  (none)\n");
@@ -149,11 +126,9 @@ Status showSession(const std::vector<std::string>& argv) {
 }
 
 Status exportSession(const std::vector<std::string>& argv) {
-    const std::set<std::string> valueFlags = {"format", "out", "store"};
-    const SplitArguments split = splitPositional(argv, valueFlags);
-    auto args = CliArguments::parse(split.flags, valueFlags, {});
+    auto args = parseCommand("sessions export", argv);
     STRATA_TRY(args);
-    auto id = sessionId(split, "export");
+    auto id = sessionId(*args, "export");
     STRATA_TRY(id);
     auto format = args->required("format");
     STRATA_TRY(format);
@@ -174,10 +149,9 @@ Status exportSession(const std::vector<std::string>& argv) {
 }
 
 Status deleteSession(const std::vector<std::string>& argv) {
-    const SplitArguments split = splitPositional(argv, {"store"});
-    auto args = CliArguments::parse(split.flags, {"store"}, {});
+    auto args = parseCommand("sessions delete", argv);
     STRATA_TRY(args);
-    auto id = sessionId(split, "delete");
+    auto id = sessionId(*args, "delete");
     STRATA_TRY(id);
     auto store = openExisting(storeRoot(*args), *id);
     STRATA_TRY(store);

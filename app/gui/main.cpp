@@ -6,40 +6,59 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <string_view>
 
 #include "DocumentTray.h"
 #include "EngineController.h"
 #include "MainWindow.h"
+#include "WindowOptions.h"
+
+namespace {
+
+void describeApplication() {
+    QCoreApplication::setOrganizationName(QStringLiteral("Strata"));
+    QCoreApplication::setApplicationName(QStringLiteral("Strata"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(STRATA_VERSION));
+}
+
+void addOptions(QCommandLineParser& parser, const strata::app::WindowOptions& options) {
+    parser.setApplicationDescription(strata::app::windowDescription());
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("files"), strata::app::windowFilesHelp(), QStringLiteral("[files...]"));
+    parser.addOptions(options.all());
+}
+
+// --help and --version are answered without a display (over ssh, in a package's tests).
+bool asksForHelpOrVersion(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--help" || a == "-h" || a == "--help-all" || a == "--version" || a == "-v") return true;
+    }
+    return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+    const strata::app::WindowOptions options;
+    if (asksForHelpOrVersion(argc, argv)) {
+        QCoreApplication core(argc, argv);
+        describeApplication();
+        QCommandLineParser parser;
+        addOptions(parser, options);
+        parser.process(core);  // prints and exits
+        return 0;
+    }
     QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("Strata"));
-    QApplication::setApplicationName(QStringLiteral("Strata"));
-    QApplication::setApplicationVersion(QStringLiteral(STRATA_VERSION));
+    describeApplication();
     QGuiApplication::setDesktopFileName(QStringLiteral("strata"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(
-        QStringLiteral("Local long-context analysis with large language models."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("Documents to put in the tray."),
-                                 QStringLiteral("[files...]"));
-    QCommandLineOption model(QStringLiteral("model"), QStringLiteral("The model to load (a GGUF file or a folder)."),
-                             QStringLiteral("PATH"));
-    QCommandLineOption ask(QStringLiteral("ask"), QStringLiteral("Ask this question once the model and the files are ready."),
-                           QStringLiteral("QUESTION"));
-    // For documentation and visual checks: render the window into a PNG, then exit — once shown,
-    // or once the asked question's answer has streamed this many tokens.
-    QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("Save the window to FILE and exit."),
-                                  QStringLiteral("FILE"));
-    QCommandLineOption screenshotAfter(QStringLiteral("screenshot-after-tokens"),
-                                       QStringLiteral("Take the screenshot once the answer has N tokens."),
-                                       QStringLiteral("N"));
-    screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
-    screenshotAfter.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({model, ask, screenshot, screenshotAfter});
+    addOptions(parser, options);
     parser.process(app);
+    const QCommandLineOption &model = options.model, &ask = options.ask, &screenshot = options.screenshot,
+                             &screenshotAfter = options.screenshotAfterTokens;
 
     QApplication::setWindowIcon(strata::ui::MainWindow::appIcon());
     strata::ui::MainWindow window;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/NumberFormat.h"
+
 namespace strata {
 
 namespace {
@@ -38,6 +40,24 @@ std::string tableCell(const std::string& text) {
     return out;
 }
 
+// The attachments that went with each turn. Stores of schema 1 did not record it: there a turn's
+// files were added right after its question, so each belongs to the last question asked by then.
+std::vector<std::vector<const Attachment*>> attachmentsByTurn(const SessionContent& c) {
+    std::vector<std::vector<const Attachment*>> byTurn(c.turns.size());
+    for (const Attachment& a : c.attachments) {
+        if (a.turnIndex >= 0) {
+            if (size_t(a.turnIndex) < c.turns.size()) byTurn[size_t(a.turnIndex)].push_back(&a);
+            continue;
+        }
+        for (size_t t = c.turns.size(); t-- > 0;) {
+            if (c.turns[t].role != TurnRole::User || c.turns[t].createdAt > a.addedAt) continue;
+            byTurn[t].push_back(&a);
+            break;
+        }
+    }
+    return byTurn;
+}
+
 std::string roleHeading(TurnRole role) {
     switch (role) {
     case TurnRole::System: return "System";
@@ -69,19 +89,26 @@ Result<std::string> exportMarkdown(SessionStore& store, const std::string& id) {
     if (!info.modelFingerprint.empty()) md += " (" + oneLine(info.modelFingerprint) + ")";
     md += "\n- Created: " + formatUtcTime(info.createdAt) + "\n";
     md += "- Updated: " + formatUtcTime(info.updatedAt) + "\n";
-    md += "- State: " + std::string(toString(info.state)) + ", " +
-          std::to_string(info.contextTokens) + " tokens of context\n";
+    md += "- State: " + std::string(toString(info.state)) + ", " + groupDigits(info.contextTokens) +
+          " tokens of context\n";
 
     if (!c.attachments.empty()) {
-        md += "\n## Attachments\n\n| File | SHA-256 | Tokens |\n|---|---|---|\n";
+        md += "\n## Attachments\n\n| File | Kind | SHA-256 | Tokens |\n|---|---|---|---|\n";
         for (const Attachment& a : c.attachments)
-            md += "| " + tableCell(a.path.filename().string()) + " | `" + a.sha256 + "` | " +
-                  std::to_string(a.tokenCount) + " |\n";
+            md += "| " + tableCell(a.path.filename().string()) + " | " + tableCell(a.kind) + " | `" + a.sha256 +
+                  "` | " + groupDigits(a.tokenCount) + " |\n";
     }
 
     md += "\n## Transcript\n";
-    for (const Turn& t : c.turns) {
-        md += "\n### " + roleHeading(t.role) + "\n\n" + t.text;
+    const auto byTurn = attachmentsByTurn(c);
+    for (size_t i = 0; i < c.turns.size(); ++i) {
+        const Turn& t = c.turns[i];
+        md += "\n### " + roleHeading(t.role) + "\n\n";
+        for (const Attachment* a : byTurn[i])
+            md += "> Attached: " + oneLine(a->path.filename().string()) + " (" + a->kind + ", " +
+                  groupDigits(a->tokenCount) + " tokens, SHA-256 `" + a->sha256 + "`)\n";
+        if (!byTurn[i].empty()) md += "\n";
+        md += t.text;
         if (t.text.empty() || t.text.back() != '\n') md += "\n";
     }
     return md;
@@ -112,14 +139,21 @@ Result<std::string> exportJson(SessionStore& store, const std::string& id) {
                                       {"tokens", a.tokenCount},
                                       {"added_at", formatUtcTime(a.addedAt)}});
     doc["turns"] = nlohmann::ordered_json::array();
-    for (const Turn& t : c.turns)
+    const auto byTurn = attachmentsByTurn(c);
+    for (size_t i = 0; i < c.turns.size(); ++i) {
+        const Turn& t = c.turns[i];
+        nlohmann::ordered_json attached = nlohmann::ordered_json::array();
+        for (const Attachment* a : byTurn[i])
+            attached.push_back({{"name", a->path.filename().string()}, {"sha256", a->sha256}, {"tokens", a->tokenCount}});
         doc["turns"].push_back({{"index", t.index},
                                 {"role", toString(t.role)},
                                 {"text", t.text},
                                 {"tokens", t.tokenCount},
                                 {"created_at", formatUtcTime(t.createdAt)},
                                 {"prefill_ms", t.prefillMs},
-                                {"decode_ms", t.decodeMs}});
+                                {"decode_ms", t.decodeMs},
+                                {"attachments", attached}});
+    }
     // Text that is not valid UTF-8 (a model can emit a broken byte sequence) is replaced by
     // U+FFFD rather than making the export fail.
     return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

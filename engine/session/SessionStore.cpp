@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <iterator>
 #include <random>
 
 #include "core/Sha256.h"
@@ -52,6 +53,7 @@ CREATE TABLE attachments (
   kind TEXT NOT NULL,
   token_count INTEGER NOT NULL,
   added_at INTEGER NOT NULL,
+  turn_index INTEGER,
   UNIQUE (session_id, path)
 );
 CREATE TABLE kv_blocks (
@@ -74,11 +76,19 @@ CREATE TABLE prefill_progress (
   updated_at INTEGER NOT NULL
 );
 PRAGMA application_id = 1398035009;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 )sql";
 
-static_assert(kApplicationId == 1398035009 && SessionStore::kSchemaVersion == 1,
-              "kSchema spells out the application id and schema version");
+// From each schema version to the next, run in one transaction: version 2 records the turn each
+// attachment came with (NULL for the attachments of version 1).
+constexpr const char* kMigrations[] = {
+    nullptr,
+    "ALTER TABLE attachments ADD COLUMN turn_index INTEGER; PRAGMA user_version = 2;",
+};
+
+static_assert(kApplicationId == 1398035009 && SessionStore::kSchemaVersion == 2 &&
+                  std::size(kMigrations) == SessionStore::kSchemaVersion,
+              "kSchema spells out the application id and schema version, and every older version migrates");
 
 constexpr const char* kSessionColumns = R"sql(
 SELECT s.id, s.title, s.model_path, s.model_fingerprint, s.created_at, s.updated_at, s.state,
@@ -348,7 +358,18 @@ Status SessionStore::initialiseSchema() {
 
     int64_t applicationId = 0, version = 0, objects = 0;
     STRATA_TRY(readHeader(applicationId, version, objects));
-    if (applicationId != 0 || version != 0 || objects != 0) return judge(applicationId, version);
+    if (applicationId != 0 || version != 0 || objects != 0) {
+        STRATA_TRY(judge(applicationId, version));
+        if (version == kSchemaVersion) return Status::success();
+        // An older store: brought up to date once, by whichever process gets the lock first.
+        Transaction tx(db_, databaseFile_);
+        STRATA_TRY(tx.begin("cannot update the session schema"));
+        STRATA_TRY(readHeader(applicationId, version, objects));
+        for (; version < kSchemaVersion; ++version)
+            if (int rc = sqlite3_exec(db_, kMigrations[version], nullptr, nullptr, nullptr); rc != SQLITE_OK)
+                return sqlError(rc, "cannot update the session schema from version " + std::to_string(version));
+        return tx.commit("cannot update the session schema");
+    }
 
     // An empty file: create the schema, unless another process got there first.
     Transaction tx(db_, databaseFile_);
@@ -572,7 +593,7 @@ Result<std::vector<Turn>> SessionStore::turns(const std::string& id) {
 }
 
 Result<Attachment> SessionStore::addAttachment(const std::string& id, const std::filesystem::path& file,
-                                               std::string_view kind, int64_t tokenCount) {
+                                               std::string_view kind, int64_t tokenCount, int64_t turnIndex) {
     std::error_code ec;
     Attachment attachment;
     attachment.path = fs::absolute(file, ec).lexically_normal();
@@ -585,18 +606,20 @@ Result<Attachment> SessionStore::addAttachment(const std::string& id, const std:
     attachment.kind = std::string(kind);
     attachment.tokenCount = tokenCount;
     attachment.addedAt = nowMs();
+    attachment.turnIndex = turnIndex;
 
     const std::string what = "cannot add " + attachment.path.string() + " to session " + id;
     STRATA_TRY(changeSession(id, what, [&]() -> Status {
         Statement upsert(db_, databaseFile_,
                          "INSERT INTO attachments (session_id, path, sha256, bytes, kind, token_count, "
-                         "added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                         "added_at, turn_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
                          "ON CONFLICT (session_id, path) DO UPDATE SET sha256 = excluded.sha256, "
-                         "bytes = excluded.bytes, kind = excluded.kind, "
-                         "token_count = excluded.token_count, added_at = excluded.added_at");
+                         "bytes = excluded.bytes, kind = excluded.kind, token_count = excluded.token_count, "
+                         "added_at = excluded.added_at, turn_index = excluded.turn_index");
         upsert.bindText(1, id).bindText(2, attachment.path.string()).bindText(3, attachment.sha256);
         upsert.bindInt(4, int64_t(attachment.bytes)).bindText(5, attachment.kind);
         upsert.bindInt(6, attachment.tokenCount).bindInt(7, attachment.addedAt);
+        if (turnIndex >= 0) upsert.bindInt(8, turnIndex);
         return upsert.run(what);
     }));
     return attachment;
@@ -606,8 +629,8 @@ Result<std::vector<Attachment>> SessionStore::attachments(const std::string& id)
     std::lock_guard lock(mutex_);
     STRATA_TRY(requireSession(id));
     Statement select(db_, databaseFile_,
-                     "SELECT path, sha256, bytes, kind, token_count, added_at FROM attachments "
-                     "WHERE session_id = ?1 ORDER BY id");
+                     "SELECT path, sha256, bytes, kind, token_count, added_at, COALESCE(turn_index, -1) "
+                     "FROM attachments WHERE session_id = ?1 ORDER BY id");
     select.bindText(1, id);
     return select.collect<Attachment>("cannot read the attachments of session " + id, [](Statement& row) {
         Attachment a;
@@ -617,6 +640,7 @@ Result<std::vector<Attachment>> SessionStore::attachments(const std::string& id)
         a.kind = row.text(3);
         a.tokenCount = row.integer(4);
         a.addedAt = row.integer(5);
+        a.turnIndex = row.integer(6);
         return a;
     });
 }

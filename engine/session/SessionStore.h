@@ -61,6 +61,7 @@ struct Attachment {
     std::string kind;  // what ingest made of it: "pdf", "text", "image", "audio", ...
     int64_t tokenCount = 0;
     int64_t addedAt = 0;
+    int64_t turnIndex = -1;  // the question it came with; -1: not recorded (stores of schema 1)
 };
 
 // One KV block written to a file in the session folder. Blocks cover token positions
@@ -86,7 +87,7 @@ struct PrefillProgress {
 
 class SessionStore {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
     static constexpr const char* kDatabaseName = "sessions.sqlite3";
 
     // Creates root if needed and opens (or initialises) root/sessions.sqlite3. A file that is
@@ -119,10 +120,10 @@ public:
     Status replaceTurn(const std::string& id, int64_t index, const Turn& turn);
     Result<std::vector<Turn>> turns(const std::string& id);
 
-    // Hashes the file now and records it. Adding a path the session already has replaces its
-    // record (the file changed) and keeps its place in the list.
+    // Hashes the file now and records it, with the turn it came with (-1: none). Adding a path the
+    // session already has replaces its record (the file changed) and keeps its place in the list.
     Result<Attachment> addAttachment(const std::string& id, const std::filesystem::path& file,
-                                     std::string_view kind, int64_t tokenCount);
+                                     std::string_view kind, int64_t tokenCount, int64_t turnIndex = -1);
     Result<std::vector<Attachment>> attachments(const std::string& id);  // in the order added
 
     // All records in one transaction. A record for a (layer, blockIndex) the manifest already

@@ -70,9 +70,10 @@ Result<SessionTurnResult> runSessionTurn(SessionStore& store, TransformerModel& 
     question.text = request.userText;
     question.tokenCount = int64_t(request.job.promptIds.size());
     STRATA_TRY(writeSavedJob(dir, request.job));
-    STRATA_TRY(store.appendTurn(id, question));
+    auto questionIndex = store.appendTurn(id, question);
+    STRATA_TRY(questionIndex);
     for (const TurnAttachment& a : request.attachments)
-        STRATA_TRY(store.addAttachment(id, std::filesystem::absolute(a.path), a.kind, a.tokens));
+        STRATA_TRY(store.addAttachment(id, std::filesystem::absolute(a.path), a.kind, a.tokens, questionIndex.value()));
     STRATA_TRY(store.setState(id, SessionState::Prefilling));
     if (callbacks.onSessionSaved) callbacks.onSessionSaved(id, 0, int64_t(request.job.promptIds.size()));
 

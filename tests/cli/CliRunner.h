@@ -1,6 +1,8 @@
 #pragma once
 // Runs strata-cli as a user would and captures what it printed.
+#include <QLocale>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QStringList>
 #include <QtTest>
 
@@ -51,18 +53,25 @@ inline void verifyBadInput(const CliRun& r, const QStringList& mentions) {
     QVERIFY(r.out.isEmpty());
 }
 
+// The number between `before` and `after` in text, as the CLI prints numbers (digits grouped:
+// "12,345"); -1 when there is none.
+inline qint64 numberBetween(const QString& text, const QString& before, const QString& after) {
+    const auto m = QRegularExpression(QRegularExpression::escape(before) + "(\\d[\\d,]*)" +
+                                      QRegularExpression::escape(after))
+                       .match(text);
+    return m.hasMatch() ? m.captured(1).remove(',').toLongLong() : -1;
+}
+// A count as the CLI prints it: "12,345".
+inline QString grouped(qint64 n) { return QLocale(QLocale::English).toString(n); }
+
 // The figures a run prints on stderr.
 inline uint64_t peakRss(const QString& stderrText) {
-    const auto m = QRegularExpression("peak RSS (\\d+) bytes").match(stderrText);
-    return m.hasMatch() ? m.captured(1).toULongLong() : 0;
+    const qint64 n = numberBetween(stderrText, "peak RSS ", " bytes");
+    return n > 0 ? uint64_t(n) : 0;
 }
-inline qint64 prefillTokens(const QString& stderrText) {
-    const auto m = QRegularExpression("prefill (\\d+) tokens").match(stderrText);
-    return m.hasMatch() ? m.captured(1).toLongLong() : -1;
-}
+inline qint64 prefillTokens(const QString& stderrText) { return numberBetween(stderrText, "prefill ", " tokens"); }
 inline qint64 forwardedTokens(const QString& stderrText) {
-    const auto m = QRegularExpression("engine forwarded (\\d+) tokens").match(stderrText);
-    return m.hasMatch() ? m.captured(1).toLongLong() : -1;
+    return numberBetween(stderrText, "engine forwarded ", " tokens");
 }
 // The id of the session a run saved ("session 0123456789ab (folder)").
 inline QString sessionIdOf(const QString& stderrText) {

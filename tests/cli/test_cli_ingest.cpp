@@ -60,6 +60,18 @@ private slots:
         QVERIFY(r.out.contains("total "));
     }
 
+    // --text: what the model will read, exactly as run --attach puts it before the question; the
+    // figures go to stderr.
+    void textShowsWhatThePromptGets() {
+        const QString log = write("notes.log", "first\r\nsecond\n");
+        const QString other = write("more.txt", "third\n");
+        const CliRun r = runCli({"ingest", "--model", model(), "--text", log, other});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QCOMPARE(r.out, QString("[notes.log, lines 1-2]\nfirst\nsecond\n\n[more.txt, line 1]\nthird\n"));
+        QVERIFY2(r.err.contains("notes.log: ") && r.err.contains("total "), qPrintable(r.err));
+        verifyBadInput(runCli({"ingest", "--model", model(), "--text", "--json", log}), {"--text", "--json"});
+    }
+
     void tooMuchForTheContextIsSaid() {
         const QString log = write("long.log", QByteArray("alpha beta gamma delta\n").repeated(200));
         const CliRun r = runCli({"ingest", "--model", model(), "--context", "100", log});

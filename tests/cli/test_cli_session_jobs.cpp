@@ -64,7 +64,7 @@ private:
     }
     // The figures line of a run, for the log: where the test's time goes.
     static void logFigures(const char* what, const CliRun& r) {
-        const auto m = QRegularExpression("prefill \\d+ tokens in [^;]*; decode [^;]*").match(r.err);
+        const auto m = QRegularExpression("prefill [\\d,]+ tokens in [^;]*; decode [^;]*").match(r.err);
         qInfo("%s: %s", what, m.hasMatch() ? qPrintable(m.captured(0)) : "no figures");
     }
     static QString failure(const CliRun& r) { return QString("exit %1; stderr:\n%2").arg(r.exitCode).arg(r.err); }
@@ -124,6 +124,10 @@ private slots:
         QVERIFY2(first.exitCode == 0, qPrintable(failure(first)));
         QCOMPARE(prefillTokens(first.err), tokens8k_);  // the prompt as the test's tokenizer counts it
         logFigures("8k prompt", first);
+        // Progress says when each checkpoint is saved (all but the last, which the answer follows).
+        for (int64_t saved = kCheckpoint; saved < tokens8k_; saved += kCheckpoint)
+            QVERIFY2(first.err.contains(QString("checkpoint saved: %1 of %2 prompt tokens").arg(grouped(saved), grouped(tokens8k_))),
+                     qPrintable(first.err));
         reference8k_ = first.out;
         const QString id = sessionIdOf(first.err);
         QVERIFY2(!id.isEmpty(), qPrintable(first.err));
@@ -231,7 +235,7 @@ private slots:
 
         const CliRun resumed = runCli({"run", "--resume", id, "--store", str(store)});
         QVERIFY2(resumed.exitCode == 0, qPrintable(failure(resumed)));
-        QVERIFY2(resumed.err.contains(QString("resuming at prompt token %1 of %2").arg(done).arg(tokensLong_)),
+        QVERIFY2(resumed.err.contains(QString("resuming at prompt token %1 of %2").arg(grouped(done), grouped(tokensLong_))),
                  qPrintable(resumed.err));
         QCOMPARE(prefillTokens(resumed.err), tokensLong_ - done);
         QCOMPARE(forwardedTokens(resumed.err), tokensLong_ - done + (8 - 1));
@@ -294,7 +298,7 @@ private slots:
 
         const CliRun resumed = runCli({"run", "--resume", id, "--store", str(store)});
         QVERIFY2(resumed.exitCode == 0, qPrintable(failure(resumed)));
-        QVERIFY2(resumed.err.contains(QString("continuing its answer after %1 tokens").arg(answered)),
+        QVERIFY2(resumed.err.contains(QString("continuing its answer after %1 tokens").arg(grouped(answered))),
                  qPrintable(resumed.err));
         QCOMPARE(resumed.out, reference.out);
         // The answer's last saved token runs again, then the rest of it.
@@ -340,7 +344,7 @@ private slots:
 
         const CliRun resumed = runCli({"run", "--resume", id, "--store", str(store)});
         QVERIFY2(resumed.exitCode == 0, qPrintable(failure(resumed)));
-        QVERIFY2(resumed.err.contains(QString("resuming at prompt token %1 of %2").arg(2 * kCheckpoint).arg(tokens8k_)),
+        QVERIFY2(resumed.err.contains(QString("resuming at prompt token %1 of %2").arg(grouped(2 * kCheckpoint), grouped(tokens8k_))),
                  qPrintable(resumed.err));
         QCOMPARE(prefillTokens(resumed.err), tokens8k_ - 2 * kCheckpoint);
         QCOMPARE(resumed.out, reference8k_);

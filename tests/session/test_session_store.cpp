@@ -366,6 +366,62 @@ private slots:
         QCOMPARE((*reopened->prefillProgress(id))->tokensDone, int64_t(32));
     }
 
+    // A store of schema 1 (no turn recorded with an attachment) is brought to schema 2 on open,
+    // keeping everything it holds.
+    void olderSchemaIsMigrated() {
+        const fs::path root = freshRoot("older");
+        std::string id;
+        {
+            auto store = openStore(root);
+            id = newSession(*store, "from schema 1");
+            writeFile(root / "a.txt", "abc");
+            QVERIFY(store->addAttachment(id, root / "a.txt", "text", 1));
+        }
+        execSql(root / "sessions.sqlite3", "ALTER TABLE attachments DROP COLUMN turn_index; PRAGMA user_version = 1;");
+        auto store = openStore(root);
+        auto before = store->attachments(id);
+        QVERIFY(before);
+        QCOMPARE(before->size(), size_t(1));
+        QCOMPARE(before->front().turnIndex, int64_t(-1));
+        auto question = store->appendTurn(id, makeTurn(TurnRole::User, "and now?"));
+        QVERIFY(question);
+        writeFile(root / "b.txt", "b");
+        QVERIFY(store->addAttachment(id, root / "b.txt", "text", 1, question.value()));
+        auto after = store->attachments(id);
+        QCOMPARE(after->back().turnIndex, question.value());
+        store.reset();
+        QVERIFY(openStore(root));  // opens again, already migrated
+    }
+
+    // The export names each question's attachments with it: names, hashes and tokens.
+    void exportNamesEachTurnsAttachments() {
+        const fs::path root = freshRoot("export-turns");
+        auto store = openStore(root);
+        const std::string id = newSession(*store, "two questions");
+        writeFile(root / "first.txt", "abc");
+        writeFile(root / "second.log", "b");
+        auto q0 = store->appendTurn(id, makeTurn(TurnRole::User, "What does the first say?"));
+        QVERIFY(store->addAttachment(id, root / "first.txt", "text", 1234, q0.value()));
+        QVERIFY(store->appendTurn(id, makeTurn(TurnRole::Assistant, "abc")));
+        auto q2 = store->appendTurn(id, makeTurn(TurnRole::User, "And the log?"));
+        QVERIFY(store->addAttachment(id, root / "second.log", "text", 7, q2.value()));
+        QVERIFY(store->appendTurn(id, makeTurn(TurnRole::Assistant, "b")));
+
+        const auto doc = nlohmann::json::parse(*exportJson(*store, id));
+        const auto& turns = doc.at("turns");
+        QCOMPARE(turns[0].at("attachments").size(), size_t(1));
+        QCOMPARE(turns[0].at("attachments")[0].at("name").get<std::string>(), std::string("first.txt"));
+        QCOMPARE(turns[0].at("attachments")[0].at("sha256").get<std::string>(), std::string(kSha256Abc));
+        QCOMPARE(turns[0].at("attachments")[0].at("tokens").get<int64_t>(), int64_t(1234));
+        QCOMPARE(turns[1].at("attachments").size(), size_t(0));
+        QCOMPARE(turns[2].at("attachments")[0].at("name").get<std::string>(), std::string("second.log"));
+        const std::string md = *exportMarkdown(*store, id);
+        const size_t first = md.find("> Attached: first.txt (text, 1,234 tokens, SHA-256 `" + std::string(kSha256Abc) + "`)");
+        const size_t second = md.find("> Attached: second.log");
+        QVERIFY2(first != std::string::npos && second != std::string::npos, md.c_str());
+        QVERIFY(md.find("What does the first say?") > first && md.find("And the log?") > second && second > first);
+    }
+
     void newerSchemaIsRefused() {
         const fs::path root = freshRoot("newer");
         openStore(root).reset();
@@ -483,6 +539,8 @@ private slots:
         QCOMPARE(doc2.at("attachments")[0].at("sha256").get<std::string>(), std::string(kSha256Abc));
         const auto& turns = doc2.at("turns");
         QCOMPARE(turns.size(), size_t(3));
+        // Recorded before any question (as a store of schema 1 did): with none.
+        QCOMPARE(turns[0].at("attachments").size(), size_t(0));
         QCOMPARE(turns[0].at("role").get<std::string>(), std::string("user"));
         QCOMPARE(turns[1].at("text").get<std::string>(), std::string("It says \"abc\".\nNothing more."));
         QCOMPARE(turns[2].at("text").get<std::string>(), std::string("bad \xef\xbf\xbd byte"));
