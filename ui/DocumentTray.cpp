@@ -22,6 +22,7 @@
 #include <QSet>
 #include <QShortcut>
 #include <QStandardItemModel>
+#include <QStyledItemDelegate>
 #include <QTimer>
 #include <QTreeView>
 #include <QUrl>
@@ -70,6 +71,19 @@ QString pageRanges(const std::vector<int64_t>& pages) {
     if (i < pages.size()) out += DocumentTray::tr(" and %n more", nullptr, int(pages.size() - i));
     return out;
 }
+
+// The status reads from its start ("the PDF file is trunc…"), where the names, elided in the
+// middle, keep their extensions.
+class StatusDelegate : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+protected:
+    void initStyleOption(QStyleOptionViewItem* option, const QModelIndex& index) const override {
+        QStyledItemDelegate::initStyleOption(option, index);
+        option->textElideMode = Qt::ElideRight;
+    }
+};
 
 // A text part whose spans are empty or blank: the model would get its name and nothing else.
 bool yieldsNoText(const strata::PromptPart& part) {
@@ -127,6 +141,7 @@ DocumentTray::DocumentTray(QWidget* parent) : QWidget(parent) {
     });
     // Long names keep their extension in view; the tooltip has the whole path.
     view_->setTextElideMode(Qt::ElideMiddle);
+    view_->setItemDelegateForColumn(StatusColumn, new StatusDelegate(view_));
 
     // Read errors said in full below the list: the Status column is the last and may be out of
     // view in a narrow tray.
