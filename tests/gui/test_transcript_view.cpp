@@ -31,6 +31,26 @@ QList<Fragment> fragmentsOf(const QTextDocument* document) {
     return out;
 }
 
+// The places cited in text, one line each: "plant.log lines 3-4", "scan.pdf page 3 OCR 94%".
+QStringList placesIn(const QString& text) {
+    QStringList out;
+    for (const SourceLink& l : TranscriptView::sourcesIn(text)) {
+        QString place = l.fileName;
+        if (l.page > 0) place += QStringLiteral(" page %1").arg(l.page);
+        if (l.firstLine > 0) place += QStringLiteral(" lines %1-%2").arg(l.firstLine).arg(l.lastLine);
+        if (l.ocrPercent >= 0) place += QStringLiteral(" OCR %1%").arg(l.ocrPercent);
+        out << place;
+    }
+    return out;
+}
+
+// What clicking the link with this index asks for; a default SourceLink when it asks for nothing.
+SourceLink requestedBy(TranscriptView& view, int index) {
+    QSignalSpy requested(&view, &TranscriptView::sourceRequested);
+    emit view.anchorClicked(QUrl(QStringLiteral("strata-source:%1").arg(index)));
+    return requested.count() == 1 ? requested.at(0).at(0).value<SourceLink>() : SourceLink{};
+}
+
 QStringList anchorsOf(const QTextDocument* document) {
     QStringList out;
     for (const Fragment& f : fragmentsOf(document))
@@ -45,30 +65,16 @@ class TestTranscriptView : public QObject {
 
 private slots:
     void citedSourcesAreFound() {
-        const auto links = TranscriptView::sourcesIn(
-            QStringLiteral("It ended at 11:02 [plant.log, lines 3-4], see [report.pdf, page 12] and [app.log, line 7]; "
-                           "not [a link] nor [x, page y]."));
-        QCOMPARE(links.size(), size_t(3));
-        QCOMPARE(links[0].fileName, QStringLiteral("plant.log"));
-        QCOMPARE(links[0].firstLine, 3);
-        QCOMPARE(links[0].lastLine, 4);
-        QCOMPARE(links[1].fileName, QStringLiteral("report.pdf"));
-        QCOMPARE(links[1].page, 12);
-        QCOMPARE(links[2].firstLine, 7);
-        QCOMPARE(links[2].lastLine, 7);
+        QCOMPARE(placesIn(QStringLiteral("It ended at 11:02 [plant.log, lines 3-4], see [report.pdf, page 12] and "
+                                         "[app.log, line 7]; not [a link] nor [x, page y].")),
+                 (QStringList{QStringLiteral("plant.log lines 3-4"), QStringLiteral("report.pdf page 12"),
+                              QStringLiteral("app.log lines 7-7")}));
     }
 
     void ocrCitationsAreTheSameLinks() {
-        const auto links = TranscriptView::sourcesIn(
-            QStringLiteral("See [scan.pdf, page 3, OCR 94%], [photo.png, OCR 91%] and [notes.txt] but not [x.png, OCR high]."));
-        QCOMPARE(links.size(), size_t(2));
-        QCOMPARE(links[0].fileName, QStringLiteral("scan.pdf"));
-        QCOMPARE(links[0].page, 3);
-        QCOMPARE(links[0].ocrPercent, 94);
-        QCOMPARE(links[1].fileName, QStringLiteral("photo.png"));
-        QCOMPARE(links[1].page, 0);
-        QCOMPARE(links[1].firstLine, 0);
-        QCOMPARE(links[1].ocrPercent, 91);
+        QCOMPARE(placesIn(QStringLiteral("See [scan.pdf, page 3, OCR 94%], [photo.png, OCR 91%] and [notes.txt] but "
+                                         "not [x.png, OCR high].")),
+                 (QStringList{QStringLiteral("scan.pdf page 3 OCR 94%"), QStringLiteral("photo.png OCR 91%")}));
 
         TranscriptView view;
         view.beginAnswer();
@@ -76,10 +82,8 @@ private slots:
         view.finishAnswer(QString());
         QCOMPARE(anchorsOf(view.document()),
                  (QStringList{QStringLiteral("scan.pdf, page 3, OCR 94%"), QStringLiteral("photo.png, OCR 91%")}));
-        QSignalSpy requested(&view, &TranscriptView::sourceRequested);
-        emit view.anchorClicked(QUrl(QStringLiteral("strata-source:0")));
-        QCOMPARE(requested.count(), 1);
-        QCOMPARE(requested.at(0).at(0).value<SourceLink>().page, 3);
+        QCOMPARE(requestedBy(view, 0).page, 3);
+        QCOMPARE(requestedBy(view, 1).fileName, QStringLiteral("photo.png"));
     }
 
     void answersShowHtmlAsText() {
@@ -132,10 +136,9 @@ private slots:
                  (QStringList{QStringLiteral("report.pdf, page 15"), QStringLiteral("plant.log, line 3"),
                               QStringLiteral("other.pdf, page 99")}));
         QVERIFY(!view.toHtml().contains(QStringLiteral("strata-source:3")));
-        QSignalSpy requested(&view, &TranscriptView::sourceRequested);
-        emit view.anchorClicked(QUrl(QStringLiteral("strata-source:0")));
-        QCOMPARE(requested.count(), 1);
-        QCOMPARE(requested.at(0).at(0).value<SourceLink>().page, 15);
+        QCOMPARE(requestedBy(view, 0).page, 15);
+        QCOMPARE(requestedBy(view, 2).fileName, QStringLiteral("other.pdf"));
+        QVERIFY(requestedBy(view, 3).fileName.isEmpty());
     }
 
     void streamedAnswerRendersAndLinksOpenSources() {
