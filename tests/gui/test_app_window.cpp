@@ -27,6 +27,7 @@
 #include "EngineController.h"
 #include "MainWindow.h"
 #include "TelemetrySampler.h"
+#include "TranscriptView.h"
 #include "SessionBrowser.h"
 #include "SessionListModel.h"
 #include "session/SessionStore.h"
@@ -346,6 +347,14 @@ private slots:
         QCOMPARE(queued.count(), 1);
         const app::JobOutcome outcome = finished(done, 1);
         QVERIFY2(outcome.ok, qPrintable(outcome.error));
+
+        // The transcript knows the job's document has four pages: a fifth is not a place to open.
+        auto* transcript = w.findChild<TranscriptView*>();
+        transcript->appendAnswer(QStringLiteral(" See [scan.pdf, page 5] and [scan.pdf, page 3]."));
+        transcript->finishAnswer(QString());
+        QVERIFY2(transcript->toPlainText().contains(QStringLiteral("[scan.pdf, page 5] (no such page)")),
+                 qPrintable(transcript->toPlainText()));
+        QVERIFY(transcript->toHtml().contains(QStringLiteral("strata-source:")));  // page 3 is a link
     }
 
     void cancelStopsTheJobAndTheSessionResumes() {
