@@ -22,6 +22,7 @@
 #include <QSet>
 #include <QShortcut>
 #include <QStandardItemModel>
+#include <QStyledItemDelegate>
 #include <QTimer>
 #include <QTreeView>
 #include <QUrl>
@@ -29,6 +30,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <exception>
 #include <filesystem>
@@ -44,7 +46,52 @@ constexpr size_t kMaxParallelReads = 2;
 const QColor kErrorColour(0xd3, 0x2f, 0x2f);
 const QColor kWarningColour(0xc7, 0x7c, 0x00);
 
+// Failed reads listed under the list by name; the Status column has them all.
+constexpr int kMaxListedProblems = 4;
+
 QString grouped(qint64 n) { return QLocale().toString(qlonglong(n)); }
+
+// "3", "3, 5", "2-9, 12": runs of three or more pages as ranges, at most a dozen entries.
+QString pageRanges(const std::vector<int64_t>& pages) {
+    constexpr int kMaxEntries = 12;
+    QStringList entries;
+    size_t i = 0;
+    while (i < pages.size() && entries.size() < kMaxEntries) {
+        size_t end = i;
+        while (end + 1 < pages.size() && pages[end + 1] == pages[end] + 1) ++end;
+        if (end - i >= 2) {
+            entries << QStringLiteral("%1-%2").arg(pages[i]).arg(pages[end]);
+            i = end + 1;
+        } else {
+            entries << QString::number(pages[i]);
+            ++i;
+        }
+    }
+    QString out = entries.join(QStringLiteral(", "));
+    if (i < pages.size()) out += DocumentTray::tr(" and %n more", nullptr, int(pages.size() - i));
+    return out;
+}
+
+// The status reads from its start ("the PDF file is trunc…"), where the names, elided in the
+// middle, keep their extensions.
+class StatusDelegate : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+protected:
+    void initStyleOption(QStyleOptionViewItem* option, const QModelIndex& index) const override {
+        QStyledItemDelegate::initStyleOption(option, index);
+        option->textElideMode = Qt::ElideRight;
+    }
+};
+
+// A text part whose spans are empty or blank: the model would get its name and nothing else.
+bool yieldsNoText(const strata::PromptPart& part) {
+    if (strata::isMediaPart(part.kind) || !part.textKept) return false;
+    return std::all_of(part.spans.begin(), part.spans.end(), [](const strata::TextSpan& span) {
+        return std::all_of(span.text.begin(), span.text.end(), [](char c) { return std::isspace((unsigned char)c); });
+    });
+}
 
 bool hasLocalFiles(const QMimeData* mime) {
     if (!mime || !mime->hasUrls()) return false;
@@ -84,14 +131,30 @@ DocumentTray::DocumentTray(QWidget* parent) : QWidget(parent) {
     view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
     view_->setSelectionBehavior(QAbstractItemView::SelectRows);
     view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    view_->header()->setStretchLastSection(true);
-    view_->header()->setSectionResizeMode(NameColumn, QHeaderView::Interactive);
-    // Name and tokens first in view: the tray is narrow beside the transcript.
-    view_->setColumnWidth(NameColumn, 130);
-    view_->setColumnWidth(TypeColumn, 42);
-    view_->setColumnWidth(SizeColumn, 64);
-    view_->setColumnWidth(ContentsColumn, 120);
-    view_->setColumnWidth(TokensColumn, 60);
+    view_->header()->setSectionResizeMode(QHeaderView::Interactive);
+    // fitColumns gives the status the width the others leave: a stretched section would keep a
+    // width of its own when little is left, and push the list into scrolling.
+    view_->header()->setStretchLastSection(false);
+    view_->viewport()->installEventFilter(this);
+    connect(view_->header(), &QHeaderView::sectionResized, this, [this](int column) {
+        if (column != StatusColumn) fillStatusColumn();
+    });
+    // Long names keep their extension in view; the tooltip has the whole path.
+    view_->setTextElideMode(Qt::ElideMiddle);
+    view_->setItemDelegateForColumn(StatusColumn, new StatusDelegate(view_));
+
+    // Read errors said in full below the list: the Status column is the last and may be out of
+    // view in a narrow tray.
+    problemsLabel_ = new QLabel(this);
+    problemsLabel_->setObjectName(QStringLiteral("trayProblems"));
+    problemsLabel_->setAccessibleName(tr("Files that could not be read"));
+    problemsLabel_->setTextFormat(Qt::PlainText);  // file names and messages are not markup
+    problemsLabel_->setWordWrap(true);
+    problemsLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    QPalette problemsPalette = problemsLabel_->palette();
+    problemsPalette.setColor(QPalette::WindowText, kErrorColour);
+    problemsLabel_->setPalette(problemsPalette);
+    problemsLabel_->hide();
 
     addButton_ = new QPushButton(tr("&Add…"), this);
     addButton_->setObjectName(QStringLiteral("addFilesButton"));
@@ -132,6 +195,7 @@ DocumentTray::DocumentTray(QWidget* parent) : QWidget(parent) {
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(hint);
     layout->addWidget(view_, 1);
+    layout->addWidget(problemsLabel_);
     layout->addLayout(buttons);
     layout->addWidget(contextBar_);
     layout->addWidget(budgetLabel_);
@@ -159,6 +223,11 @@ DocumentTray::DocumentTray(QWidget* parent) : QWidget(parent) {
     progressTimer_ = new QTimer(this);
     progressTimer_->setInterval(250);
     connect(progressTimer_, &QTimer::timeout, this, &DocumentTray::showReadProgress);
+    // Columns are fitted once per burst of row changes, not once per row.
+    fitTimer_ = new QTimer(this);
+    fitTimer_->setSingleShot(true);
+    fitTimer_->setInterval(0);
+    connect(fitTimer_, &QTimer::timeout, this, &DocumentTray::fitColumns);
 
     refreshBudget();
 }
@@ -243,6 +312,7 @@ void DocumentTray::clear() {
 void DocumentTray::setModelInputs(strata::ModelInputs inputs) {
     inputs_ = std::move(inputs);
     hasModel_ = bool(inputs_.countTokens);
+    loadingModel_.clear();
     // Counts belong to one tokenizer: every file is read again for the new one.
     for (size_t i = 0; i < rows_.size(); ++i) {
         Row& row = rows_[i];
@@ -255,6 +325,13 @@ void DocumentTray::setModelInputs(strata::ModelInputs inputs) {
     startQueuedReads();
     refreshBudget();
     updateBusy();
+}
+
+void DocumentTray::setModelLoading(const QString& name) {
+    if (name == loadingModel_) return;
+    loadingModel_ = name;
+    for (size_t i = 0; i < rows_.size(); ++i) showRow(int(i));
+    refreshBudget();
 }
 
 void DocumentTray::setReservedTokens(qint64 tokens) {
@@ -287,12 +364,31 @@ strata::PromptBudget DocumentTray::budget() const {
     if (!hasModel_) {
         // Nothing can be weighed, and nothing run, before a model is chosen.
         weighed.fits = false;
-        weighed.summary = "no model chosen: tokens are counted once one is";
+        weighed.summary = loadingModel_.isEmpty()
+                              ? std::string("no model chosen: tokens are counted once one is")
+                              : "the model " + loadingModel_.toStdString() + " is loading: tokens are counted once it is ready";
     }
     return weighed;
 }
 
 bool DocumentTray::busy() const { return !liveJobs_.empty(); }
+
+QStringList DocumentTray::missingText() const {
+    QStringList out;
+    for (const Row& row : rows_) {
+        if (row.state != RowState::Ready || !row.part || !row.part->unusable.empty()) continue;
+        const strata::PromptPart& part = *row.part;
+        const QString name = QFileInfo(row.path).fileName();
+        const std::vector<int64_t>& pages = part.pagesWithoutText;
+        if (pages.size() == 1)
+            out << tr("%1: page %2 yields no text even with OCR; the model will not see it.").arg(name).arg(pages.front());
+        else if (!pages.empty())
+            out << tr("%1: pages %2 yield no text even with OCR; the model will not see them.").arg(name, pageRanges(pages));
+        else if (yieldsNoText(part))
+            out << tr("%1: yields no text; the model will not see it.").arg(name);
+    }
+    return out;
+}
 
 QStringList DocumentTray::files() const {
     QStringList out;
@@ -453,7 +549,10 @@ void DocumentTray::showRow(int index) {
     name->setToolTip(row.path);
     name->setData(row.path, PathRole);
 
-    type->setText(row.kind ? QString::fromLatin1(strata::partKindName(*row.kind)) : QStringLiteral("…"));
+    // What the file was found to be ("PDF document", "gzip-compressed text"), else its kind.
+    const QString kindName = row.kind ? QString::fromLatin1(strata::partKindName(*row.kind)) : QStringLiteral("…");
+    const bool formatKnown = row.state == RowState::Ready && row.part && !row.part->format.empty();
+    type->setText(formatKnown ? QString::fromStdString(row.part->format) : kindName);
 
     if (row.sizeBytes >= 0) {
         size->setText(QLocale().formattedDataSize(row.sizeBytes));
@@ -481,7 +580,10 @@ void DocumentTray::showRow(int index) {
     } else {
         tokens->setData(QVariant(), TokensRole);
         tokens->setText(QStringLiteral("—"));
-        tokens->setToolTip(part ? tr("No model chosen: tokens are counted once one is") : QString());
+        tokens->setToolTip(!part                      ? QString()
+                           : loadingModel_.isEmpty() ? tr("No model chosen: tokens are counted once one is")
+                                                      : tr("%1 is loading: tokens are counted once it is ready")
+                                                            .arg(loadingModel_));
     }
 
     QString state;
@@ -492,17 +594,12 @@ void DocumentTray::showRow(int index) {
         state = row.shownPermille >= 0 ? tr("reading… %1%").arg(row.shownPermille / 10) : tr("reading…");
         break;
     case RowState::Failed:
-        // Readers name the file in full; the Name column already does, so the reason comes first.
-        state = row.error;
-        if (state.startsWith(row.path)) {
-            state = state.mid(row.path.size()).trimmed();
-            if (state.startsWith(QLatin1Char(':'))) state = state.mid(1).trimmed();
-        }
+        state = failureReason(row);
         colour = kErrorColour;
         break;
     case RowState::Ready:
         if (!hasModel_) {
-            state = tr("read; no model chosen");
+            state = loadingModel_.isEmpty() ? tr("read; no model chosen") : tr("read; model loading");
         } else if (!part->unusable.empty()) {
             state = QString::fromStdString(part->unusable);
             colour = kWarningColour;
@@ -515,18 +612,76 @@ void DocumentTray::showRow(int index) {
         break;
     }
     status->setText(state);
-    status->setToolTip(row.state != RowState::Failed ? state
-                       : row.error.contains(QStringLiteral("encrypted"))
-                           ? row.error + tr("\nDouble-click to give its password.")
-                           : row.error);
+    status->setToolTip(state);
     status->setData(colour.isValid() ? QVariant(colour) : QVariant(), Qt::ForegroundRole);
+    type->setToolTip(QString());
+    if (row.state == RowState::Failed) {
+        // The whole row tells why, wherever the pointer rests on it.
+        const QString why = row.error.contains(QStringLiteral("encrypted"))
+                                ? row.error + tr("\nDouble-click to give its password.")
+                                : row.error;
+        for (QStandardItem* item : {type, size, contents, tokens, status}) item->setToolTip(why);
+        name->setToolTip(row.path + QLatin1Char('\n') + why);
+    }
+}
+
+QString DocumentTray::failureReason(const Row& row) {
+    // Readers name the file in full; the Name column already does, so the reason comes first.
+    QString reason = row.error;
+    if (reason.startsWith(row.path)) {
+        reason = reason.mid(row.path.size()).trimmed();
+        if (reason.startsWith(QLatin1Char(':'))) reason = reason.mid(1).trimmed();
+    }
+    return reason;
+}
+
+void DocumentTray::showProblems() {
+    QStringList lines;
+    int failed = 0;
+    for (const Row& row : rows_) {
+        if (row.state != RowState::Failed) continue;
+        if (++failed <= kMaxListedProblems) lines << QFileInfo(row.path).fileName() + QStringLiteral(": ") + failureReason(row);
+    }
+    if (failed > kMaxListedProblems)
+        lines << tr("and %n more: see the Status column", nullptr, failed - kMaxListedProblems);
+    problemsLabel_->setText(lines.join(QLatin1Char('\n')));
+    problemsLabel_->setVisible(failed > 0);
+}
+
+void DocumentTray::fitColumns() {
+    // Each column as wide as its widest cell, except that the name and the contents take at most
+    // two fifths of a narrow list each, so the others stay in view; the status gets the rest.
+    for (int column = 0; column < StatusColumn; ++column) view_->resizeColumnToContents(column);
+    const int cap = std::max(120, view_->viewport()->width() * 2 / 5);
+    for (int column : {int(NameColumn), int(ContentsColumn)})
+        if (view_->columnWidth(column) > cap) view_->setColumnWidth(column, cap);
+    fillStatusColumn();
+}
+
+void DocumentTray::fillStatusColumn() {
+    int used = 0;
+    for (int column = 0; column < StatusColumn; ++column) used += view_->columnWidth(column);
+    view_->setColumnWidth(StatusColumn, std::max(view_->header()->minimumSectionSize(), view_->viewport()->width() - used));
+}
+
+bool DocumentTray::eventFilter(QObject* watched, QEvent* event) {
+    // The list's visible width changes with the tray and with its vertical scroll bar.
+    if (fitTimer_ && watched == view_->viewport() && event->type() == QEvent::Resize) fitTimer_->start();
+    return QWidget::eventFilter(watched, event);
 }
 
 void DocumentTray::refreshBudget() {
     const strata::PromptBudget weighed = budget();
     QString level;
     QString text;
-    if (!hasModel_) {
+    if (!hasModel_ && !loadingModel_.isEmpty()) {
+        contextBar_->setRange(0, 1);
+        contextBar_->setValue(0);
+        contextBar_->setFormat(tr("Loading %1…").arg(loadingModel_));
+        level = QStringLiteral("none");
+        text = tr("Loading the model %1: files are read now and their tokens counted once it is ready.")
+                   .arg(loadingModel_);
+    } else if (!hasModel_) {
         contextBar_->setRange(0, 1);
         contextBar_->setValue(0);
         contextBar_->setFormat(tr("No model chosen"));
@@ -574,6 +729,10 @@ void DocumentTray::refreshBudget() {
     palette.setColor(QPalette::WindowText, hasModel_ && !weighed.fits ? kErrorColour
                                                                      : this->palette().color(QPalette::WindowText));
     budgetLabel_->setPalette(palette);
+
+    // The rest of what the tray says about its list follows the same changes.
+    showProblems();
+    fitTimer_->start();
 }
 
 void DocumentTray::showReadProgress() {

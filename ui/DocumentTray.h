@@ -48,6 +48,10 @@ public:
     // keeps what it refers to alive while the tray uses it. Every listed file is counted again.
     void setModelInputs(strata::ModelInputs inputs);
     bool hasModel() const { return hasModel_; }
+    // The model being loaded (its file or folder name), until setModelInputs gives its counter;
+    // empty when none is loading (it failed, or none was chosen).
+    void setModelLoading(const QString& name);
+    QString modelLoading() const { return loadingModel_; }
     // Tokens kept free for the question, the chat format and the answer.
     void setReservedTokens(qint64 tokens);
     qint64 reservedTokens() const { return reservedTokens_; }
@@ -60,6 +64,9 @@ public:
     bool busy() const;
     int fileCount() const { return int(rows_.size()); }
     QStringList files() const;
+    // One line per part the model would get without (some of) its text: PDF pages that yield
+    // none, and text files with none at all. Empty when every part has its text.
+    QStringList missingText() const;
 
 signals:
     void changed();
@@ -69,6 +76,7 @@ protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dragMoveEvent(QDragMoveEvent* event) override;
     void dropEvent(QDropEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     enum class RowState { Queued, Reading, Ready, Failed };
@@ -107,6 +115,10 @@ private:
     void finishRead(quint64 rowId, quint64 jobId, ReadOutcome outcome);
     void abandonRead(Row& row);
     void showRow(int index);
+    static QString failureReason(const Row& row);  // the read's error without the file's path
+    void showProblems();
+    void fitColumns();
+    void fillStatusColumn();  // the width the other columns leave
     void refreshBudget();
     void updateBusy();
     void showReadProgress();
@@ -120,7 +132,9 @@ private:
     QPushButton* clearButton_ = nullptr;
     QProgressBar* contextBar_ = nullptr;
     QLabel* budgetLabel_ = nullptr;
+    QLabel* problemsLabel_ = nullptr;
     QTimer* progressTimer_ = nullptr;
+    QTimer* fitTimer_ = nullptr;
 
     std::vector<Row> rows_;  // in list order, one per model row
     std::set<quint64> liveJobs_;
@@ -128,6 +142,7 @@ private:
     quint64 nextJobId_ = 1;
     strata::ModelInputs inputs_;
     bool hasModel_ = false;
+    QString loadingModel_;
     qint64 reservedTokens_ = 0;
     bool wasBusy_ = false;
     QString lastFolder_;

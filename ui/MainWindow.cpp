@@ -59,6 +59,14 @@ constexpr int kModelPathRole = Qt::UserRole + 1;
 
 QString seconds(double s) { return QString::number(s, 'f', s < 10 ? 2 : 1) + QStringLiteral(" s"); }
 
+// How far each attached document goes, by the name answers cite it by.
+QList<SourceExtent> sourceExtentsOf(const QList<app::JobAttachment>& attachments) {
+    QList<SourceExtent> out;
+    for (const app::JobAttachment& a : attachments)
+        if (a.pages > 0 || a.lines > 0) out.push_back({QFileInfo(a.path).fileName(), a.pages, a.lines});
+    return out;
+}
+
 struct SavedConversation {
     QString modelPath;
     std::vector<TranscriptTurn> turns;
@@ -214,6 +222,7 @@ void MainWindow::createCentralArea() {
     prompt_->setTabChangesFocus(true);
     connect(prompt_, &QPlainTextEdit::textChanged, this, [this] {
         tray_->setReservedTokens(settings_.maxAnswerTokens + prompt_->toPlainText().size() / 3 + 64);
+        updateButtons();
     });
 
     runButton_ = new QPushButton(tr("&Run"));
@@ -221,8 +230,6 @@ void MainWindow::createCentralArea() {
     connect(runButton_, &QPushButton::clicked, this, &MainWindow::submitQuestion);
     queueButton_ = new QPushButton(tr("&Queue"));
     queueButton_->setObjectName(QStringLiteral("queueButton"));
-    queueButton_->setToolTip(tr("Run this question after the jobs before it (Ctrl+Shift+Enter): queue questions "
-                                "for an overnight run"));
     connect(queueButton_, &QPushButton::clicked, this, &MainWindow::submitQuestion);
     cancelButton_ = new QPushButton(tr("&Cancel"));
     cancelButton_->setObjectName(QStringLiteral("cancelButton"));
@@ -259,7 +266,8 @@ void MainWindow::createCentralArea() {
     split->addWidget(conversation);
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 3);
-    split->setSizes({440, 760});
+    // The tray wide enough for its fitted columns beside an answer of comfortable line length.
+    split->setSizes({470, 530});
     auto* central = new QWidget;
     auto* layout = new QVBoxLayout(central);
     layout->setContentsMargins(6, 6, 6, 0);
@@ -301,6 +309,7 @@ void MainWindow::connectController() {
     using app::EngineController;
     connect(controller_, &EngineController::modelLoading, this, [this](const QString& path) {
         modelLabel_->setText(tr("Loading %1…").arg(QFileInfo(path).fileName()));
+        tray_->setModelLoading(QFileInfo(path).fileName());
         updateButtons();
     });
     connect(controller_, &EngineController::modelReady, this, [this](const app::ModelSummary& m) {
@@ -317,6 +326,7 @@ void MainWindow::connectController() {
     });
     connect(controller_, &EngineController::modelFailed, this, [this](const QString& message) {
         modelLabel_->setText(tr("No model loaded"));
+        tray_->setModelLoading(QString());
         QMessageBox::warning(this, tr("The model could not be loaded"), message);
         updateButtons();
     });
@@ -326,19 +336,23 @@ void MainWindow::connectController() {
         queueList_->setVisible(queueList_->count() > 0);
         if (job.resume) transcript_->addQuestion(tr("(resuming the saved job)"));
         else transcript_->addQuestion(job.question, job.parts.empty() ? QString() : tr("about %n document(s)", "", int(job.parts.size())));
+        transcript_->addSourceExtents(sourceExtentsOf(job.attachments));
         transcript_->beginAnswer();
         gauges_->clearProgress();
         telemetry_->sampleNow();
         updateButtons();
     });
-    connect(controller_, &EngineController::sessionSaved, this, [this](qint64, const QString& id) {
+    connect(controller_, &EngineController::sessionSaved, this, [this](qint64 jobId, const QString& id) {
         currentSession_ = id;
+        // Said at once: the first progress report may be a while coming on a long prompt.
+        showJobState({jobId, id, true, 0, 0, 0, -1});
         sessions_->refresh();
         statusBar()->showMessage(tr("Session %1 saved; it can be resumed if the job is stopped").arg(id), 5000);
     });
     connect(controller_, &EngineController::textStreamed, this,
             [this](qint64, const QString& text) { transcript_->appendAnswer(text); });
     connect(controller_, &EngineController::progressed, this, [this](const app::JobProgress& p) {
+        showJobState(p);
         gauges_->showProgress(p.prefill ? tr("prefill") : tr("decode"), p.done, p.total, p.tokensPerSecond, p.etaSeconds);
         history_->addTokenRate(p.prefill, double(QDateTime::currentMSecsSinceEpoch() - jobClockStartMs_) / 1000.0,
                                p.tokensPerSecond);
@@ -357,7 +371,9 @@ void MainWindow::connectController() {
             note = o.cancelled ? tr("Stopped: %1").arg(o.error) : tr("Failed: %1").arg(o.error);
         }
         transcript_->finishAnswer(note);
-        sessions_->refresh();
+        // The stored state (ready, paused, failed) again.
+        if (!o.sessionId.isEmpty()) sessions_->showStoredState(o.sessionId);
+        else sessions_->refresh();
         updateButtons();
         if (!closing_) notify(o.ok ? tr("Strata: answer ready") : tr("Strata: job stopped"), note);
     });
@@ -398,6 +414,9 @@ void MainWindow::loadModel(const QString& path) {
     choice.ramBudget = quint64(settings_.ramBudgetMiB) << 20;
     choice.vramBudget = quint64(settings_.vramBudgetMiB) << 20;
     choice.kvBudget = quint64(settings_.kvBudgetMiB) << 20;
+    // Said now rather than when the engine thread starts on it, so the tray never says that no
+    // model is chosen in between.
+    if (!controller_->modelLoaded()) tray_->setModelLoading(QFileInfo(path).fileName());
     controller_->loadModel(choice);
     settings_.modelPath = path;
     settings_.save();
@@ -407,16 +426,26 @@ void MainWindow::updateButtons() {
     const bool model = controller_->modelLoaded();
     const bool busy = controller_->busy();
     const bool reading = tray_->busy();
-    runButton_->setEnabled(model && !busy && !reading);
+    // Blank lines and spaces ask nothing.
+    const bool question = !prompt_->toPlainText().trimmed().isEmpty();
+    runButton_->setEnabled(model && !busy && !reading && question);
     runAction_->setEnabled(runButton_->isEnabled());
-    queueButton_->setEnabled(model && !reading);
+    queueButton_->setEnabled(model && !reading && question);
     queueAction_->setEnabled(queueButton_->isEnabled());
     cancelButton_->setEnabled(busy);
     cancelAction_->setEnabled(busy);
-    runButton_->setToolTip(!model     ? tr("No model loaded: choose one in the toolbar")
-                           : reading  ? tr("Documents are still being read")
-                           : busy     ? tr("A job is running: queue this question or cancel the job")
-                                      : tr("Ask the question about the documents in the tray (Ctrl+Enter)"));
+    const QString noModel = tr("No model loaded: choose one in the toolbar");
+    const QString stillReading = tr("Documents are still being read");
+    runButton_->setToolTip(!model      ? noModel
+                           : reading   ? stillReading
+                           : !question ? tr("Type a question first: Run asks it about the documents in the tray")
+                           : busy      ? tr("A job is running: queue this question or cancel the job")
+                                       : tr("Ask the question about the documents in the tray (Ctrl+Enter)"));
+    queueButton_->setToolTip(!model      ? noModel
+                             : reading   ? stillReading
+                             : !question ? tr("Type a question first: Queue runs it after the jobs before it")
+                                         : tr("Run this question after the jobs before it (Ctrl+Shift+Enter): queue "
+                                              "questions for an overnight run"));
 }
 
 app::JobRequest MainWindow::baseRequest() const {
@@ -456,9 +485,13 @@ void MainWindow::submitQuestion() {
                                     "the tray to continue this one."));
             return;
         }
+        // Pages that yield no text are left out of the prompt: the user hears of it before the job.
+        const QStringList missing = tray_->missingText();
+        if (!missing.isEmpty() && askAboutMissingText(missing) == MissingTextChoice::Cancel) return;
         request.documentText = QString::fromStdString(renderTextParts(job.parts));
         for (PromptPart& p : job.parts) {
-            request.attachments.push_back({QString::fromStdString(p.file.string()), partKindName(p.kind), p.tokens});
+            request.attachments.push_back({QString::fromStdString(p.file.string()), partKindName(p.kind), p.tokens,
+                                           p.pages, qint64(p.lines)});
             // The engine thread reads images and recordings again for the model's encoders; the
             // window keeps only what opening a cited source needs.
             p.pixelValues = {};
@@ -467,6 +500,7 @@ void MainWindow::submitQuestion() {
     }
     request.question = question;
     request.sessionId = currentSession_;
+    job.attachments = request.attachments;
     const qint64 id = controller_->submit(request);
     jobs_.insert(id, std::move(job));
     if (controller_->busy()) {
@@ -545,6 +579,37 @@ void MainWindow::openSource(const SourceLink& source) {
         }
     }
     statusBar()->showMessage(tr("%1 is not among this window's documents").arg(source.fileName), 5000);
+}
+
+MainWindow::MissingTextChoice MainWindow::askAboutMissingText(const QStringList& lines) {
+    const QString message = lines.join(QLatin1Char('\n'));
+    if (missingTextQuestion_) return missingTextQuestion_(message);
+    QMessageBox box(QMessageBox::Warning, tr("Some of the documents yield no text"), message, QMessageBox::NoButton, this);
+    box.setObjectName(QStringLiteral("missingTextQuestion"));
+    box.setTextFormat(Qt::PlainText);  // file names are not markup
+    box.setInformativeText(tr("Ask anyway about what the model can read, or cancel and take those files out of the "
+                              "tray."));
+    QPushButton* go = box.addButton(controller_->busy() ? tr("Queue Anyway") : tr("Run Anyway"), QMessageBox::AcceptRole);
+    box.addButton(QMessageBox::Cancel);
+    box.setDefaultButton(go);
+    box.exec();
+    return box.clickedButton() == go ? MissingTextChoice::RunAnyway : MissingTextChoice::Cancel;
+}
+
+void MainWindow::showJobState(const app::JobProgress& p) {
+    if (p.sessionId.isEmpty()) return;
+    QString state, detail;
+    if (!p.prefill) {
+        state = tr("answering");
+        detail = tr("The job is writing its answer: %L1 tokens so far").arg(p.done);
+    } else if (p.total > 0) {
+        state = tr("prefilling %1%").arg(p.done * 100 / p.total);
+        detail = tr("The job is reading the prompt: %L1 of %L2 tokens, saved at each checkpoint").arg(p.done).arg(p.total);
+    } else {
+        state = tr("prefilling");
+        detail = tr("The job is reading the prompt");
+    }
+    sessions_->showLiveState(p.sessionId, state, detail);
 }
 
 void MainWindow::notify(const QString& title, const QString& text) {

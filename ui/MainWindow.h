@@ -67,6 +67,14 @@ public:
     // without asking: the job pauses with everything saved. A second signal ends the process.
     void closeOnStopSignals();
 
+    // What asking about documents with pages that yield no text does: go on without them, or not.
+    enum class MissingTextChoice { RunAnyway, Cancel };
+    // Replaces the question asked before such a job (tests answer it without a dialog); message
+    // names each file and its pages, one per line.
+    void setMissingTextQuestion(std::function<MissingTextChoice(const QString& message)> ask) {
+        missingTextQuestion_ = std::move(ask);
+    }
+
 signals:
     // A job ended and the user was told (a desktop notification, or the status bar).
     void notified(const QString& title, const QString& text);
@@ -78,6 +86,7 @@ private:
     struct JobInfo {
         QString question;
         std::vector<PromptPart> parts;  // for opening cited sources
+        QList<app::JobAttachment> attachments;  // for telling cited places that exist
         bool resume = false;
     };
 
@@ -90,6 +99,8 @@ private:
     void showAbout();
     void editSettings();
     void openSource(const SourceLink& source);
+    MissingTextChoice askAboutMissingText(const QStringList& lines);
+    void showJobState(const app::JobProgress& progress);
     void notify(const QString& title, const QString& text);
     app::JobRequest baseRequest() const;
     QString storeRoot() const;
@@ -98,6 +109,7 @@ private:
     app::EngineController* controller_ = nullptr;
     app::TelemetrySampler* telemetry_ = nullptr;
     std::function<CloseChoice()> closeQuestion_;
+    std::function<MissingTextChoice(const QString&)> missingTextQuestion_;
 
     DocumentTray* tray_ = nullptr;
     TranscriptView* transcript_ = nullptr;

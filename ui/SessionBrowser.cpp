@@ -202,7 +202,12 @@ void SessionBrowser::createWidgets() {
     table_->setSortingEnabled(true);
     table_->sortByColumn(SessionListModel::UpdatedColumn, Qt::DescendingOrder);
     table_->verticalHeader()->hide();
+    // The title takes what the other columns, each as wide as its content, leave; one line per
+    // session, a long title elided (its tooltip has it whole).
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setSectionResizeMode(SessionListModel::TitleColumn, QHeaderView::Stretch);
+    table_->horizontalHeader()->setMinimumSectionSize(48);
+    table_->setWordWrap(false);
     table_->setAlternatingRowColors(true);
     table_->setToolTip(tr("Saved sessions; click a header to sort, Enter to continue the selected one"));
     connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &SessionBrowser::onSelectionChanged);
@@ -301,6 +306,8 @@ void SessionBrowser::createWidgets() {
     splitter->addWidget(reviewPane);
     splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 3);
+    // Room for a readable title beside the fitted columns.
+    splitter->setSizes({560, 800});
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(splitter);
@@ -362,6 +369,16 @@ void SessionBrowser::showEvent(QShowEvent* event) {
     if (!everRefreshed_) refresh();
 }
 
+void SessionBrowser::showLiveState(const QString& id, const QString& state, const QString& detail) {
+    endedJobs_.removeAll(id);
+    model_->setLiveState(id, state, detail);
+}
+
+void SessionBrowser::showStoredState(const QString& id) {
+    if (!endedJobs_.contains(id)) endedJobs_ << id;
+    refresh();
+}
+
 void SessionBrowser::refresh() {
     everRefreshed_ = true;
     searchDebounce_->stop();
@@ -371,6 +388,9 @@ void SessionBrowser::refresh() {
         this, [root = storeRoot_, search = search_->text()] { return listSessionsAt(root, search); },
         [this, generation](ListOutcome outcome) {
             if (generation != listGeneration_) return;  // a newer search or root replaced this one
+            // Asked for after the jobs ended, this list has their stored states.
+            for (const QString& id : std::as_const(endedJobs_)) model_->setLiveState(id, QString());
+            endedJobs_.clear();
             if (!outcome.error.isEmpty()) {
                 reportError(tr("Could not list the sessions in %1: %2").arg(storeRoot_, outcome.error));
                 return;

@@ -7,6 +7,7 @@
 // comes back as plain values, so a large or locked database never freezes the window. Results
 // that arrive after a newer request was made are dropped.
 #include <QString>
+#include <QStringList>
 #include <QWidget>
 
 #include <cstdint>
@@ -48,6 +49,13 @@ public:
     QString reviewedId() const { return reviewedId_; }
 
     SessionListModel* sessionModel() const { return model_; }
+
+    // While a job works on session id, its row says what the job is doing (see
+    // SessionListModel::setLiveState).
+    void showLiveState(const QString& id, const QString& state, const QString& detail);
+    // The job on session id ended: the list is read again, and the row shows the stored state
+    // once the new list has it (before, the stored state is the one from before the job ended).
+    void showStoredState(const QString& id);
 
     // Writes the session as Markdown or JSON to file, atomically. Blocking: the browser calls it
     // on a worker thread; it opens its own store, so any thread may call it.
@@ -99,6 +107,7 @@ private:
     uint64_t listGeneration_ = 0;
     uint64_t reviewGeneration_ = 0;
     QString pendingSelection_;
+    QStringList endedJobs_;  // sessions whose live state goes when the next list lands
     QString reviewedId_;
     strata::SessionState reviewedState_ = strata::SessionState::Ready;
     QString reviewedTitle_;

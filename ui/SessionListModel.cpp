@@ -30,6 +30,15 @@ int SessionListModel::rowOf(const QString& id) const {
     return -1;
 }
 
+void SessionListModel::setLiveState(const QString& id, const QString& state, const QString& detail) {
+    const LiveState before = live_.value(id);
+    if (state.isEmpty()) live_.remove(id);
+    else live_.insert(id, {state, detail});
+    if (before.state == state && before.detail == detail) return;
+    const int row = rowOf(id);
+    if (row >= 0) emit dataChanged(index(row, StateColumn), index(row, StateColumn));
+}
+
 int SessionListModel::rowCount(const QModelIndex& parent) const {
     return parent.isValid() ? 0 : static_cast<int>(sessions_.size());
 }
@@ -58,6 +67,10 @@ QVariant SessionListModel::data(const QModelIndex& index, int role) const {
         default: return {};
         }
     }
+
+    const auto live = index.column() == StateColumn ? live_.constFind(QString::fromStdString(s.id)) : live_.cend();
+    if (live != live_.cend() && (role == Qt::DisplayRole || role == Qt::ToolTipRole))
+        return role == Qt::DisplayRole ? live->state : live->detail;
 
     if (role == Qt::DisplayRole) {
         switch (index.column()) {

@@ -4,15 +4,43 @@
 #include <QScrollBar>
 #include <QUrl>
 
+#include <optional>
+
 namespace strata::ui {
 
 namespace {
 
 // "[name.ext, page 3]", "[name.ext, line 7]", "[name.ext, lines 7-12]": what the prompt's source
-// lines look like (ingest's describe()), and so what a model quotes back.
+// lines look like (ingest's describe()), and so what a model quotes back. Text read by OCR adds
+// its confidence: "[scan.pdf, page 3, OCR 94%]", "[photo.png, OCR 91%]". A bracketed file name
+// alone ("[notes.txt]") matches too, and is then not taken for a source.
 const QRegularExpression& sourcePattern() {
-    static const QRegularExpression re(QStringLiteral(R"(\[([^\[\],\n]+\.[A-Za-z0-9]+), (?:page (\d+)|lines? (\d+)(?:-(\d+))?)\])"));
+    static const QRegularExpression re(QStringLiteral(
+        R"(\[([^\[\],\n]+\.[A-Za-z0-9]+)(?:, page (\d+)|, lines? (\d+)(?:-(\d+))?)?(?:, OCR (\d{1,3})%)?\])"));
     return re;
+}
+
+// The place a match of sourcePattern() cites; nothing for a bare file name.
+std::optional<SourceLink> linkOf(const QRegularExpressionMatch& m) {
+    if (!m.hasCaptured(2) && !m.hasCaptured(3) && !m.hasCaptured(5)) return std::nullopt;
+    SourceLink link;
+    link.fileName = m.captured(1).trimmed();
+    link.page = m.captured(2).toInt();
+    link.firstLine = m.captured(3).toInt();
+    link.lastLine = m.hasCaptured(4) ? m.captured(4).toInt() : link.firstLine;
+    link.ocrPercent = m.hasCaptured(5) ? m.captured(5).toInt() : -1;
+    return link;
+}
+
+// Text that Markdown shows as written.
+QString escapeMarkdown(const QString& text) {
+    QString out;
+    out.reserve(text.size());
+    for (QChar c : text) {
+        if (QStringLiteral("\\`*_{}[]()#+-.!<>|~").contains(c)) out += QLatin1Char('\\');
+        out += c;
+    }
+    return out;
 }
 
 constexpr const char* kLinkScheme = "strata-source";
@@ -41,30 +69,57 @@ TranscriptView::TranscriptView(QWidget* parent) : QTextBrowser(parent) {
 std::vector<SourceLink> TranscriptView::sourcesIn(const QString& text) {
     std::vector<SourceLink> out;
     auto it = sourcePattern().globalMatch(text);
-    while (it.hasNext()) {
-        const auto m = it.next();
-        SourceLink link;
-        link.fileName = m.captured(1).trimmed();
-        link.page = m.captured(2).toInt();
-        link.firstLine = m.captured(3).toInt();
-        link.lastLine = m.captured(4).isEmpty() ? link.firstLine : m.captured(4).toInt();
-        out.push_back(link);
-    }
+    while (it.hasNext())
+        if (auto link = linkOf(it.next())) out.push_back(*link);
     return out;
+}
+
+QString TranscriptView::missingPlace(const SourceLink& link, const SourceExtent& extent) {
+    if (link.page > 0 && extent.pages > 0 && link.page > extent.pages) return tr("no such page");
+    // A range that starts in the file opens what there is of it.
+    if (link.firstLine > 0 && extent.lines > 0 && link.firstLine > extent.lines)
+        return link.lastLine > link.firstLine ? tr("no such lines") : tr("no such line");
+    return {};
+}
+
+void TranscriptView::addSourceExtents(const QList<SourceExtent>& extents) {
+    for (const SourceExtent& e : extents) extents_.insert(e.fileName, e);
+    render();
 }
 
 QString TranscriptView::markdownOf(const TranscriptTurn& turn) const {
     if (turn.user) {
         // A question is shown as typed: quoted, with Markdown's own characters escaped.
-        QString text;
-        for (QChar c : turn.text) {
-            if (c == QLatin1Char('\n')) text += QStringLiteral("  \n> ");
-            else if (QStringLiteral("\\`*_{}[]()#+-.!<>|").contains(c)) text += QLatin1Char('\\') + c;
-            else text += c;
-        }
+        QString text = escapeMarkdown(turn.text);
+        text.replace(QLatin1Char('\n'), QStringLiteral("  \n> "));
         return QStringLiteral("**%1**\n\n> %2\n").arg(tr("You"), text);
     }
     return QStringLiteral("**%1**\n\n%2\n").arg(tr("Strata"), turn.text.isEmpty() ? QStringLiteral("…") : turn.text);
+}
+
+QString TranscriptView::linkSources(const QString& markdown) {
+    QString linked;
+    qsizetype last = 0;
+    auto it = sourcePattern().globalMatch(markdown);
+    while (it.hasNext()) {
+        const auto m = it.next();
+        const std::optional<SourceLink> link = linkOf(m);
+        if (!link) continue;
+        linked += markdown.mid(last, m.capturedStart() - last);
+        last = m.capturedEnd();
+        const QString cited = escapeMarkdown(m.captured(0).mid(1, m.capturedLength() - 2));
+        const auto extent = extents_.constFind(link->fileName);
+        const QString missing = extent == extents_.cend() ? QString() : missingPlace(*link, *extent);
+        if (!missing.isEmpty()) {
+            // Shown as cited, and not as a link that would only fail to open.
+            linked += QStringLiteral("\\[%1\\] *(%2)*").arg(cited, missing);
+            continue;
+        }
+        // Each cited source that exists becomes a link carrying its index.
+        linked += QStringLiteral("[%1](%2:%3)").arg(cited, QLatin1String(kLinkScheme)).arg(links_.size());
+        links_.push_back(*link);
+    }
+    return linked + markdown.mid(last);
 }
 
 void TranscriptView::render() {
@@ -72,31 +127,17 @@ void TranscriptView::render() {
     QString markdown;
     if (turns_.empty()) markdown = welcome_;
     for (const TranscriptTurn& turn : turns_) {
-        QString part = markdownOf(turn);
-        if (!turn.user) {
-            // Each cited source becomes a link carrying its index.
-            QString linked;
-            qsizetype last = 0;
-            auto it = sourcePattern().globalMatch(part);
-            while (it.hasNext()) {
-                const auto m = it.next();
-                const SourceLink link = sourcesIn(m.captured(0)).front();
-                linked += part.mid(last, m.capturedStart() - last);
-                linked += QStringLiteral("[%1](%2:%3)")
-                              .arg(m.captured(0).mid(1, m.capturedLength() - 2), QLatin1String(kLinkScheme))
-                              .arg(links_.size());
-                links_.push_back(link);
-                last = m.capturedEnd();
-            }
-            part = linked + part.mid(last);
-        }
-        markdown += part;
-        if (!turn.note.isEmpty()) markdown += QStringLiteral("\n*%1*\n").arg(turn.note);
+        const QString part = markdownOf(turn);
+        markdown += turn.user ? part : linkSources(part);
+        if (!turn.note.isEmpty()) markdown += QStringLiteral("\n*%1*\n").arg(escapeMarkdown(turn.note));
         markdown += QStringLiteral("\n---\n\n");
     }
     QScrollBar* bar = verticalScrollBar();
     const bool atEnd = bar->value() >= bar->maximum() - 4;
-    setMarkdown(markdown);
+    // The answer is the model's text: Markdown, but any HTML in it is shown as written. Rendered
+    // as HTML, "<dir>" would swallow the rest of the answer and "<script>" would be markup from
+    // an untrusted source.
+    document()->setMarkdown(markdown, QTextDocument::MarkdownNoHTML);
     if (atEnd) bar->setValue(bar->maximum());
 }
 

@@ -35,6 +35,10 @@ struct JobAttachment {
     QString path;
     QString kind;  // "pdf", "text", "image", "audio"
     qint64 tokens = 0;
+    // How far the file goes, so that the window can tell a cited place that exists from one the
+    // model made up: pages of a PDF, lines of a text file; 0 when it does not apply.
+    qint64 pages = 0;
+    qint64 lines = 0;
 };
 
 struct JobRequest {
@@ -55,6 +59,7 @@ struct JobRequest {
 
 struct JobProgress {
     qint64 jobId = 0;
+    QString sessionId;  // the session the job writes; empty until it has one
     bool prefill = true;
     qint64 done = 0;
     qint64 total = 0;

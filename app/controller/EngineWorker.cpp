@@ -201,7 +201,7 @@ void EngineWorker::run(qint64 jobId, const JobRequest& request) {
         if (prefill == lastPrefill && p.done != 0 && p.done != p.total && now - lastReport < kProgressInterval) return;
         lastReport = now;
         lastPrefill = prefill;
-        emit progressed({jobId, prefill, p.done, p.total, p.tokensPerSecond, p.etaSeconds});
+        emit progressed({jobId, outcome.sessionId, prefill, p.done, p.total, p.tokensPerSecond, p.etaSeconds});
     };
     callbacks.generation.cancelRequested = [this, jobId] { return cancel_->load() == jobId; };
     callbacks.generation.pauseRequested = [this, jobId] { return pause_->load() == jobId; };

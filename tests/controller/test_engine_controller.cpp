@@ -92,6 +92,14 @@ private slots:
         QCOMPARE(started.count(), 1);
         QCOMPARE(saved.count(), 1);
         QVERIFY(progress.count() >= 2);
+        // Each report names the session the job writes, so the window can show it working.
+        bool decoded = false;
+        for (const QList<QVariant>& args : progress) {
+            const JobProgress p = args.at(0).value<JobProgress>();
+            QCOMPARE(p.sessionId, outcome.sessionId);
+            decoded |= !p.prefill;
+        }
+        QVERIFY(decoded);
         QVERIFY(outcome.promptTokens > 1000);
         QVERIFY(outcome.generatedTokens > 0);
         // The window's thread ran its timer all along and received every signal itself.

@@ -20,12 +20,14 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTextBrowser>
+#include <QTreeView>
 #include <QtTest>
 
 #include "DocumentTray.h"
 #include "EngineController.h"
 #include "MainWindow.h"
 #include "TelemetrySampler.h"
+#include "TranscriptView.h"
 #include "SessionBrowser.h"
 #include "SessionListModel.h"
 #include "session/SessionStore.h"
@@ -81,6 +83,54 @@ class TestAppWindow : public QObject {
         QVERIFY(dropEvent.isAccepted());
     }
 
+    // A PDF with one line of text on each page given some, and no content at all on a page
+    // given none: what a scan looks like to a text reader.
+    static QByteArray pdfWithPages(const QStringList& pages) {
+        QList<QByteArray> objects{"<< /Type /Catalog /Pages 2 0 R >>", QByteArray(),
+                                  "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
+        QByteArray kids;
+        for (const QString& text : pages) {
+            const qsizetype pageId = objects.size() + 1;
+            kids += QByteArray::number(pageId) + " 0 R ";
+            QByteArray page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>";
+            if (text.isEmpty()) {
+                objects << page + " >>";
+                continue;
+            }
+            const QByteArray stream = "BT /F1 12 Tf 72 720 Td (" + text.toLatin1() + ") Tj ET\n";
+            objects << page + " /Contents " + QByteArray::number(pageId + 1) + " 0 R >>";
+            objects << "<< /Length " + QByteArray::number(stream.size()) + " >>\nstream\n" + stream + "endstream";
+        }
+        objects[1] = "<< /Type /Pages /Kids [" + kids + "] /Count " + QByteArray::number(pages.size()) + " >>";
+        QByteArray pdf = "%PDF-1.4\n";
+        QList<qsizetype> offsets;
+        for (qsizetype i = 0; i < objects.size(); ++i) {
+            offsets << pdf.size();
+            pdf += QByteArray::number(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
+        }
+        const qsizetype xref = pdf.size();
+        pdf += "xref\n0 " + QByteArray::number(objects.size() + 1) + "\n0000000000 65535 f \n";
+        for (qsizetype offset : offsets) pdf += QByteArray::number(offset).rightJustified(10, '0') + " 00000 n \n";
+        pdf += "trailer\n<< /Size " + QByteArray::number(objects.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
+               QByteArray::number(xref) + "\n%%EOF\n";
+        return pdf;
+    }
+
+    QString writeTestFile(const QString& name, const QByteArray& bytes) {
+        QFile file(dir_.filePath(name));
+        if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size()) return {};
+        return file.fileName();
+    }
+
+    // The State cell of session id as the browser's table shows it.
+    static QString shownState(MainWindow& w, const QString& id) {
+        const QAbstractItemModel* table = w.findChild<QTableView*>(QStringLiteral("sessionTable"))->model();
+        for (int r = 0; r < table->rowCount(); ++r)
+            if (table->index(r, 0).data(SessionListModel::IdRole).toString() == id)
+                return table->index(r, SessionListModel::StateColumn).data().toString();
+        return {};
+    }
+
 private slots:
     void initTestCase() {
         QStandardPaths::setTestModeEnabled(true);
@@ -102,7 +152,7 @@ private slots:
         auto* run = w.findChild<QPushButton*>(QStringLiteral("runButton"));
         QVERIFY(!run->isEnabled());  // no model yet
         QVERIFY(ready(w, modelDir()));
-        QVERIFY(run->isEnabled());
+        QVERIFY(!run->isEnabled());  // no question yet
 
         QFile log(dir_.filePath("plant.log"));
         QVERIFY(log.open(QIODevice::WriteOnly));
@@ -166,6 +216,145 @@ private slots:
         const QByteArray text = md.readAll();
         QVERIFY(text.contains("When was the sensor replaced?"));
         QVERIFY(text.contains("plant.log"));
+    }
+
+    void aBadFilesErrorIsReadableAtTheDefaultSize() {
+        const QString core = writeTestFile(QStringLiteral("core.dump.log"),
+                                           QByteArray("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0core dump\0\0\x03\0", 27));
+        const QString notes = writeTestFile(QStringLiteral("shift-notes.txt"), "Pump 7 was replaced at 11:02.\n");
+        QVERIFY(!core.isEmpty() && !notes.isEmpty());
+        MainWindow w;
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        const QSize defaultSize = w.size();
+        auto* tray = w.findChild<DocumentTray*>();
+        drop(tray, {QUrl::fromLocalFile(notes), QUrl::fromLocalFile(core)});
+        if (QTest::currentTestFailed()) return;
+        QTRY_VERIFY_WITH_TIMEOUT(tray->fileCount() == 2 && !tray->busy(), 30000);
+
+        const QAbstractItemModel* rows = w.findChild<QTreeView*>(QStringLiteral("trayView"))->model();
+        const int bad = rows->index(0, DocumentTray::NameColumn).data().toString() == QStringLiteral("core.dump.log") ? 0 : 1;
+        const QString reason = rows->index(bad, DocumentTray::StatusColumn).data().toString();
+        QVERIFY2(reason.contains(QStringLiteral("binary")), qPrintable(reason));
+        QVERIFY(rows->index(bad, DocumentTray::NameColumn).data(Qt::ToolTipRole).toString().contains(reason));
+
+        // Some widget the user sees without scrolling says it: shown, inside the window, unclipped.
+        QCOMPARE(w.size(), defaultSize);
+        QWidget* sayer = nullptr;
+        for (QLabel* label : w.findChildren<QLabel*>())
+            if (label->isVisible() && label->text().contains(QStringLiteral("core.dump.log")) && label->text().contains(reason))
+                sayer = label;
+        QVERIFY2(sayer, "no visible label names the bad file and its error");
+        const QRect inWindow(sayer->mapTo(&w, QPoint(0, 0)), sayer->size());
+        QVERIFY2(w.rect().contains(inWindow), qPrintable(QStringLiteral("%1,%2 %3x%4").arg(inWindow.x()).arg(inWindow.y())
+                                                             .arg(inWindow.width()).arg(inWindow.height())));
+        QCOMPARE(sayer->visibleRegion().boundingRect(), sayer->rect());
+    }
+
+    void runAndQueueNeedAQuestion() {
+        MainWindow w;
+        w.show();
+        auto* run = w.findChild<QPushButton*>(QStringLiteral("runButton"));
+        auto* queue = w.findChild<QPushButton*>(QStringLiteral("queueButton"));
+        auto* prompt = w.findChild<QPlainTextEdit*>(QStringLiteral("promptEdit"));
+        // While the model loads, the tray says so rather than that none is chosen.
+        w.loadModel(modelDir());
+        auto* bar = w.findChild<QProgressBar*>(QStringLiteral("contextBar"));
+        QVERIFY2(bar->text().startsWith(QStringLiteral("Loading model")), qPrintable(bar->text()));
+        QVERIFY(!bar->text().contains(QStringLiteral("No model chosen")));
+        QTRY_VERIFY_WITH_TIMEOUT(w.controller()->modelLoaded(), 60000);
+
+        QVERIFY(prompt->toPlainText().isEmpty());
+        QVERIFY(!run->isEnabled());
+        QVERIFY(!queue->isEnabled());
+        QVERIFY2(run->toolTip().contains(QStringLiteral("question")), qPrintable(run->toolTip()));
+        QVERIFY2(queue->toolTip().contains(QStringLiteral("question")), qPrintable(queue->toolTip()));
+        prompt->setPlainText(QStringLiteral("  \n\t \n"));
+        QVERIFY(!run->isEnabled());
+        QVERIFY(!queue->isEnabled());
+        QVERIFY(!w.findChild<QAction*>(QStringLiteral("actionRun"))->isEnabled());
+        prompt->setPlainText(QStringLiteral("What failed?"));
+        QVERIFY(run->isEnabled());
+        QVERIFY(queue->isEnabled());
+        QVERIFY(w.findChild<QAction*>(QStringLiteral("actionRun"))->isEnabled());
+        QVERIFY(!run->toolTip().contains(QStringLiteral("Type a question")));
+        prompt->clear();
+        QVERIFY(!run->isEnabled());
+    }
+
+    void theSessionListSaysWhatTheJobDoes() {
+        MainWindow w;
+        w.show();
+        QVERIFY(ready(w, modelDir()));
+        w.findChild<QAction*>(QStringLiteral("actionNewConversation"))->trigger();
+        QSignalSpy done(w.controller(), &app::EngineController::jobFinished);
+        ask(w, QStringLiteral("Which pump failed?"));
+        const app::JobOutcome first = finished(done, 1);
+        QVERIFY2(first.ok, qPrintable(first.error));
+        QTRY_COMPARE_WITH_TIMEOUT(shownState(w, first.sessionId), QStringLiteral("ready"), 10000);
+
+        // A follow-up on the listed session: its row says what the job does while it runs.
+        QStringList whilePrefilling, whileDecoding;
+        connect(w.controller(), &app::EngineController::progressed, this, [&](const app::JobProgress& p) {
+            (p.prefill ? whilePrefilling : whileDecoding) << shownState(w, first.sessionId);
+        });
+        ask(w, longQuestion(100) + QStringLiteral(" And then?"));
+        const app::JobOutcome second = finished(done, 2);
+        QVERIFY2(second.ok, qPrintable(second.error));
+        QCOMPARE(second.sessionId, first.sessionId);
+        QVERIFY(!whilePrefilling.isEmpty());
+        for (const QString& state : whilePrefilling)
+            QVERIFY2(state.startsWith(QStringLiteral("prefilling")), qPrintable(state));
+        QVERIFY(!whileDecoding.isEmpty());
+        for (const QString& state : whileDecoding) QCOMPARE(state, QStringLiteral("answering"));
+        // The stored state once the job is over.
+        QTRY_COMPARE_WITH_TIMEOUT(shownState(w, first.sessionId), QStringLiteral("ready"), 10000);
+        disconnect(w.controller(), &app::EngineController::progressed, this, nullptr);
+    }
+
+    void pagesWithoutTextAreSaidBeforeTheJob() {
+        const QString scan = writeTestFile(QStringLiteral("scan.pdf"), pdfWithPages({QStringLiteral("Cover page."), QString(),
+                                                                                   QStringLiteral("Middle."), QString()}));
+        QVERIFY(!scan.isEmpty());
+        MainWindow w;
+        w.show();
+        QVERIFY(ready(w, modelDir()));
+        w.findChild<QAction*>(QStringLiteral("actionNewConversation"))->trigger();
+        auto* tray = w.findChild<DocumentTray*>();
+        drop(tray, {QUrl::fromLocalFile(scan)});
+        if (QTest::currentTestFailed()) return;
+        QTRY_VERIFY_WITH_TIMEOUT(tray->fileCount() == 1 && !tray->busy(), 30000);
+        QCOMPARE(tray->parts().size(), size_t(1));
+
+        QStringList asked;
+        auto answer = MainWindow::MissingTextChoice::Cancel;
+        w.setMissingTextQuestion([&](const QString& message) {
+            asked << message;
+            return answer;
+        });
+        QSignalSpy queued(w.controller(), &app::EngineController::jobQueued);
+        QSignalSpy done(w.controller(), &app::EngineController::jobFinished);
+        ask(w, QStringLiteral("What is on the cover?"));
+        QCOMPARE(asked, QStringList{QStringLiteral("scan.pdf: pages 2, 4 yield no text even with OCR; the model will "
+                                                   "not see them.")});
+        QCOMPARE(queued.count(), 0);  // cancelled: nothing runs, and the question stays to edit
+        QCOMPARE(w.findChild<QPlainTextEdit*>(QStringLiteral("promptEdit"))->toPlainText(),
+                 QStringLiteral("What is on the cover?"));
+
+        answer = MainWindow::MissingTextChoice::RunAnyway;
+        QTest::mouseClick(w.findChild<QPushButton*>(QStringLiteral("runButton")), Qt::LeftButton);
+        QCOMPARE(asked.size(), 2);
+        QCOMPARE(queued.count(), 1);
+        const app::JobOutcome outcome = finished(done, 1);
+        QVERIFY2(outcome.ok, qPrintable(outcome.error));
+
+        // The transcript knows the job's document has four pages: a fifth is not a place to open.
+        auto* transcript = w.findChild<TranscriptView*>();
+        transcript->appendAnswer(QStringLiteral(" See [scan.pdf, page 5] and [scan.pdf, page 3]."));
+        transcript->finishAnswer(QString());
+        QVERIFY2(transcript->toPlainText().contains(QStringLiteral("[scan.pdf, page 5] (no such page)")),
+                 qPrintable(transcript->toPlainText()));
+        QVERIFY(transcript->toHtml().contains(QStringLiteral("strata-source:")));  // page 3 is a link
     }
 
     void cancelStopsTheJobAndTheSessionResumes() {

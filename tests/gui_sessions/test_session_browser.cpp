@@ -154,6 +154,32 @@ private slots:
                 twice == (QStringList{qs(windId_), qs(breadId_), qs(pausedId_)}));
     }
 
+    void aRunningJobsStateShowsUntilTheStoredOneIsRead() {
+        SessionBrowser b;
+        QVERIFY(loadBrowser(b));
+        auto* table = b.findChild<QTableView*>(QStringLiteral("sessionTable"));
+        const auto shownState = [&](const std::string& id) {
+            for (int r = 0; r < table->model()->rowCount(); ++r)
+                if (table->model()->index(r, 0).data(SessionListModel::IdRole).toString() == qs(id))
+                    return table->model()->index(r, SessionListModel::StateColumn).data().toString();
+            return QString();
+        };
+        QCOMPARE(shownState(breadId_), QStringLiteral("ready"));
+        b.showLiveState(qs(breadId_), QStringLiteral("answering"), QStringLiteral("The job is writing its answer"));
+        QCOMPARE(shownState(breadId_), QStringLiteral("answering"));
+        QCOMPARE(shownState(windId_), QStringLiteral("ready"));
+        // A reload while the job runs keeps saying what it does.
+        QSignalSpy loaded(&b, &SessionBrowser::loaded);
+        b.refresh();
+        QVERIFY(loaded.wait(kWaitMs));
+        QCOMPARE(shownState(breadId_), QStringLiteral("answering"));
+        // The job ended: the stored state again, once the list is read afresh.
+        b.showStoredState(qs(breadId_));
+        QVERIFY(loaded.wait(kWaitMs));
+        QCOMPARE(shownState(breadId_), QStringLiteral("ready"));
+        QVERIFY(b.sessionModel()->liveState(qs(breadId_)).isEmpty());
+    }
+
     void searchNarrowsByTurnText() {
         SessionBrowser b;
         QVERIFY(loadBrowser(b));

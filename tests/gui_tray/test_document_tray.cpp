@@ -16,8 +16,11 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QThread>
+#include <QHeaderView>
+#include <QScrollBar>
 #include <QTreeView>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 
@@ -395,13 +398,122 @@ private slots:
         QVERIFY(tray.budget().partTokens > 0);
     }
 
+    void typeColumnSaysWhatTheFileIs() {
+        DocumentTray tray;
+        tray.setModelInputs(llama(4096));
+        tray.addFiles({crlfLog_, core_});
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), kReadTimeoutMs);
+        const QAbstractItemModel* model = modelOf(tray);
+        const std::vector<strata::PromptPart> parts = tray.parts();
+        QCOMPARE(parts.size(), size_t(1));
+        // What ingest found the file to be; the kind's name where it found nothing more.
+        const QString format = QString::fromStdString(parts.front().format);
+        QCOMPARE(cell(model, rowNamed(model, "service.log"), DocumentTray::TypeColumn),
+                 format.isEmpty() ? QStringLiteral("text") : format);
+        QCOMPARE(cell(model, rowNamed(model, "core.log"), DocumentTray::TypeColumn), QStringLiteral("text"));
+    }
+
+    void aBadFileSaysWhyOnItsRowAndBelowTheList() {
+        DocumentTray tray;
+        tray.setModelInputs(llama(4096));
+        tray.resize(360, 480);
+        tray.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&tray));
+        auto* problems = tray.findChild<QLabel*>(QStringLiteral("trayProblems"));
+        QVERIFY(problems);
+        QVERIFY(!problems->isVisible());
+        tray.addFiles({notes_, core_});
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), kReadTimeoutMs);
+        const QAbstractItemModel* model = modelOf(tray);
+        const int core = rowNamed(model, "core.log");
+        const QString reason = cell(model, core, DocumentTray::StatusColumn);
+        QVERIFY2(reason.contains("binary"), qPrintable(reason));
+        // Wherever the pointer rests on the row, the error shows; the name keeps its path.
+        for (int column = 0; column < DocumentTray::ColumnCount; ++column)
+            QVERIFY2(cell(model, core, column, Qt::ToolTipRole).contains(reason), qPrintable(QString::number(column)));
+        QVERIFY(cell(model, core, DocumentTray::NameColumn, Qt::ToolTipRole).startsWith(QDir::cleanPath(core_)));
+        QVERIFY(!cell(model, rowNamed(model, "notes.txt"), DocumentTray::NameColumn, Qt::ToolTipRole).contains(reason));
+        // And in full below the list, however narrow the tray.
+        QVERIFY(problems->isVisible());
+        QCOMPARE(problems->text(), QStringLiteral("core.log: ") + reason);
+        QVERIFY(tray.rect().contains(QRect(problems->mapTo(&tray, QPoint(0, 0)), problems->size())));
+
+        tray.clear();
+        QVERIFY(!problems->isVisible());
+    }
+
+    void columnsFitTheirContent() {
+        DocumentTray tray;
+        tray.setModelInputs(llama(4096));
+        tray.resize(900, 400);
+        tray.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&tray));
+        tray.addFiles({crlfLog_, notes_, image_});
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), kReadTimeoutMs);
+        auto* view = tray.findChild<QTreeView*>(QStringLiteral("trayView"));
+        // Every column but the last (which takes the rest) is as wide as its widest text and its title.
+        const QAbstractItemModel* model = view->model();
+        for (int column = 0; column < DocumentTray::StatusColumn; ++column) {
+            int wanted = view->header()->sectionSizeHint(column);
+            for (int row = 0; row < model->rowCount(); ++row)
+                wanted = std::max(wanted, view->fontMetrics().horizontalAdvance(cell(model, row, column)));
+            QTRY_VERIFY2(view->columnWidth(column) >= wanted,
+                         qPrintable(QStringLiteral("column %1: %2 < %3").arg(column).arg(view->columnWidth(column)).arg(wanted)));
+        }
+        // The status takes the rest, and no more: the list does not scroll sideways.
+        QTRY_COMPARE(view->header()->length(), view->viewport()->width());
+        QCOMPARE(view->horizontalScrollBar()->maximum(), 0);
+    }
+
+    void aLoadingModelIsSaidNotNoModel() {
+        DocumentTray tray;
+        tray.setModelLoading(QStringLiteral("gemma-3-270m-q4_k_m.gguf"));
+        tray.addFiles({notes_});
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), kReadTimeoutMs);
+        const QAbstractItemModel* model = modelOf(tray);
+        auto* bar = tray.findChild<QProgressBar*>(QStringLiteral("contextBar"));
+        auto* label = tray.findChild<QLabel*>(QStringLiteral("budgetLabel"));
+        QVERIFY2(bar->text().contains("Loading gemma-3-270m-q4_k_m.gguf"), qPrintable(bar->text()));
+        QVERIFY2(label->text().contains("gemma-3-270m-q4_k_m.gguf"), qPrintable(label->text()));
+        QStringList said{bar->text(), label->text(), QString::fromStdString(tray.budget().summary)};
+        for (int column = 0; column < DocumentTray::ColumnCount; ++column)
+            said << cell(model, 0, column) << cell(model, 0, column, Qt::ToolTipRole);
+        for (const QString& text : said) QVERIFY2(!text.contains("no model chosen", Qt::CaseInsensitive), qPrintable(text));
+        QVERIFY(cell(model, 0, DocumentTray::StatusColumn).contains("loading"));
+
+        // It failed: nothing is loading, and no model is chosen.
+        tray.setModelLoading(QString());
+        QVERIFY(bar->text().contains("No model chosen"));
+        QVERIFY(cell(model, 0, DocumentTray::StatusColumn).contains("no model chosen"));
+        // It loaded: the counts replace the message.
+        tray.setModelLoading(QStringLiteral("llama"));
+        tray.setModelInputs(llama(4096));
+        QVERIFY(tray.modelLoading().isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), kReadTimeoutMs);
+        QVERIFY2(!bar->text().contains("Loading"), qPrintable(bar->text()));
+    }
+
+    void filesWithoutTextAreNamed() {
+        const QString blank = path(writeFile(dir_, "blank.txt", " \n\n  \n"));
+        DocumentTray tray;
+        tray.setModelInputs(llama(4096));
+        tray.addFiles({notes_, blank});
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), kReadTimeoutMs);
+        QCOMPARE(tray.missingText(), QStringList{QStringLiteral("blank.txt: yields no text; the model will not see it.")});
+        tray.clear();
+        tray.addFiles({notes_});
+        QTRY_VERIFY_WITH_TIMEOUT(!tray.busy(), kReadTimeoutMs);
+        QVERIFY(tray.missingText().isEmpty());
+    }
+
     void controlsAreNamedAndExplained() {
         DocumentTray tray;
-        for (const char* name : {"trayView", "addFilesButton", "removeFilesButton", "contextBar", "budgetLabel"}) {
+        for (const char* name : {"trayView", "addFilesButton", "removeFilesButton", "contextBar", "budgetLabel", "trayProblems"}) {
             auto* widget = tray.findChild<QWidget*>(QString::fromLatin1(name));
             QVERIFY2(widget, name);
             QVERIFY2(!widget->accessibleName().isEmpty(), name);
-            if (QByteArray(name) != "budgetLabel") QVERIFY2(!widget->toolTip().isEmpty(), name);
+            if (QByteArray(name) != "budgetLabel" && QByteArray(name) != "trayProblems")
+                QVERIFY2(!widget->toolTip().isEmpty(), name);
         }
         QVERIFY(tray.acceptDrops());
     }
