@@ -205,18 +205,13 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
     auto checkpoint = checkpointTokens(args, options->blockTokens);
     STRATA_TRY(checkpoint);
     // An answer paused part-way is printed as far as it went, and goes on from there.
-    if (info->state != SessionState::Ready) {
-        auto job = readSavedJob((*store)->sessionDir(id));
-        STRATA_TRY(job);
-        auto turns = (*store)->turns(id);
-        STRATA_TRY(turns);
-        if (job->answerTurn >= 0 && job->answerTurn < int64_t(turns->size())) {
-            std::fprintf(stderr, "session %s: continuing its answer after %s tokens\n", id.c_str(),
-                         groupDigits(int64_t(job->answerIds.size())).c_str());
-            const std::string& sofar = (*turns)[size_t(job->answerTurn)].text;
-            std::fwrite(sofar.data(), 1, sofar.size(), stdout);
-            std::fflush(stdout);
-        }
+    auto paused = pausedAnswer(*store.value(), id);
+    STRATA_TRY(paused);
+    if (paused.value()) {
+        std::fprintf(stderr, "session %s: continuing its answer after %s tokens\n", id.c_str(),
+                     groupDigits(paused.value()->tokens).c_str());
+        std::fwrite(paused.value()->text.data(), 1, paused.value()->text.size(), stdout);
+        std::fflush(stdout);
     }
     return runTurn(*loaded->model, progress, [&](const SessionTurnCallbacks& callbacks) {
         return resumeSessionTurn(*store.value(), *loaded->model, *tokenizer.value(), id, options.value(),

@@ -120,9 +120,14 @@ Result<SessionTurnResult> EngineWorker::runTurn(const JobRequest& request, const
     kv.hostBytes = request.kvRamBudget;
     const int64_t checkpoint =
         (std::max<int64_t>(request.checkpointTokens, 1) + kv.blockTokens - 1) / kv.blockTokens * kv.blockTokens;
-    if (!request.resumeSessionId.isEmpty())
+    if (!request.resumeSessionId.isEmpty()) {
+        // An answer paused part-way shows as far as it went, then goes on.
+        auto paused = pausedAnswer(*store, request.resumeSessionId.toStdString());
+        STRATA_TRY(paused);
+        if (paused.value() && callbacks.generation.onText) callbacks.generation.onText(paused.value()->text);
         return resumeSessionTurn(*store, *model_, *tokenizer_, request.resumeSessionId.toStdString(), kv, checkpoint,
                                  callbacks);
+    }
 
     const bool withMedia = std::any_of(request.attachments.begin(), request.attachments.end(), isMedia);
     if (withMedia && !request.sessionId.isEmpty())

@@ -85,6 +85,19 @@ Result<SessionTurnResult> runSessionTurn(SessionStore& store, TransformerModel& 
     return runJob(store, model, tokenizer, id, *kv.value(), request.job, 0, request.checkpointTokens, callbacks);
 }
 
+Result<std::optional<PausedAnswer>> pausedAnswer(SessionStore& store, const std::string& id) {
+    auto info = store.session(id);
+    STRATA_TRY(info);
+    if (info->state == SessionState::Ready) return std::optional<PausedAnswer>();
+    auto job = readSavedJob(store.sessionDir(id));
+    STRATA_TRY(job);
+    auto turns = store.turns(id);
+    STRATA_TRY(turns);
+    if (job->answerTurn < 0 || job->answerTurn >= int64_t(turns->size())) return std::optional<PausedAnswer>();
+    return std::optional<PausedAnswer>(
+        PausedAnswer{(*turns)[size_t(job->answerTurn)].text, int64_t(job->answerIds.size())});
+}
+
 Result<SessionTurnResult> resumeSessionTurn(SessionStore& store, TransformerModel& model, const Tokenizer& tokenizer,
                                             const std::string& id, KvCacheOptions kvOptions, int64_t checkpointTokens,
                                             const SessionTurnCallbacks& callbacks) {

@@ -7,6 +7,7 @@
 // A stop asked for during prefill (GenerationCallbacks::cancelRequested) leaves the session
 // paused at its last checkpoint, resumable; during decode the answer so far is saved as the turn.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,14 @@ struct SessionTurnResult {
 
 Result<SessionTurnResult> runSessionTurn(SessionStore& store, TransformerModel& model, const Tokenizer& tokenizer,
                                          SessionTurnRequest request, const SessionTurnCallbacks& callbacks = {});
+
+// The answer a paused job had when it stopped (what a resume continues), with its token count;
+// nothing when the session's job has no answer under way.
+struct PausedAnswer {
+    std::string text;
+    int64_t tokens = 0;
+};
+Result<std::optional<PausedAnswer>> pausedAnswer(SessionStore& store, const std::string& sessionId);
 
 // Finishes the saved job of a paused or cut-off session from its last checkpoint.
 Result<SessionTurnResult> resumeSessionTurn(SessionStore& store, TransformerModel& model, const Tokenizer& tokenizer,

@@ -23,6 +23,8 @@
 #include <QTreeView>
 #include <QtTest>
 
+#include <csignal>
+
 #include "DocumentTray.h"
 #include "EngineController.h"
 #include "MainWindow.h"
@@ -418,6 +420,83 @@ private slots:
         auto progress = (*store)->prefillProgress(outcome.sessionId.toStdString());
         QVERIFY(progress.ok() && progress.value());
         QVERIFY(progress.value()->tokensDone >= 256);
+    }
+
+    // SIGTERM during decode (a logout, a service manager stopping the session): the window closes
+    // as if its job were left for later, the answer so far is saved with the session paused, and
+    // resuming it in a new window ends with the answer an uninterrupted run gives.
+    void sigtermDuringDecodeSavesTheAnswerAndResumes() {
+        // Answers that run to a limit of 100 tokens: long enough to be stopped part-way.
+        QSettings().setValue(QStringLiteral("answers/maxTokens"), 100);
+        const auto restore = qScopeGuard([] { QSettings().setValue(QStringLiteral("answers/maxTokens"), 12); });
+        const QString model = dir_.filePath("model-long-answers");
+        testsupport::RandomLlamaShape shape = testsupport::jobSizedLlama();
+        shape.eosNeverWins = true;
+        QVERIFY(testsupport::writeRandomLlama(model.toStdString(), shape));
+        const QString question = longQuestion(20);
+        QString reference;
+        {
+            MainWindow w;
+            w.show();
+            QVERIFY(ready(w, model));
+            QSignalSpy done(w.controller(), &app::EngineController::jobFinished);
+            ask(w, question);
+            const app::JobOutcome whole = finished(done, 1);
+            QVERIFY2(whole.ok, qPrintable(whole.error));
+            QVERIFY2(whole.generatedTokens == 100, "the answer ended too soon to be stopped part-way");
+            reference = whole.answer;
+        }
+
+        auto* w = new MainWindow;
+        w->show();
+        QVERIFY(ready(*w, model));
+        w->closeOnStopSignals();
+        QSignalSpy done(w->controller(), &app::EngineController::jobFinished);
+        // Raised as the answer's first text streams (progress is reported at most every 100 ms,
+        // which a short answer may finish within): the job pauses a token or two later.
+        bool signalled = false;
+        connect(w->controller(), &app::EngineController::textStreamed, this, [&] {
+            if (signalled) return;
+            signalled = true;
+            ::raise(SIGTERM);
+        });
+        ask(*w, question);
+        QTRY_VERIFY_WITH_TIMEOUT(signalled && !w->isVisible(), 120000);
+        QCOMPARE(done.count(), 1);
+        const app::JobOutcome stopped = done.at(0).at(0).value<app::JobOutcome>();
+        QVERIFY(stopped.cancelled);
+        QVERIFY2(stopped.error.contains(QStringLiteral("paused after")), qPrintable(stopped.error));
+        delete w;
+
+        auto store = SessionStore::open(storeDir().toStdString());
+        QVERIFY(store.ok());
+        const std::string id = stopped.sessionId.toStdString();
+        auto info = (*store)->session(id);
+        QVERIFY(info.ok());
+        QCOMPARE(int(info->state), int(SessionState::Paused));
+        auto turns = (*store)->turns(id);
+        QVERIFY(turns.ok());
+        QCOMPARE(turns->size(), size_t(2));
+        const QString partial = QString::fromStdString(turns->back().text);
+        QVERIFY2(!partial.isEmpty() && partial.size() < reference.size() && reference.startsWith(partial),
+                 qPrintable(partial));
+        QVERIFY(info->contextTokens > turns->front().tokenCount);  // the prompt and the answer so far
+        store.value().reset();
+
+        MainWindow again;
+        again.show();
+        QVERIFY(ready(again, model));
+        QSignalSpy resumedDone(again.controller(), &app::EngineController::jobFinished);
+        again.resumeSession(stopped.sessionId);
+        const app::JobOutcome resumed = finished(resumedDone, 1);
+        QVERIFY2(resumed.ok, qPrintable(resumed.error));
+        QCOMPARE(resumed.answer, reference);
+        store = SessionStore::open(storeDir().toStdString());
+        QVERIFY(store.ok());
+        turns = (*store)->turns(id);
+        QCOMPARE(turns->size(), size_t(2));
+        QCOMPARE(QString::fromStdString(turns->back().text), reference);
+        QCOMPARE(int((*store)->session(id)->state), int(SessionState::Ready));
     }
 
     void imagesInTheTrayGoThroughTheVisionModel() {

@@ -21,6 +21,9 @@ struct RandomLlamaShape {
     int64_t ffn = 128;
     int64_t maxPositions = 4096;
     uint32_t seed = 7;
+    // The end-of-text token's row of the (tied) embedding zeroed: its logit is 0 where others
+    // reach well above, so greedy answers run to their length limit (jobs long enough to stop).
+    bool eosNeverWins = false;
 };
 
 // Large enough that a prompt of a few thousand tokens takes a noticeable moment on the CPU (jobs
@@ -61,6 +64,8 @@ inline bool writeRandomLlama(const std::filesystem::path& dir, const RandomLlama
     std::mt19937 rng(s.seed);
     std::vector<TensorSpec> tensors;
     tensors.push_back(randomBf16("model.embed_tokens.weight", {kVocab, s.hidden}, rng, 0, 0.5f));
+    if (s.eosNeverWins)  // bf16 zeros for row 1, the eos_token_id below
+        std::fill(tensors.back().bytes.begin() + s.hidden * 2, tensors.back().bytes.begin() + 2 * s.hidden * 2, 0);
     tensors.push_back(randomBf16("model.norm.weight", {s.hidden}, rng, 1, 0.05f));
     for (int64_t i = 0; i < s.layers; ++i) {
         const std::string l = "model.layers." + std::to_string(i) + ".";
