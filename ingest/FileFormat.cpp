@@ -177,7 +177,7 @@ FileFormat oggFormat(const Head& h, const std::filesystem::path& file) {
 
 // An MPEG audio frame header: 11 sync bits, then version, layer, bitrate and sample rate fields
 // that are not their reserved values.
-enum class MpegFrame { None, Layer123, Adts };
+enum class MpegFrame { None, Layer3, Adts };
 MpegFrame mpegFrameAt(const Head& h, size_t at) {
     const uint8_t b0 = h.byte(at), b1 = h.byte(at + 1), b2 = h.byte(at + 2);
     if (at + 4 > h.bytes.size() || b0 != 0xFF || (b1 & 0xE0) != 0xE0)
@@ -185,8 +185,11 @@ MpegFrame mpegFrameAt(const Head& h, size_t at) {
     const int layer = (b1 >> 1) & 3;
     if (layer == 0)  // ADTS: MPEG-4 AAC with the layer bits 00
         return (b1 & 0xF6) == 0xF0 && ((b2 >> 2) & 0xF) < 13 ? MpegFrame::Adts : MpegFrame::None;
+    // Layer III only: layers I and II are all but extinct, and ff fe, the UTF-16 byte-order
+    // mark, reads as a layer I header.
     const int version = (b1 >> 3) & 3, bitrate = b2 >> 4, rate = (b2 >> 2) & 3;
-    return version != 1 && bitrate != 15 && rate != 3 ? MpegFrame::Layer123 : MpegFrame::None;
+    return layer == 1 && version != 1 && bitrate != 0 && bitrate != 15 && rate != 3 ? MpegFrame::Layer3
+                                                                                    : MpegFrame::None;
 }
 
 FileFormat mpegAudioFormat(MpegFrame frame, const std::filesystem::path& file) {
@@ -474,6 +477,10 @@ FileFormat compressedFormat(const FileFormat& outer, std::string_view inner, con
 
 FileFormat detectFormatOfBytes(std::string_view headBytes, const std::filesystem::path& file) {
     const Head h{headBytes};
+    // A byte-order mark says text before any magic number can say otherwise (ff fe could begin
+    // an MPEG audio frame).
+    if (h.startsWith("\xEF\xBB\xBF"sv) || hasWideBom(h))
+        return supported("plain text", PartKind::Text);
     if (auto magic = formatFromMagic(h, file))
         return std::move(*magic);
     const bool binary = !hasWideBom(h) && h.bytes.find('\0') != std::string_view::npos;

@@ -17,6 +17,7 @@
 #include "LogDocument.h"
 #include "PromptParts.h"
 
+#include "../ingest_support/TextOnlyModel.h"
 #include "../support/TestFiles.h"
 #include "../support/TestPaths.h"
 
@@ -26,14 +27,6 @@ using namespace strata::testsupport;
 namespace {
 
 std::filesystem::path fixture(const char* name) { return testDataDir() / "formats" / name; }
-
-ModelInputs textOnlyModel() {
-    ModelInputs model;
-    model.modelName = "test-text";
-    model.contextTokens = 1 << 20;
-    model.countTokens = [](std::string_view text) { return int64_t(text.size() / 4 + 1); };
-    return model;
-}
 
 ModelInputs mediaModel() {
     ModelInputs model = textOnlyModel();
@@ -161,6 +154,9 @@ private slots:
             {"SQLite format 3\0"s, "SQLite database"},
             {"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"s, "Office 97-2003 document (OLE2)"},
             {"hello, world\n", "plain text"},
+            {"\xff\xfe" "c\0a\0f\0\xe9\0"s, "plain text"},  // UTF-16LE: ff fe could begin an MPEG frame
+            {"\xfe\xff\0c\0a"s, "plain text"},
+            {"\xef\xbb\xbf" "caf\xc3\xa9"s, "plain text"},
         };
         for (const auto& [head, name] : heads) {
             const FileFormat f = detectFormatOfBytes(head, "file");
