@@ -75,7 +75,7 @@ Result<size_t> readFully(ByteSource& source, char* data, size_t size) {
     return done;
 }
 
-Result<std::unique_ptr<ByteSource>> openPlainFile(const std::filesystem::path& file) {
+Result<OpenedFile> openForReading(const std::filesystem::path& file) {
     std::error_code ec;
     if (std::filesystem::is_directory(file, ec))
         return badInput(file.string() + " is a directory, not a file to read");
@@ -85,7 +85,13 @@ Result<std::unique_ptr<ByteSource>> openPlainFile(const std::filesystem::path& f
     std::FILE* f = std::fopen(file.c_str(), "rb");
     if (!f)
         return badInput("cannot open " + file.string() + ": " + std::strerror(errno));
-    return std::unique_ptr<ByteSource>(std::make_unique<PlainFileSource>(file, f, size));
+    return OpenedFile{f, size};
+}
+
+Result<std::unique_ptr<ByteSource>> openPlainFile(const std::filesystem::path& file) {
+    auto opened = openForReading(file);
+    STRATA_TRY(opened);
+    return std::unique_ptr<ByteSource>(std::make_unique<PlainFileSource>(file, opened->file, opened->size));
 }
 
 }  // namespace strata

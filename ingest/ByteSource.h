@@ -4,6 +4,7 @@
 // one path.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string_view>
@@ -41,6 +42,14 @@ public:
 
 // Reads until size bytes or the end: the count delivered.
 Result<size_t> readFully(ByteSource& source, char* data, size_t size);
+
+// A file opened for reading with its size; badInput naming it when it is a directory or cannot be
+// opened. The FILE is the caller's to close.
+struct OpenedFile {
+    std::FILE* file = nullptr;
+    uint64_t size = 0;
+};
+Result<OpenedFile> openForReading(const std::filesystem::path& file);
 
 // The file as it is on disk (DecompressingSource.h opens compressed ones).
 Result<std::unique_ptr<ByteSource>> openPlainFile(const std::filesystem::path& file);

@@ -319,15 +319,10 @@ Result<std::unique_ptr<ByteSource>> started(const std::filesystem::path& file, s
 Result<std::unique_ptr<ByteSource>> openDecompressed(const std::filesystem::path& file, Compression compression) {
     if (compression == Compression::None)
         return openPlainFile(file);
-    std::error_code ec;
-    if (std::filesystem::is_directory(file, ec))
-        return badInput(file.string() + " is a directory, not a file to read");
-    const uint64_t size = std::filesystem::file_size(file, ec);
-    if (ec)
-        return badInput("cannot read " + file.string() + ": " + ec.message());
-    std::FILE* f = std::fopen(file.c_str(), "rb");
-    if (!f)
-        return badInput("cannot open " + file.string() + ": " + std::strerror(errno));
+    auto opened = openForReading(file);
+    STRATA_TRY(opened);
+    std::FILE* f = opened->file;
+    const uint64_t size = opened->size;
     switch (compression) {
     case Compression::Gzip: return started<GzipSource>(file, f, size, compression);
     case Compression::Xz: return started<XzSource>(file, f, size, compression);

@@ -23,14 +23,10 @@ constexpr int kPipelineVersion = 1;
 // An entry larger than this is not a cache entry Strata wrote for any real document.
 constexpr size_t kMaxEntryBytes = size_t(256) << 20;
 
-void putU32(std::string& out, uint32_t v) {
-    for (int i = 0; i < 4; ++i)
-        out += char((v >> (8 * i)) & 0xFF);
-}
-void putI64(std::string& out, int64_t value) {
-    const auto v = uint64_t(value);
-    for (int i = 0; i < 8; ++i)
-        out += char((v >> (8 * i)) & 0xFF);
+// Little-endian, width bytes wide.
+void put(std::string& out, uint64_t value, int width) {
+    for (int i = 0; i < width; ++i)
+        out += char((value >> (8 * i)) & 0xFF);
 }
 
 // Reads little-endian fields in order; any read past the end makes ok false.
@@ -43,24 +39,17 @@ struct Reader {
         ok = ok && n <= bytes.size() - at;
         return ok;
     }
-    uint32_t u32() {
-        if (!has(4))
-            return 0;
-        uint32_t v = 0;
-        for (int i = 0; i < 4; ++i)
-            v |= uint32_t(uint8_t(bytes[at + size_t(i)])) << (8 * i);
-        at += 4;
-        return v;
-    }
-    int64_t i64() {
-        if (!has(8))
+    uint64_t number(int width) {
+        if (!has(size_t(width)))
             return 0;
         uint64_t v = 0;
-        for (int i = 0; i < 8; ++i)
+        for (int i = 0; i < width; ++i)
             v |= uint64_t(uint8_t(bytes[at + size_t(i)])) << (8 * i);
-        at += 8;
-        return int64_t(v);
+        at += size_t(width);
+        return v;
     }
+    uint32_t u32() { return uint32_t(number(4)); }
+    int64_t i64() { return int64_t(number(8)); }
     std::string text(size_t n) {
         if (!has(n))
             return {};
@@ -97,17 +86,17 @@ std::filesystem::path ocrCachePath(const std::string& key) { return ocrCacheFold
 
 std::string encodeOcrCache(const OcrCacheEntry& entry) {
     std::string out(kMagic, sizeof kMagic);
-    putU32(out, kVersion);
-    putU32(out, uint32_t(entry.key.size()));
+    put(out, kVersion, 4);
+    put(out, uint32_t(entry.key.size()), 4);
     out += entry.key;
-    putU32(out, uint32_t(entry.pages.size()));
+    put(out, uint32_t(entry.pages.size()), 4);
     for (const OcrCachedPage& page : entry.pages) {
-        putI64(out, page.page);
-        putU32(out, uint32_t(page.confidence));
-        putU32(out, uint32_t(page.text.size()));
+        put(out, uint64_t(page.page), 8);
+        put(out, uint32_t(page.confidence), 4);
+        put(out, uint32_t(page.text.size()), 4);
         out += page.text;
     }
-    putU32(out, crc32c(out.data(), out.size()));
+    put(out, crc32c(out.data(), out.size()), 4);
     return out;
 }
 

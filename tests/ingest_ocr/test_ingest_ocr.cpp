@@ -22,6 +22,7 @@
 #include "OcrEngine.h"
 #include "PromptParts.h"
 
+#include "../ingest_support/TextOnlyModel.h"
 #include "../support/TestFiles.h"
 #include "../support/TestPaths.h"
 
@@ -57,14 +58,6 @@ double wordAccuracy(const std::string& reference, const std::string& recognised)
 }
 
 nlohmann::json texts() { return nlohmann::json::parse(readText(fixture("texts.json"))); }
-
-ModelInputs textOnlyModel() {
-    ModelInputs model;
-    model.modelName = "test-text";
-    model.contextTokens = 1 << 20;
-    model.countTokens = [](std::string_view text) { return int64_t(text.size() / 4 + 1); };
-    return model;
-}
 
 std::vector<std::filesystem::path> cacheFiles(const QTemporaryDir& dir) {
     std::vector<std::filesystem::path> files;

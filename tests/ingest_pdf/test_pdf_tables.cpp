@@ -12,6 +12,7 @@
 #include "PromptParts.h"
 #include "TextDocument.h"
 
+#include "../ingest_support/TextOnlyModel.h"
 #include "../support/TestFiles.h"
 
 using namespace strata;
@@ -50,14 +51,6 @@ std::string tablePage() {
             pieces.push_back({72 + 160.0 * double(column), 690 - 16.0 * double(row), kTable[row][column]});
     pieces.push_back({72, 590, "Escalate to the lead of the affected service first."});
     return streamOf(pieces);
-}
-
-ModelInputs textOnlyModel() {
-    ModelInputs model;
-    model.modelName = "test-text";
-    model.contextTokens = 1 << 20;
-    model.countTokens = [](std::string_view text) { return int64_t(text.size() / 4 + 1); };
-    return model;
 }
 
 }  // namespace
