@@ -17,6 +17,8 @@ constexpr double kCellGap = 0.8;
 constexpr double kRowGap = 2.0;
 // Prose set in columns fills each column's line with several words; table cells are short.
 constexpr double kProseWordsPerCell = 4.0;
+// A column whose lines hold this many words and mostly run on into the next is prose.
+constexpr double kFlowingWordsPerCell = 3.0;
 // Two rows of three or more columns make a table; two columns need three rows, since a heading
 // with a page number beside it already looks like two rows of two.
 constexpr size_t kMinRows = 2;
@@ -141,28 +143,41 @@ struct Table {
         }
         rows.push_back(&line);
     }
-    bool isTable() const {
+    bool isTable(const std::vector<PdfWord>& words) const {
         const size_t needed = columns.size() >= 3 ? kMinRows : kMinRowsOfTwoColumns;
         if (rows.size() < needed)
             return false;
         // Prose in columns has long lines in every column; a table has at least one column of
-        // short cells.
+        // short cells. A column of prose beside short items (a sidebar) flows from line to line:
+        // its lines run on into lower-case starts, where a table's cells each begin afresh.
+        bool someColumnShort = false;
         for (size_t j = 0; j < columns.size(); ++j) {
-            size_t words = 0;
-            for (const Line* row : rows)
-                words += row->segments[j].words.size();
-            if (double(words) / double(rows.size()) < kProseWordsPerCell)
-                return true;
+            size_t wordCount = 0, runOns = 0;
+            for (size_t r = 0; r < rows.size(); ++r) {
+                const Segment& cell = rows[r]->segments[j];
+                wordCount += cell.words.size();
+                if (r > 0) {
+                    const std::string& first = words[cell.words.front()].text;
+                    const std::string& last = words[rows[r - 1]->segments[j].words.back()].text;
+                    if ((first[0] >= 'a' && first[0] <= 'z') || last.back() == '-')
+                        ++runOns;
+                }
+            }
+            const double wordsPerCell = double(wordCount) / double(rows.size());
+            if (wordsPerCell < kProseWordsPerCell)
+                someColumnShort = true;
+            if (wordsPerCell >= kFlowingWordsPerCell && 2 * runOns >= rows.size() - 1)
+                return false;
         }
-        return false;
+        return someColumnShort;
     }
 };
 
-std::vector<Table> findTables(const std::vector<Line>& lines) {
+std::vector<Table> findTables(const std::vector<Line>& lines, const std::vector<PdfWord>& words) {
     std::vector<Table> tables;
     Table open;
     const auto close = [&]() {
-        if (open.isTable())
+        if (open.isTable(words))
             tables.push_back(std::move(open));
         open = Table{};
     };
@@ -204,7 +219,7 @@ std::string withTableRows(const std::string& pageText, const std::vector<PdfWord
     if (!locate(pageText, words, located))
         return pageText;
     const std::vector<Line> lines = visualLines(words);
-    const std::vector<Table> tables = findTables(lines);
+    const std::vector<Table> tables = findTables(lines, words);
     if (tables.empty())
         return pageText;
 

@@ -115,6 +115,32 @@ private slots:
         QVERIFY(!contains(doc->pages[0].text, " | "));
     }
 
+    void sidebarBesideProseIsNoTable() {
+        // Short items on the left, a paragraph on the right, level line by line (a CV, a data
+        // sheet): the paragraph's lines run on, so this is no table and keeps its order.
+        const std::vector<std::string> items = {"Skills", "Python", "Linux", "Networks", "Storage"};
+        const std::vector<std::string> prose = {
+            "Ten years of running storage clusters for", "a regional bank, from the first tape robot",
+            "to object stores spread over three sites,", "with a record of outages shorter than the",
+            "service agreement asked for in every year.",
+        };
+        std::vector<Placed> pieces;
+        for (size_t i = 0; i < items.size(); ++i) {
+            pieces.push_back({72, 700 - 14.0 * double(i), items[i]});
+            pieces.push_back({200, 700 - 14.0 * double(i), prose[i]});
+        }
+        QTemporaryDir dir;
+        const auto doc = readPdf(writeFile(dir, "cv.pdf", makePdfFromStreams({streamOf(pieces)})));
+        QVERIFY2(doc.ok(), doc.ok() ? "" : doc.error().message.c_str());
+        qInfo("%s", doc->pages[0].text.c_str());
+        QVERIFY2(!contains(doc->pages[0].text, " | "), doc->pages[0].text.c_str());
+        std::string paragraph;
+        for (const auto& line : prose)
+            paragraph += line + "\n";
+        paragraph.pop_back();
+        QVERIFY2(contains(doc->pages[0].text, paragraph), doc->pages[0].text.c_str());
+    }
+
     void ordinaryParagraphsAreLeftAlone() {
         QTemporaryDir dir;
         const auto doc = readPdf(writeFile(
