@@ -4,7 +4,7 @@ detector names and the readers read or refuse.
 
   pattern.webp, pattern.tif, pattern.heic, pattern.avif   a 48x32 picture (Pillow for WebP and
           TIFF, libheif's heif-enc for HEIC and AVIF); pattern.png is the same picture, lossless,
-          for comparing the decoded pixels.
+          for comparing the decoded pixels; animated.webp shows it, then its negative.
   tone.m4a    one second of a 440 Hz tone, AAC in MP4 (ffmpeg), which Strata refuses.
   tone.opus   the same as Ogg Opus (ffmpeg with libopus), which libsndfile reads.
   app.log     120 lines of a made-up service log, and the same compressed as app.log.gz,
@@ -71,6 +71,8 @@ def main():
     picture = pattern()
     picture.save(out / "pattern.png")
     picture.save(out / "pattern.webp", lossless=True)
+    second = Image.eval(picture, lambda v: 255 - v)
+    picture.save(out / "animated.webp", save_all=True, append_images=[second], duration=200, loop=0, lossless=True)
     picture.save(out / "pattern.tif", compression="tiff_deflate")
     run("heif-enc", "-q", "60", "-o", str(out / "pattern.heic"), str(out / "pattern.png"))
     run("heif-enc", "-A", "-q", "60", "-o", str(out / "pattern.avif"), str(out / "pattern.png"))
