@@ -58,11 +58,26 @@ std::string joined(const std::vector<std::string>& names) {
 }
 
 // Whether OCR output holds anything to read: noise on a blank or photographic page comes out as
-// a few stray marks.
+// a few stray marks (a small checker pattern reads as "7a" at 38%), text as words in numbers or
+// with high confidence (clean print reads at 90% and more).
+constexpr int kNoiseConfidence = 50;
+constexpr size_t kNoiseWords = 5;
+
 bool hasWords(std::string_view text) {
     return std::any_of(text.begin(), text.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
     });
+}
+
+size_t wordCount(std::string_view text) {
+    size_t words = 0;
+    bool inWord = false;
+    for (char c : text) {
+        const bool space = c == ' ' || c == '\n' || c == '\t';
+        words += !space && !inWord;
+        inWord = !space;
+    }
+    return words;
 }
 
 struct CancelHook {
@@ -171,9 +186,11 @@ Result<OcrText> OcrEngine::recognise(const OcrImage& image, const std::function<
     OcrText result;
     if (status == 0) {
         const std::unique_ptr<char[]> text(api_->GetUTF8Text());
-        if (text && hasWords(text.get())) {
+        const int confidence = std::clamp(api_->MeanTextConf(), 0, 100);
+        if (text && hasWords(text.get()) &&
+            (confidence >= kNoiseConfidence || wordCount(text.get()) >= kNoiseWords)) {
             result.text = normalizePageText(text.get());
-            result.confidence = std::clamp(api_->MeanTextConf(), 0, 100);
+            result.confidence = confidence;
         }
     }
     api_->Clear();
