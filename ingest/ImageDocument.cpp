@@ -12,6 +12,8 @@
 #include <string>
 #include <system_error>
 
+#include "ImageCodecs.h"
+
 #include <jpeglib.h>
 #include <jerror.h>
 
@@ -441,12 +443,6 @@ RgbImage applyExifOrientation(const RgbImage& image, int orientation) {
 
 namespace {
 
-Error tooLargeError(const std::string& who, uint64_t w, uint64_t h, const ImageLimits& limits) {
-    return badInput(who + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
-                    std::to_string(w * h) + " pixels), over the limit of " +
-                    std::to_string(limits.maxPixels) + " pixels");
-}
-
 Result<RgbImage> decodeJpeg(const uint8_t* data, size_t size, const std::string& who,
                             const ImageLimits& limits) {
     JpegJob job;
@@ -456,7 +452,7 @@ Result<RgbImage> decodeJpeg(const uint8_t* data, size_t size, const std::string&
     const JpegOutcome outcome = runJpegDecode(&job);
     const std::unique_ptr<uint8_t, void (*)(void*)> pixels(job.pixels, std::free);
     if (outcome == JpegOutcome::TooLarge)
-        return tooLargeError(who, job.width, job.height, limits);
+        return imageTooLarge(who, job.width, job.height, limits);
     if (outcome == JpegOutcome::Failed)
         return badInput(who + ": damaged or unsupported JPEG (" + job.message + ")");
     RgbImage image{static_cast<int>(job.width), static_cast<int>(job.height), {}};
@@ -475,12 +471,18 @@ Result<RgbImage> decodeImage(const uint8_t* data, size_t size, std::string_view 
         return badInput(who + ": " + std::to_string(size) + " bytes, larger than the limit of " +
                         std::to_string(std::min<size_t>(limits.maxFileBytes, INT_MAX)) +
                         " bytes for an image file");
-    const auto tooLarge = [&](uint64_t w, uint64_t h) { return tooLargeError(who, w, h, limits); };
+    const auto tooLarge = [&](uint64_t w, uint64_t h) { return imageTooLarge(who, w, h, limits); };
     uint64_t pngW = 0, pngH = 0;
     if (pngHeaderSize(data, size, &pngW, &pngH) && pngW * pngH > limits.maxPixels)
         return tooLarge(pngW, pngH);
     if (isJpeg(data, size))
         return decodeJpeg(data, size, who, limits);
+    if (isWebp(data, size))
+        return decodeWebp(data, size, who, limits);
+    if (isTiff(data, size))
+        return decodeTiff(data, size, who, limits);
+    if (isHeif(data, size))
+        return decodeHeif(data, size, who, limits);
     const int length = static_cast<int>(size);
     int w = 0, h = 0, channels = 0;
     if (!stbi_info_from_memory(data, length, &w, &h, &channels))

@@ -1,11 +1,12 @@
 #pragma once
 // Image files decoded to 8-bit RGB with the JPEG EXIF orientation applied: JPEG by libjpeg-turbo
 // with PIL's settings (accurate integer IDCT, fancy chroma upsampling; grey and CMYK converted as
-// PIL's convert("RGB") does), so the pixels are PIL's; PNG, BMP, GIF first frame, TGA, PSD, ...
-// by stb_image. The pixels are then turned into the pixel values Gemma 3's
-// SigLIP vision encoder expects: the same numbers transformers' Gemma3ImageProcessor produces with
-// the gemma-3 preprocessor config (PIL bilinear resize with antialiasing to 896x896, rescale by
-// 1/255, normalise with mean 0.5 and std 0.5, channels first).
+// PIL's convert("RGB") does), so the pixels are PIL's; WebP, TIFF and HEIF (HEIC, AVIF) by their
+// own libraries (ImageCodecs.h); PNG, BMP, GIF first frame, TGA, PSD, ... by stb_image. The
+// pixels are then turned into the pixel values Gemma 3's SigLIP vision encoder expects: the same
+// numbers transformers' Gemma3ImageProcessor produces with the gemma-3 preprocessor config (PIL
+// bilinear resize with antialiasing to 896x896, rescale by 1/255, normalise with mean 0.5 and std
+// 0.5, channels first).
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

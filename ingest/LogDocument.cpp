@@ -12,6 +12,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "DecompressingSource.h"
 #include "TextDocument.h"
 
 namespace strata {
@@ -419,10 +420,6 @@ private:
     size_t spanLines_ = 0;
 };
 
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 std::string upper(std::string s) {
     for (char& c : s)
         if (c >= 'a' && c <= 'z')
@@ -510,31 +507,33 @@ Detected detect(std::string_view first, bool wholeFile) {
 
 Result<LogSummary> readLogDocument(const std::filesystem::path& file, const LogSpanSink& sink,
                                    const LogReadOptions& options) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec))
+        return badInput(file.string() + " is a directory, not a text file");
+    auto source = openByteSource(file);
+    STRATA_TRY(source);
+    return readLogStream(*source.value(), file, sink, options);
+}
+
+Result<LogSummary> readLogStream(ByteSource& source, const std::filesystem::path& file,
+                                 const LogSpanSink& sink, const LogReadOptions& options) {
     if (!sink)
         return badInput("no consumer given for the spans of " + file.string());
     if (options.blockBytes < 64 || options.maxSpanLines == 0 || options.maxSpanBytes < 16)
         return badInput("log reader settings for " + file.string() +
                         ": blockBytes must be at least 64, maxSpanLines at least 1 and "
                         "maxSpanBytes at least 16");
-    std::error_code ec;
-    if (std::filesystem::is_directory(file, ec))
-        return badInput(file.string() + " is a directory, not a text file");
-    const uint64_t size = std::filesystem::file_size(file, ec);
-    if (ec)
-        return badInput("cannot read " + file.string() + ": " + ec.message());
-    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(file.c_str(), "rb"));
-    if (!f)
-        return badInput("cannot open " + file.string() + ": " + std::strerror(errno));
 
     LogSummary summary;
-    summary.bytes = size;
+    summary.compression = compressionName(source.compression());
     std::string block(options.blockBytes, '\0');
-    size_t got = std::fread(block.data(), 1, block.size(), f.get());
-    if (got == 0) {
-        if (std::ferror(f.get()))
-            return internalError("read error in " + file.string());
+    // Whole blocks, also from a decompressor that hands out less per call: the encoding is
+    // judged on the first one, and a short block means the end.
+    const auto nextBlock = [&]() { return readFully(source, block.data(), block.size()); };
+    size_t got = 0;
+    STRATA_ASSIGN(got, nextBlock());
+    if (got == 0)
         return summary;
-    }
 
     Detected detected = detect(std::string_view(block.data(), got), got < block.size());
     summary.encoding = detected.name;
@@ -567,12 +566,10 @@ Result<LogSummary> readLogDocument(const std::filesystem::path& file, const LogS
         offset += got;
         skip = 0;
         if (options.progress)
-            options.progress(offset, size);
-        got = std::fread(block.data(), 1, block.size(), f.get());
+            options.progress(source.fileBytesRead(), source.fileSize());
+        STRATA_ASSIGN(got, nextBlock());
     }
-    if (std::ferror(f.get()))
-        return internalError("read error in " + file.string() + " after " +
-                             std::to_string(offset) + " bytes");
+    summary.bytes = offset;
     text.clear();
     decoder.finish(text);
     STRATA_TRY(chunker.feed(text));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "ByteSource.h"
 #include "SourceAnchor.h"
 #include "core/Result.h"
 
@@ -22,13 +23,15 @@ struct LogReadOptions {
     // Runs of identical consecutive lines become the line once plus
     // "[previous line repeated K more times]"; the span's anchor still covers every source line.
     bool collapseRepeats = false;
-    IngestProgress progress;  // bytes of the file read so far, of its size
+    IngestProgress progress;  // bytes of the file read so far, of its size (compressed bytes for a
+                              // compressed file)
 };
 
 struct LogSummary {
     std::string encoding;  // "UTF-8", "UTF-16LE", "WINDOWS-1252", ...; "" for an empty file
     bool byteOrderMark = false;
-    uint64_t bytes = 0;           // size of the file
+    uint64_t bytes = 0;           // bytes of text read (decompressed, for a compressed file)
+    std::string compression;      // "gzip", "xz", "zstd", "bzip2"; "" for a plain file
     uint64_t lines = 0;           // source lines (a last line without '\n' counts)
     uint64_t collapsedLines = 0;  // lines dropped by collapseRepeats
     uint64_t replacedSequences = 0;  // ill-formed input replaced by U+FFFD
@@ -38,7 +41,8 @@ struct LogSummary {
 // Receives each span as soon as it is complete; a failed Status stops the read and is returned.
 using LogSpanSink = std::function<Status(TextSpan&& span)>;
 
-// Streams file to sink. Every line in a span's text ends in '\n'. Spans come in file order and
+// Streams file to sink; a file that starts with a gzip, xz, zstd or bzip2 magic number is
+// decompressed on the way and gives the lines, anchors and text its plain form gives. Every line in a span's text ends in '\n'. Spans come in file order and
 // their line ranges neither overlap nor leave gaps (pieces of one long line share its number).
 //
 // Encoding: a byte-order mark (UTF-8, UTF-16LE/BE, UTF-32LE/BE) decides; else a first block that
@@ -52,5 +56,9 @@ using LogSpanSink = std::function<Status(TextSpan&& span)>;
 // read with that error after the earlier spans were delivered.
 Result<LogSummary> readLogDocument(const std::filesystem::path& file, const LogSpanSink& sink,
                                    const LogReadOptions& options = {});
+
+// The same over bytes from source; file names them in anchors and messages.
+Result<LogSummary> readLogStream(ByteSource& source, const std::filesystem::path& file,
+                                 const LogSpanSink& sink, const LogReadOptions& options = {});
 
 }  // namespace strata

@@ -1,14 +1,13 @@
 #include "PromptParts.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
-#include <fstream>
-#include <initializer_list>
 
+#include "DocumentOcr.h"
 #include "ImageDocument.h"
 #include "LogDocument.h"
 #include "PdfDocument.h"
+#include "core/Sha256.h"
 #include "model/ModelConfig.h"
 #include "multimodal/MediaEncoders.h"
 #include "tokenizer/Tokenizer.h"
@@ -39,15 +38,32 @@ void keepOrCount(PromptPart& part, TextSpan&& span, const ModelInputs& model) {
     part.spans.push_back(std::move(span));
 }
 
+std::string ocrNote(int64_t pages, int confidence, bool fromCache) {
+    if (pages == 0) return {};
+    return ", OCR " + (pages == 1 ? std::string() : grouped(pages) + " pages ") + std::to_string(confidence) + "%" +
+           (fromCache ? " (cached)" : "");
+}
+
 Status readPdfPart(PromptPart& part, const ModelInputs& model, const IngestOptions& options) {
-    auto pdf = readPdf(part.file, options.password, options.progress);
+    PdfReadOptions pdfOptions;
+    pdfOptions.password = options.password;
+    pdfOptions.progress = options.progress;
+    pdfOptions.cancelled = options.cancelled;
+    pdfOptions.ocr = options.ocr;
+    pdfOptions.ocrLanguages = options.ocrLanguages;
+    auto pdf = readPdf(part.file, pdfOptions);
     STRATA_TRY(pdf);
     for (TextSpan& span : pdf->spans()) keepOrCount(part, std::move(span), model);
     part.pages = pdf->info.pageCount;
     part.pagesWithoutText = pdf->pagesWithoutText();
     part.title = pdf->info.title;
     part.author = pdf->info.author;
+    part.ocrPages = pdf->ocrPages;
+    part.ocrFromCache = pdf->ocrFromCache;
+    part.ocrConfidence = pdf->ocrConfidence;
     part.details = grouped(part.pages) + (part.pages == 1 ? " page" : " pages");
+    if (part.ocrPages > 0 && pdf->ocrConfidence > 0)
+        part.details += ocrNote(part.ocrPages, part.ocrConfidence, part.ocrFromCache);
     if (!part.pagesWithoutText.empty()) part.details += " (" + pdf->noTextSummary() + ")";
     return {};
 }
@@ -59,6 +75,9 @@ Status readTextPart(PromptPart& part, const ModelInputs& model, const IngestOpti
     auto summary = readLogDocument(
         part.file,
         [&](TextSpan&& span) {
+            if (options.cancelled && options.cancelled())
+                return Status(cancelled(part.file.string() + ": reading was cancelled at line " +
+                                        grouped(span.anchor.firstLine)));
             keepOrCount(part, std::move(span), model);
             return Status{};
         },
@@ -67,9 +86,11 @@ Status readTextPart(PromptPart& part, const ModelInputs& model, const IngestOpti
     part.lines = summary->lines;
     part.bytes = summary->bytes;
     part.encoding = summary->encoding;
+    part.compression = summary->compression;
     part.collapsedLines = summary->collapsedLines;
     part.replacedSequences = summary->replacedSequences;
     part.details = grouped(int64_t(part.lines)) + " lines, " + (part.encoding.empty() ? "empty" : part.encoding);
+    if (!part.compression.empty()) part.details += ", " + part.compression + "-compressed";
     if (part.collapsedLines > 0)
         part.details += ", " + grouped(int64_t(part.collapsedLines)) + " repeated lines collapsed";
     if (part.replacedSequences > 0)
@@ -77,15 +98,67 @@ Status readTextPart(PromptPart& part, const ModelInputs& model, const IngestOpti
     return {};
 }
 
-Status readImagePart(PromptPart& part, const ModelInputs& model) {
+// The text in an image, for a model that cannot see it; empty when OCR finds none.
+Result<OcrPageResult> ocrImage(const std::filesystem::path& file, RgbImage&& image, const IngestOptions& options) {
+    auto digest = sha256OfFile(file);
+    STRATA_TRY(digest);
+    OcrOptions ocrOptions;
+    ocrOptions.languages = options.ocrLanguages;
+    ocrOptions.cancelled = options.cancelled;
+    auto ocr = DocumentOcr::open(file, digest->sha256, 0, ocrOptions);
+    STRATA_TRY(ocr);
+    auto read = ocr.value()->page(
+        0,
+        [&]() -> Result<OcrImage> {
+            OcrImage picture;
+            picture.width = image.width;
+            picture.height = image.height;
+            picture.bytesPerPixel = 3;
+            picture.bytesPerRow = image.width * 3;
+            picture.pixels = std::move(image.pixels);
+            return picture;
+        },
+        file.filename().string());
+    if (!read.ok()) {
+        if (read.error().kind == ErrorKind::Cancelled)
+            return cancelled(file.string() + ": reading was cancelled during OCR");
+        return read.error();
+    }
+    (void)ocr.value()->save();  // a cache that cannot be written only costs time next time
+    if (options.progress) options.progress(1, 1);
+    return read;
+}
+
+Status readImagePart(PromptPart& part, const ModelInputs& model, const IngestOptions& options) {
     auto image = readImageFile(part.file);
     STRATA_TRY(image);
     part.width = image->width;
     part.height = image->height;
     part.details = std::to_string(part.width) + "x" + std::to_string(part.height) + " pixels";
     if (model.tokensPerImage <= 0) {
+        if (options.ocr) {
+            auto text = ocrImage(part.file, std::move(image.value()), options);
+            STRATA_TRY(text);
+            part.ocrPages = 1;
+            part.ocrFromCache = text->fromCache;
+            if (!text->text.empty()) {
+                // The model reads what the picture says instead of the picture.
+                part.kind = PartKind::Text;
+                part.ocrConfidence = text->confidence;
+                TextSpan span;
+                span.text = std::move(text->text);
+                span.anchor.file = part.file;
+                span.anchor.ocr = true;
+                span.anchor.ocrConfidence = text->confidence;
+                keepOrCount(part, std::move(span), model);
+                part.details += ", text by OCR " + std::to_string(text->confidence) + "%" +
+                                (text->fromCache ? " (cached)" : "");
+                return {};
+            }
+        }
         part.unusable = model.modelName + " takes no images (a Gemma 3 vision model would read it as " +
                         std::to_string(kGemma3TokensPerImage) + " tokens)";
+        if (part.ocrPages > 0) part.unusable += "; OCR found no text in it";
         return {};
     }
     part.pixelValues = gemma3PixelValues(image.value(), model.imageSize);
@@ -144,38 +217,21 @@ const char* partKindName(PartKind kind) {
     return "text";
 }
 
-PartKind detectPartKind(const std::filesystem::path& file) {
-    std::string head(8, '\0');
-    std::ifstream in(file, std::ios::binary);
-    in.read(head.data(), std::streamsize(head.size()));
-    head.resize(size_t(in.gcount()));
-    const auto starts = [&](std::string_view magic) { return head.compare(0, magic.size(), magic) == 0; };
-    std::string ext = file.extension().string();
-    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
-    const auto extIs = [&](std::initializer_list<const char*> names) {
-        return std::any_of(names.begin(), names.end(), [&](const char* n) { return ext == n; });
-    };
-    if (starts("%PDF-") || extIs({".pdf"})) return PartKind::Pdf;
-    if (extIs({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".psd", ".pnm", ".ppm", ".pgm", ".hdr"}) ||
-        starts("\x89PNG") || starts("\xff\xd8\xff") || starts("GIF8") || starts("BM"))
-        return PartKind::Image;
-    if (extIs({".wav", ".flac", ".ogg", ".oga", ".mp3"}) || starts("RIFF") || starts("fLaC") || starts("OggS") ||
-        starts("ID3"))
-        return PartKind::Audio;
-    return PartKind::Text;
-}
+PartKind detectPartKind(const std::filesystem::path& file) { return detectFileFormat(file).kind; }
 
 Result<PromptPart> ingestFile(const std::filesystem::path& file, const ModelInputs& model,
                               const IngestOptions& options) {
     PromptPart part;
     part.file = file;
-    part.kind = detectPartKind(file);
-    part.format = partKindName(part.kind);
+    const FileFormat format = detectFileFormat(file);
+    part.kind = format.kind;
+    part.format = format.name;
+    if (format.support != FormatSupport::Read) return badInput(refusalMessage(file, format));
     Status read;
     switch (part.kind) {
     case PartKind::Pdf: read = readPdfPart(part, model, options); break;
     case PartKind::Text: read = readTextPart(part, model, options); break;
-    case PartKind::Image: read = readImagePart(part, model); break;
+    case PartKind::Image: read = readImagePart(part, model, options); break;
     case PartKind::Audio: read = readAudioPart(part, model, options); break;
     }
     STRATA_TRY(read);

@@ -11,19 +11,19 @@
 #include <vector>
 
 #include "AudioDocument.h"
+#include "FileFormat.h"
 #include "SourceAnchor.h"
 #include "core/Result.h"
 
 namespace strata {
 
-enum class PartKind { Pdf, Text, Image, Audio };
-
 // Images and recordings: parts that go through a model's encoders rather than its tokenizer.
 inline bool isMediaPart(PartKind kind) { return kind == PartKind::Image || kind == PartKind::Audio; }
 const char* partKindName(PartKind kind);  // "pdf", "text", "image", "audio"
 
-// What a file holds, from its first bytes or, failing that, its extension; Text when neither
-// says otherwise (the text reader then refuses binary content).
+// What a file holds, from its first bytes or, failing that, its extension (detectFileFormat's
+// kind): Text when neither says otherwise. A format Strata refuses still has its nearest kind (an
+// M4A is audio, a ZIP archive text); ingestFile then says why it is refused.
 PartKind detectPartKind(const std::filesystem::path& file);
 
 // What the chosen model takes, and how it counts.
@@ -55,8 +55,16 @@ constexpr int64_t kVoxtralTokensPerAudioChunk = 375;
 struct IngestOptions {
     std::string password;         // for encrypted PDFs
     bool collapseRepeats = false;  // text and logs: runs of identical lines become one with a count
-    // Pages, bytes or frames done of total for the file being read.
+    // Pages, bytes or frames done of total for the file being read (a compressed log: compressed
+    // bytes of the compressed size; a PDF: pages, OCR included).
     IngestProgress progress;
+    // Polled between pages (and blocks) and while OCR works; when it says yes, ingestFile stops
+    // with a cancelled(...) error, "FILE: reading was cancelled ...".
+    std::function<bool()> cancelled;
+    // OCR of PDF pages without a text layer, and of images for models that take no images.
+    bool ocr = true;
+    // Tesseract languages, "eng+deu"; "": $STRATA_OCR_LANGUAGES, else eng, else what is installed.
+    std::string ocrLanguages;
 };
 
 struct PromptPart {
@@ -82,25 +90,35 @@ struct PromptPart {
     // Audio: Whisper log-mel features, filled when the model takes audio.
     AudioFeatures audio;
 
+    // OCR: pages (an image counts as one) whose text OCR was asked for, whether all of them came
+    // from the cache rather than from running Tesseract, and the mean confidence (0-100) over
+    // those where it found text.
+    int64_t ocrPages = 0;
+    bool ocrFromCache = false;
+    int ocrConfidence = 0;
+
     // Facts for summaries (0 or empty when they do not apply).
     int64_t pages = 0;
-    std::vector<int64_t> pagesWithoutText;
+    std::vector<int64_t> pagesWithoutText;  // PDF pages with no text, even after OCR
     std::string title, author;
     uint64_t lines = 0, bytes = 0, collapsedLines = 0, replacedSequences = 0;
     std::string encoding;
+    std::string compression;  // text: "gzip", "xz", "zstd", "bzip2"; "" when plain
     int width = 0, height = 0;
     double seconds = 0;
     int sampleRate = 0, channels = 0;
     int64_t audioChunks = 0;
 };
 
-// Reads file as its kind and counts its tokens for model. A bad file is a badInput error naming
-// it; the caller decides whether the other files go on.
+// Reads file as its format says and counts its tokens for model. A bad file, and a format Strata
+// does not read ("FILE: a ZIP archive is not supported; extract it ..."), are badInput errors
+// naming it; the caller decides whether the other files go on. An image for a model that takes no
+// images becomes a text part when OCR finds text in it.
 Result<PromptPart> ingestFile(const std::filesystem::path& file, const ModelInputs& model,
                               const IngestOptions& options = {});
 
 // The line that introduces a span in the prompt, so that answers can cite it:
-// "[report.pdf, page 3]\n".
+// "[report.pdf, page 3]\n"; for OCR text "[scan.pdf, page 3, OCR 94%]\n" or "[photo.png, OCR 91%]\n".
 std::string anchorLine(const SourceAnchor& anchor);
 
 // The text the model reads for the text parts: each span after its anchor line, spans

@@ -22,6 +22,7 @@ std::string describe(const SourceAnchor& a) {
                                         : ", line " + std::to_string(a.firstLine);
     }
     if (a.startSeconds >= 0) out += ", " + clock(a.startSeconds) + "-" + clock(a.endSeconds);
+    if (a.ocr) out += ", OCR " + std::to_string(a.ocrConfidence) + "%";
     return out;
 }
 

@@ -15,9 +15,15 @@ struct SourceAnchor {
     int64_t lastLine = 0;
     double startSeconds = -1;  // audio time range; -1: not audio
     double endSeconds = -1;
+    // Text read from a picture by OCR (a scanned page, an image), with Tesseract's mean word
+    // confidence 0-100: answers citing it should be checked against the picture.
+    bool ocr = false;
+    int ocrConfidence = 0;
 };
 
-// "report.pdf, page 3", "app.log, lines 120-180", "call.wav, 0:30-1:00"
+// "report.pdf, page 3", "app.log, lines 120-180", "call.wav, 0:30-1:00", and for OCR text
+// "scan.pdf, page 3, OCR 94%" or "photo.png, OCR 91%" (the window's transcript matches these
+// forms to link cited sources).
 std::string describe(const SourceAnchor& anchor);
 
 // A run of text from one place in one file.

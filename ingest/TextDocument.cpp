@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <system_error>
+#include <algorithm>
 
 namespace strata {
 
@@ -140,6 +141,40 @@ Result<std::string> readUtf8TextFile(const std::filesystem::path& file, size_t m
     }
     data.erase(0, skipped);
     return data;
+}
+
+bool isBlank(std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    });
+}
+
+// Page text (poppler's, Tesseract's) ends lines with "\n" but may also have "\r\n", form feeds, trailing
+// blanks and runs of empty lines; one plain form keeps spans and tests stable.
+std::string normalizePageText(std::string_view raw) {
+    std::string out;
+    out.reserve(raw.size());
+    for (size_t i = 0; i < raw.size(); ++i) {
+        char c = raw[i];
+        if (c == '\r') {
+            if (i + 1 < raw.size() && raw[i + 1] == '\n')
+                continue;
+            c = '\n';
+        }
+        if (c == '\f')
+            c = '\n';
+        if (c == '\n') {
+            while (!out.empty() && (out.back() == ' ' || out.back() == '\t'))
+                out.pop_back();
+            if (out.empty() || (out.size() >= 2 && out[out.size() - 1] == '\n' &&
+                                out[out.size() - 2] == '\n'))
+                continue;
+        }
+        out.push_back(c);
+    }
+    while (!out.empty() && isBlank(std::string_view(&out.back(), 1)))
+        out.pop_back();
+    return out;
 }
 
 }  // namespace strata

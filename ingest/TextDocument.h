@@ -23,4 +23,11 @@ Result<std::string> readUtf8TextFile(const std::filesystem::path& file,
 // offset of the first byte of the first ill-formed sequence.
 bool isValidUtf8(std::string_view text, size_t* badOffset = nullptr);
 
+// Whether text is empty or only spaces, tabs and line ends.
+bool isBlank(std::string_view text);
+
+// Text taken from a page (a PDF text layer, OCR) in one plain form: line ends '\n', no trailing
+// blanks, at most one empty line in a row, nothing blank at the ends.
+std::string normalizePageText(std::string_view raw);
+
 }  // namespace strata

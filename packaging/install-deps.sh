@@ -8,6 +8,9 @@ PACKAGES=(
   qt6-base-dev qt6-charts-dev libgl1-mesa-dev
   libopenblas-dev libsentencepiece-dev nlohmann-json3-dev libutf8proc-dev libsqlite3-dev
   libpoppler-cpp-dev libuchardet-dev libsndfile1-dev libsoxr-dev libstb-dev libjpeg62-turbo-dev
+  libwebp-dev libtiff-dev libheif-dev
+  libtesseract-dev libleptonica-dev tesseract-ocr-eng
+  zlib1g-dev liblzma-dev libzstd-dev libbz2-dev
   python3
 )
 missing=()
