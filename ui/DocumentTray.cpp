@@ -457,6 +457,8 @@ DocumentTray::ReadOutcome DocumentTray::readFile(QString path, QString password,
     };
     strata::IngestOptions options;
     options.password = password.toStdString();
+    // A file taken out of the tray stops being read (OCR of a long scan, say) at the next page.
+    options.cancelled = [abandoned] { return abandoned->load(std::memory_order_relaxed); };
     options.progress = [permille](uint64_t done, uint64_t total) {
         if (total > 0) permille->store(int(std::min<uint64_t>(1000, done * 1000 / total)), std::memory_order_relaxed);
     };

@@ -9,6 +9,7 @@
 #include "CommandSpec.h"
 #include "Commands.h"
 #include "ProgressLine.h"
+#include "StopSignals.h"
 #include "PromptParts.h"
 #include "core/NumberFormat.h"
 #include "model/ModelConfig.h"
@@ -64,6 +65,8 @@ Status ingestCommand(const std::vector<std::string>& argv) {
     IngestOptions options;
     options.password = args->get("password").value_or("");
     options.collapseRepeats = args->has("collapse-repeats");
+    installStopSignals();
+    options.cancelled = stopSignalled;  // OCR of a long scan stops at the next page
     ProgressLine progress;
 
     // --text: the text exactly as `run --attach` puts it before the question, on stdout; the

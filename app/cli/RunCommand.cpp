@@ -164,6 +164,7 @@ Result<std::vector<PromptPart>> attachedParts(const CliArguments& args, const Mo
     IngestOptions options;
     options.password = args.get("password").value_or("");
     options.collapseRepeats = args.has("collapse-repeats");
+    options.cancelled = stopSignalled;  // OCR of a long scan stops at the next page
     for (const auto& [flag, kind] : {std::pair{"attach", std::optional<PartKind>()},
                                      std::pair{"image", std::optional(PartKind::Image)},
                                      std::pair{"audio", std::optional(PartKind::Audio)}}) {

@@ -40,21 +40,12 @@ std::string tableCell(const std::string& text) {
     return out;
 }
 
-// The attachments that went with each turn. Stores of schema 1 did not record it: there a turn's
-// files were added right after its question, so each belongs to the last question asked by then.
+// The attachments that went with each turn. Stores of schema 1 did not record it; their
+// attachments are listed with the session only (times to the millisecond cannot tell).
 std::vector<std::vector<const Attachment*>> attachmentsByTurn(const SessionContent& c) {
     std::vector<std::vector<const Attachment*>> byTurn(c.turns.size());
-    for (const Attachment& a : c.attachments) {
-        if (a.turnIndex >= 0) {
-            if (size_t(a.turnIndex) < c.turns.size()) byTurn[size_t(a.turnIndex)].push_back(&a);
-            continue;
-        }
-        for (size_t t = c.turns.size(); t-- > 0;) {
-            if (c.turns[t].role != TurnRole::User || c.turns[t].createdAt > a.addedAt) continue;
-            byTurn[t].push_back(&a);
-            break;
-        }
-    }
+    for (const Attachment& a : c.attachments)
+        if (a.turnIndex >= 0 && size_t(a.turnIndex) < c.turns.size()) byTurn[size_t(a.turnIndex)].push_back(&a);
     return byTurn;
 }
 

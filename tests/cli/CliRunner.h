@@ -13,12 +13,13 @@ struct CliRun {
     QStringList errLines() const { return err.split('\n', Qt::SkipEmptyParts); }
 };
 
-// Every run saves a session: unless the environment names a store, tests keep theirs in a
-// temporary folder of their own rather than the user's.
+// Every run saves a session, and OCR caches what it read: unless the environment names other
+// folders, tests keep theirs in temporary folders of their own rather than the user's.
 inline QProcessEnvironment cliEnvironment(const QStringList& extra = {}) {
-    static QTemporaryDir sessions;
+    static QTemporaryDir sessions, ocrCache;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     if (!env.contains("STRATA_SESSIONS_DIR")) env.insert("STRATA_SESSIONS_DIR", sessions.path());
+    if (!env.contains("STRATA_OCR_CACHE_DIR")) env.insert("STRATA_OCR_CACHE_DIR", ocrCache.path());
     for (const QString& kv : extra) env.insert(kv.section('=', 0, 0), kv.section('=', 1));
     return env;
 }

@@ -7,6 +7,7 @@
 
 #include "cli/CliRunner.h"
 #include "support/DefaultModel.h"
+#include "support/HandWrittenPdf.h"
 #include "../support/TestPaths.h"
 #include "support/TinyMultimodalModels.h"
 
@@ -56,7 +57,7 @@ private slots:
     void passwordOpensTheLockedPdf() {
         const CliRun r = runCli({"ingest", "--model", model(), "--password", "strata-user", pdf()});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-        QVERIFY2(r.out.contains("encrypted.pdf: pdf, 2 pages"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("encrypted.pdf: PDF document, 2 pages"), qPrintable(r.out));
         QVERIFY(r.out.contains("total "));
     }
 
@@ -97,6 +98,31 @@ private slots:
         const CliRun shown = runCli({"sessions", "show", id});
         QVERIFY2(shown.out.contains("ops.log"), qPrintable(shown.out));
         QVERIFY2(shown.out.contains("user: When did it end?"), qPrintable(shown.out));
+    }
+
+    // Pages that yield no text, even with OCR, are said before the job starts. Off a terminal the
+    // run goes on when some text remains, and stops when a document yields none (the model would
+    // answer about a document it never saw) unless --allow-empty-pages.
+    void pagesWithoutTextAreSaidBeforeTheJob() {
+        using strata::testsupport::makePdf;
+        const QString partly = write("partly.pdf", QByteArray::fromStdString(makePdf({{"The pump failed at noon."}, {}})));
+        const QString blank = write("blank.pdf", QByteArray::fromStdString(makePdf({{}, {}})));
+        const QStringList ask = {"--prompt", "When did it fail?", "--max-tokens", "1", "--model", model()};
+        const CliRun r = runCli(QStringList{"run", "--attach", partly} + ask);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const qsizetype warning = r.err.indexOf("warning: partly.pdf: page 2 yields no text, even with OCR");
+        QVERIFY2(warning >= 0 && warning < r.err.indexOf("session "), qPrintable(r.err));  // before the job
+
+        const CliRun refused = runCli(QStringList{"run", "--attach", blank} + ask);
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains("warning: blank.pdf: no page yields text, even with OCR"), qPrintable(refused.err));
+        QVERIFY2(refused.err.contains("error: blank.pdf yields no text") && refused.err.contains("--allow-empty-pages"),
+                 qPrintable(refused.err));
+        QVERIFY(!refused.err.contains("session "));  // nothing ran, nothing was saved
+
+        const CliRun allowed = runCli(QStringList{"run", "--attach", blank, "--allow-empty-pages"} + ask);
+        QVERIFY2(allowed.exitCode == 0, qPrintable(allowed.err));
+        QVERIFY(allowed.err.contains("warning: blank.pdf"));
     }
 
     void attachmentsThatDoNotFitAreRefusedWithChoices() {

@@ -43,7 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const std::string& file = scratchFile(data, size);
     if (reader == "pdf") {
-        auto pdf = readPdf(file, "fuzz");
+        // The parser is under test here, not Tesseract: a page per input through OCR would cost
+        // each run seconds.
+        PdfReadOptions options;
+        options.password = "fuzz";
+        options.ocr = false;
+        auto pdf = readPdf(file, options);
         if (pdf.ok()) (void)pdf->spans(), (void)pdf->noTextSummary();
     } else if (reader == "log") {
         LogReadOptions options;

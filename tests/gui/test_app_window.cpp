@@ -33,6 +33,7 @@
 #include "SessionBrowser.h"
 #include "SessionListModel.h"
 #include "session/SessionStore.h"
+#include "support/HandWrittenPdf.h"
 #include "support/RandomLlama.h"
 #include "../support/TestPaths.h"
 #include "support/TinyMultimodalModels.h"
@@ -83,39 +84,6 @@ class TestAppWindow : public QObject {
         QDropEvent dropEvent(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(target, &dropEvent);
         QVERIFY(dropEvent.isAccepted());
-    }
-
-    // A PDF with one line of text on each page given some, and no content at all on a page
-    // given none: what a scan looks like to a text reader.
-    static QByteArray pdfWithPages(const QStringList& pages) {
-        QList<QByteArray> objects{"<< /Type /Catalog /Pages 2 0 R >>", QByteArray(),
-                                  "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
-        QByteArray kids;
-        for (const QString& text : pages) {
-            const qsizetype pageId = objects.size() + 1;
-            kids += QByteArray::number(pageId) + " 0 R ";
-            QByteArray page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>";
-            if (text.isEmpty()) {
-                objects << page + " >>";
-                continue;
-            }
-            const QByteArray stream = "BT /F1 12 Tf 72 720 Td (" + text.toLatin1() + ") Tj ET\n";
-            objects << page + " /Contents " + QByteArray::number(pageId + 1) + " 0 R >>";
-            objects << "<< /Length " + QByteArray::number(stream.size()) + " >>\nstream\n" + stream + "endstream";
-        }
-        objects[1] = "<< /Type /Pages /Kids [" + kids + "] /Count " + QByteArray::number(pages.size()) + " >>";
-        QByteArray pdf = "%PDF-1.4\n";
-        QList<qsizetype> offsets;
-        for (qsizetype i = 0; i < objects.size(); ++i) {
-            offsets << pdf.size();
-            pdf += QByteArray::number(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
-        }
-        const qsizetype xref = pdf.size();
-        pdf += "xref\n0 " + QByteArray::number(objects.size() + 1) + "\n0000000000 65535 f \n";
-        for (qsizetype offset : offsets) pdf += QByteArray::number(offset).rightJustified(10, '0') + " 00000 n \n";
-        pdf += "trailer\n<< /Size " + QByteArray::number(objects.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-               QByteArray::number(xref) + "\n%%EOF\n";
-        return pdf;
     }
 
     QString writeTestFile(const QString& name, const QByteArray& bytes) {
@@ -315,8 +283,9 @@ private slots:
     }
 
     void pagesWithoutTextAreSaidBeforeTheJob() {
-        const QString scan = writeTestFile(QStringLiteral("scan.pdf"), pdfWithPages({QStringLiteral("Cover page."), QString(),
-                                                                                   QStringLiteral("Middle."), QString()}));
+        // Pages 2 and 4 have no content at all: blank even to OCR.
+        const std::string pdf = testsupport::makePdf({{"Cover page."}, {}, {"Middle."}, {}});
+        const QString scan = writeTestFile(QStringLiteral("scan.pdf"), QByteArray::fromStdString(pdf));
         QVERIFY(!scan.isEmpty());
         MainWindow w;
         w.show();

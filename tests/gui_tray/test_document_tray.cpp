@@ -174,12 +174,12 @@ private slots:
         QVERIFY(tokensOf(model, notes).toLongLong() > 0);
         QVERIFY2(cell(model, log, DocumentTray::ContentsColumn).contains("40 lines"),
                  qPrintable(cell(model, log, DocumentTray::ContentsColumn)));
-        QCOMPARE(cell(model, log, DocumentTray::TypeColumn), QStringLiteral("text"));
+        QCOMPARE(cell(model, log, DocumentTray::TypeColumn), QStringLiteral("plain text"));
         QCOMPARE(cell(model, log, DocumentTray::StatusColumn), QStringLiteral("ready"));
         QVERIFY(!cell(model, notes, DocumentTray::SizeColumn).isEmpty());
 
         // The image is read and listed, but the text model cannot take it: amber, not red.
-        QCOMPARE(cell(model, png, DocumentTray::TypeColumn), QStringLiteral("image"));
+        QCOMPARE(cell(model, png, DocumentTray::TypeColumn), QStringLiteral("PNG image"));
         QVERIFY(cell(model, png, DocumentTray::ContentsColumn).contains("pixels"));
         QVERIFY2(cell(model, png, DocumentTray::StatusColumn).contains("takes no images"),
                  qPrintable(cell(model, png, DocumentTray::StatusColumn)));

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "HandWrittenPdf.h"
+#include "../support/HandWrittenPdf.h"
 #include "PdfDocument.h"
 
 #include "../support/TestFiles.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "HandWrittenPdf.h"
+#include "../support/HandWrittenPdf.h"
 #include "PdfDocument.h"
 #include "PdfTableRows.h"
 #include "PromptParts.h"

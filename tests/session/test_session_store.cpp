@@ -539,7 +539,7 @@ private slots:
         QCOMPARE(doc2.at("attachments")[0].at("sha256").get<std::string>(), std::string(kSha256Abc));
         const auto& turns = doc2.at("turns");
         QCOMPARE(turns.size(), size_t(3));
-        // Recorded before any question (as a store of schema 1 did): with none.
+        // Recorded with no turn (as a store of schema 1 did): listed with the session only.
         QCOMPARE(turns[0].at("attachments").size(), size_t(0));
         QCOMPARE(turns[0].at("role").get<std::string>(), std::string("user"));
         QCOMPARE(turns[1].at("text").get<std::string>(), std::string("It says \"abc\".\nNothing more."));

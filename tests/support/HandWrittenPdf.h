@@ -1,6 +1,6 @@
 #pragma once
-// Minimal PDFs written by hand for the PDF reader's tests, so that each page's content stream is
-// known exactly. Header-only.
+// Minimal PDFs written by hand for tests (the PDF reader's, the CLI's, the window's), so that each
+// page's content stream is known exactly. Header-only.
 #include <cstdio>
 #include <string>
 #include <vector>
