@@ -35,6 +35,8 @@
 #include <exception>
 #include <filesystem>
 
+#include "FileFormat.h"
+
 namespace strata::ui {
 
 namespace {
@@ -465,7 +467,9 @@ DocumentTray::ReadOutcome DocumentTray::readFile(QString path, QString password,
     ReadOutcome outcome;
     const std::filesystem::path file(QFile::encodeName(path).toStdString());
     try {
-        outcome.kind = strata::detectPartKind(file);
+        const strata::FileFormat format = strata::detectFileFormat(file);
+        outcome.kind = format.kind;
+        outcome.format = QString::fromStdString(format.name);
         auto part = strata::ingestFile(file, inputs, options);
         if (part.ok())
             outcome.part = std::move(part).value();
@@ -512,6 +516,7 @@ void DocumentTray::finishRead(quint64 rowId, quint64 jobId, ReadOutcome outcome)
         row.abandoned.reset();
         row.permille.reset();
         row.kind = outcome.kind;
+        row.format = outcome.format;
         if (outcome.part) {
             row.state = RowState::Ready;
             row.part = std::move(outcome.part);
@@ -551,10 +556,13 @@ void DocumentTray::showRow(int index) {
     name->setToolTip(row.path);
     name->setData(row.path, PathRole);
 
-    // What the file was found to be ("PDF document", "gzip-compressed text"), else its kind.
+    // What the file was found to be ("PDF document", "gzip-compressed text"), the file's reader's
+    // word when it read it (an image read by OCR is text), else its kind.
     const QString kindName = row.kind ? QString::fromLatin1(strata::partKindName(*row.kind)) : QStringLiteral("…");
-    const bool formatKnown = row.state == RowState::Ready && row.part && !row.part->format.empty();
-    type->setText(formatKnown ? QString::fromStdString(row.part->format) : kindName);
+    if (row.state == RowState::Ready && row.part && !row.part->format.empty())
+        type->setText(QString::fromStdString(row.part->format));
+    else
+        type->setText(row.format.isEmpty() ? kindName : row.format);
 
     if (row.sizeBytes >= 0) {
         size->setText(QLocale().formattedDataSize(row.sizeBytes));
@@ -652,11 +660,23 @@ void DocumentTray::showProblems() {
 
 void DocumentTray::fitColumns() {
     // Each column as wide as its widest cell, except that the name and the contents take at most
-    // two fifths of a narrow list each, so the others stay in view; the status gets the rest.
+    // two fifths of a narrow list each, so the others stay in view; the status gets the rest, and
+    // at least room for "ready" or a reading percentage: the name gives way first, then the
+    // contents (a long error reads in full below the list anyway).
     for (int column = 0; column < StatusColumn; ++column) view_->resizeColumnToContents(column);
     const int cap = std::max(120, view_->viewport()->width() * 2 / 5);
     for (int column : {int(NameColumn), int(ContentsColumn)})
         if (view_->columnWidth(column) > cap) view_->setColumnWidth(column, cap);
+    const int statusMinimum = view_->fontMetrics().horizontalAdvance(tr("reading 100%")) + 16;
+    int used = 0;
+    for (int column = 0; column < StatusColumn; ++column) used += view_->columnWidth(column);
+    int overflow = used + statusMinimum - view_->viewport()->width();
+    for (int column : {int(NameColumn), int(ContentsColumn)}) {
+        if (overflow <= 0) break;
+        const int give = std::min(overflow, std::max(0, view_->columnWidth(column) - 80));
+        view_->setColumnWidth(column, view_->columnWidth(column) - give);
+        overflow -= give;
+    }
     fillStatusColumn();
 }
 

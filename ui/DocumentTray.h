@@ -86,6 +86,7 @@ private:
         qint64 sizeBytes = -1;
         RowState state = RowState::Queued;
         std::optional<strata::PartKind> kind;
+        QString format;  // what the file's bytes say it is, also when it could not be read
         std::optional<strata::PromptPart> part;
         QString error;
         QString password;  // for a locked PDF
@@ -102,6 +103,7 @@ private:
     // What a worker hands back: the part, or the error that names the file.
     struct ReadOutcome {
         strata::PartKind kind = strata::PartKind::Text;
+        QString format;
         std::optional<strata::PromptPart> part;
         QString error;
     };

@@ -40,6 +40,7 @@
 #include "ModelCatalog.h"
 #include "ModelRuntime.h"
 #include "SessionBrowser.h"
+#include "SessionListModel.h"
 #include "SettingsDialog.h"
 #include "StopSignalNotifier.h"
 #include "TelemetrySampler.h"
@@ -267,7 +268,7 @@ void MainWindow::createCentralArea() {
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 3);
     // The tray wide enough for its fitted columns beside an answer of comfortable line length.
-    split->setSizes({470, 530});
+    split->setSizes({560, 440});
     auto* central = new QWidget;
     auto* layout = new QVBoxLayout(central);
     layout->setContentsMargins(6, 6, 6, 0);
@@ -600,6 +601,9 @@ void MainWindow::showJobState(const app::JobProgress& p) {
     if (p.sessionId.isEmpty()) return;
     QString state, detail;
     if (!p.prefill) {
+        // The prompt's last checkpoint is saved once the answer starts: the list reads the
+        // session's saved context again.
+        if (sessions_->sessionModel()->liveState(p.sessionId) != tr("answering")) sessions_->refresh();
         state = tr("answering");
         detail = tr("The job is writing its answer: %L1 tokens so far").arg(p.done);
     } else if (p.total > 0) {

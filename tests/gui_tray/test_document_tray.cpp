@@ -406,11 +406,10 @@ private slots:
         const QAbstractItemModel* model = modelOf(tray);
         const std::vector<strata::PromptPart> parts = tray.parts();
         QCOMPARE(parts.size(), size_t(1));
-        // What ingest found the file to be; the kind's name where it found nothing more.
-        const QString format = QString::fromStdString(parts.front().format);
-        QCOMPARE(cell(model, rowNamed(model, "service.log"), DocumentTray::TypeColumn),
-                 format.isEmpty() ? QStringLiteral("text") : format);
-        QCOMPARE(cell(model, rowNamed(model, "core.log"), DocumentTray::TypeColumn), QStringLiteral("text"));
+        // What ingest found the file to be, also for a file it could not read.
+        QCOMPARE(cell(model, rowNamed(model, "service.log"), DocumentTray::TypeColumn), QStringLiteral("plain text"));
+        QCOMPARE(QString::fromStdString(parts.front().format), QStringLiteral("plain text"));
+        QCOMPARE(cell(model, rowNamed(model, "core.log"), DocumentTray::TypeColumn), QStringLiteral("unknown binary data"));
     }
 
     void aBadFileSaysWhyOnItsRowAndBelowTheList() {
