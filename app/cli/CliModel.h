@@ -15,6 +15,11 @@
 
 namespace strata::cli {
 
+// What strata-cli says on stderr when a stop signal comes (see StopSignals.h).
+inline constexpr const char* kStopNote =
+    "\nstrata-cli: stopping: the job pauses at its next token or checkpoint and is saved (the same signal "
+    "again quits at once)\n";
+
 struct CliModel {
     std::string path;  // the model folder or GGUF file
     std::unique_ptr<Ops> ops;  // CPU, or CUDA when --vram-budget is given

@@ -65,7 +65,7 @@ Status ingestCommand(const std::vector<std::string>& argv) {
     IngestOptions options;
     options.password = args->get("password").value_or("");
     options.collapseRepeats = args->has("collapse-repeats");
-    installStopSignals();
+    watchStopSignals(kStopNote);
     options.cancelled = stopSignalled;  // OCR of a long scan stops at the next page
     ProgressLine progress;
 

@@ -225,7 +225,7 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
 Status runCommand(const std::vector<std::string>& argv) {
     auto args = parseCommand("run", argv);
     STRATA_TRY(args);
-    installStopSignals();
+    watchStopSignals(kStopNote);
     const bool attaching = args->has("attach") || args->has("image") || args->has("audio");
     if (auto id = args->get("resume")) {
         for (const char* other : {"session", "prompt", "prompt-file", "no-save", "attach", "image", "audio"})

@@ -3,8 +3,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
+
+#include "StopSignals.h"
 
 namespace strata::app {
 
@@ -17,10 +18,7 @@ void onStopSignal(int number) {
     const unsigned char byte = static_cast<unsigned char>(number);
     ssize_t ignored = ::write(pipeFds[1], &byte, 1);
     (void)ignored;
-    struct sigaction fallback {};
-    fallback.sa_handler = SIG_DFL;
-    sigemptyset(&fallback.sa_mask);
-    sigaction(number, &fallback, nullptr);
+    restoreStopSignal(number);
 }
 
 }  // namespace
@@ -35,18 +33,11 @@ StopSignalNotifier::StopSignalNotifier(QObject* parent) : QObject(parent) {
         unsigned char byte = 0;
         if (::read(pipeFds[0], &byte, 1) == 1) emit stopRequested(int(byte));
     });
-    struct sigaction action {};
-    action.sa_handler = onStopSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    for (int number : {SIGTERM, SIGINT, SIGHUP}) sigaction(number, &action, nullptr);
+    handleStopSignals(onStopSignal);
 }
 
 StopSignalNotifier::~StopSignalNotifier() {
-    struct sigaction fallback {};
-    fallback.sa_handler = SIG_DFL;
-    sigemptyset(&fallback.sa_mask);
-    for (int number : {SIGTERM, SIGINT, SIGHUP}) sigaction(number, &fallback, nullptr);
+    restoreStopSignals();
     notifier_.reset();
     for (int& fd : pipeFds) {
         if (fd >= 0) ::close(fd);
