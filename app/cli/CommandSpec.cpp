@@ -225,7 +225,7 @@ std::string overallHelp() {
     for (const CommandSpec& spec : commandSpecs())
         out += "  " + synopsis(spec) + "\n      " + wrapped(spec.summary, 6, kWidth) + "\n";
     out += "\n" +
-           wrapped("M is a Hugging Face model folder or a GGUF file (llama, qwen3, gemma3); the default is Gemma 3 "
+           wrapped("M is a Hugging Face model folder or a GGUF file (llama, qwen2, qwen3, gemma3); the default is Gemma 3 "
                    "270M as installed by packaging/install-models.sh. SIZE takes units: 512MiB, 2GiB, ...",
                    0, kWidth) +
            "\n\nexit codes: 0 done, 2 bad input (the message names the file, tensor or flag at fault), 1 internal "

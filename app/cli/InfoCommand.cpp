@@ -17,6 +17,7 @@ namespace {
 const char* architectureName(Architecture a) {
     switch (a) {
     case Architecture::Llama: return "Llama";
+    case Architecture::Qwen2: return "Qwen2";
     case Architecture::Qwen3: return "Qwen3";
     case Architecture::Gemma3Text: return "Gemma 3 (text)";
     }

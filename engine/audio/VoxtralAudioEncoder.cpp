@@ -63,7 +63,7 @@ Result<std::unique_ptr<VoxtralAudioEncoder>> VoxtralAudioEncoder::load(Ops& ops,
     encoder->config_ = config;
     STRATA_ASSIGN(encoder->tower_, EncoderTower::create(ops, std::move(checkpoint), shape, std::move(stem),
                                                         prefix + "layers.", config.numLayers, names,
-                                                        prefix + "layer_norm"));
+                                                        prefix + "layer_norm", prefix));
     return encoder;
 }
 

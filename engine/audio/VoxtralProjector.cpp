@@ -2,6 +2,7 @@
 
 #include "backend/cpu/CpuKernels.h"
 #include "format/Checkpoint.h"
+#include "model/WeightLayout.h"
 #include "vision/VisionTensors.h"
 
 namespace strata {
@@ -24,6 +25,9 @@ Result<VoxtralProjector> VoxtralProjector::load(const Checkpoint& checkpoint, co
     STRATA_ASSIGN(projector.linear1_,
                   readTensorAsFloat(checkpoint, prefix + "linear_1.weight", {th, config.intermediateSize}));
     STRATA_ASSIGN(projector.linear2_, readTensorAsFloat(checkpoint, prefix + "linear_2.weight", {th, th}));
+    STRATA_TRY(refuseUnusedTensors(
+        checkpoint, [&](const std::string& name) { return name.rfind(prefix, 0) == 0; },
+        {prefix + "linear_1.weight", prefix + "linear_2.weight"}, "audio projector"));
     return projector;
 }
 

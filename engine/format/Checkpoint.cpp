@@ -300,8 +300,10 @@ Status Checkpoint::read(const TensorInfo& info, void* dst) const {
     std::vector<float> values;
     STRATA_TRY(decodeRows(info, 0, rows, values));
     if (info.encoding->unpermuteHeads > 0) {
+        // A matrix's rows, or a bias's values: one per row of the matrix it goes with.
+        const int64_t permuted = info.shape.front();
         std::vector<float> ordered(values.size());
-        unpermuteRows(values, rows, cols, info.encoding->unpermuteHeads, ordered.data());
+        unpermuteRows(values, permuted, info.numel() / permuted, info.encoding->unpermuteHeads, ordered.data());
         values.swap(ordered);
     }
     return narrowFromFloat(values.data(), info, values.size(), dst);

@@ -20,6 +20,10 @@ constexpr NameRule kLayerRules[] = {
     {"attn_k.weight", "self_attn.k_proj.weight"},
     {"attn_v.weight", "self_attn.v_proj.weight"},
     {"attn_output.weight", "self_attn.o_proj.weight"},
+    {"attn_q.bias", "self_attn.q_proj.bias"},
+    {"attn_k.bias", "self_attn.k_proj.bias"},
+    {"attn_v.bias", "self_attn.v_proj.bias"},
+    {"attn_output.bias", "self_attn.o_proj.bias"},
     {"attn_q_norm.weight", "self_attn.q_norm.weight"},
     {"attn_k_norm.weight", "self_attn.k_norm.weight"},
     {"post_attention_norm.weight", "post_attention_layernorm.weight"},
@@ -27,6 +31,9 @@ constexpr NameRule kLayerRules[] = {
     {"ffn_gate.weight", "mlp.gate_proj.weight"},
     {"ffn_up.weight", "mlp.up_proj.weight"},
     {"ffn_down.weight", "mlp.down_proj.weight"},
+    {"ffn_gate.bias", "mlp.gate_proj.bias"},
+    {"ffn_up.bias", "mlp.up_proj.bias"},
+    {"ffn_down.bias", "mlp.down_proj.bias"},
 };
 
 std::string hfName(const std::string& ggufName, const std::string& arch) {
@@ -55,7 +62,7 @@ Result<std::vector<TensorInfo>> hfTensorsFromGguf(const GgufFile& gguf, int file
     auto arch = gguf.getString("general.architecture");
     STRATA_TRY(arch);
     const std::string& a = arch.value();
-    if (a != "llama" && a != "qwen3" && a != "gemma3")
+    if (a != "llama" && a != "qwen2" && a != "qwen3" && a != "gemma3")
         return badInput(gguf.name() + " holds a '" + a + "' model; Strata runs GGUF architectures " +
                         kGgufArchitectures);
     int64_t heads = 0, kvHeads = 0;
@@ -84,8 +91,11 @@ Result<std::vector<TensorInfo>> hfTensorsFromGguf(const GgufFile& gguf, int file
         default: info.dtype = DType::F16; break;
         }
         if (a == "gemma3" && endsWith(t.name, "norm.weight")) enc.addend = -1.0f;
-        if (a == "llama" && info.shape.size() == 2) {
-            const int64_t h = endsWith(t.name, "attn_q.weight") ? heads : endsWith(t.name, "attn_k.weight") ? kvHeads : 0;
+        // The q and k biases are permuted with their matrices' rows.
+        if (a == "llama") {
+            const bool q = endsWith(t.name, "attn_q.weight") || endsWith(t.name, "attn_q.bias");
+            const bool k = endsWith(t.name, "attn_k.weight") || endsWith(t.name, "attn_k.bias");
+            const int64_t h = q ? heads : k ? kvHeads : 0;
             if (h > 0) {
                 if (info.shape[0] % (2 * h) != 0)
                     return badInput(gguf.name() + ": tensor '" + t.name + "' has " + std::to_string(info.shape[0]) +

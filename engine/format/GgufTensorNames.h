@@ -13,7 +13,7 @@
 namespace strata {
 
 // The GGUF architectures Strata runs.
-inline constexpr const char* kGgufArchitectures = "llama, qwen3, gemma3";
+inline constexpr const char* kGgufArchitectures = "llama, qwen2, qwen3, gemma3";
 
 // Every tensor of the file as the engine sees it. Tensors without a Hugging Face counterpart
 // (rope_freqs.weight, for one) keep their GGUF names.

@@ -1,6 +1,8 @@
 #include "model/GgufConfig.h"
 
 #include <cmath>
+#include <set>
+#include <sstream>
 
 #include "format/GgufFile.h"
 #include "format/GgufTensorNames.h"
@@ -43,6 +45,54 @@ Result<json> llama3RopeFromFactors(const Checkpoint& ckpt, const TensorInfo& fre
     return badInput(where + ": rope_freqs.weight does not match any llama3 rope scaling Strata knows");
 }
 
+std::string valueText(const GgufValue& v) {
+    if (v.type == GgufValueType::String) return "'" + v.text + "'";
+    if (v.type == GgufValueType::Bool) return v.integer ? "true" : "false";
+    if (v.type == GgufValueType::Array) return "an array of " + std::to_string(v.arrayLength);
+    if (v.isInteger()) return std::to_string(v.integer);
+    std::ostringstream s;
+    s << v.number;
+    return s.str();
+}
+
+// The architecture's metadata keys this reader turns into config.json. A key outside the list may
+// change the arithmetic (experts, partial rope, YaRN, another norm), so it refuses the load unless
+// it is off (0 or false). general.* describes the file, tokenizer.* is the vocabulary reader's
+// and quantize.* records how the file was made.
+Status checkGgufMetadata(const GgufFile& gguf, const std::string& arch) {
+    static const std::set<std::string> common = {
+        "context_length", "embedding_length", "block_count", "feed_forward_length", "vocab_size",
+        "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon",
+        "attention.key_length", "attention.value_length", "rope.freq_base", "rope.dimension_count",
+        "rope.scaling.type", "rope.scaling.factor",
+        // Informational: the context the scaling was trained from, and whether it was fine-tuned.
+        "rope.scaling.original_context_length", "rope.scaling.finetuned",
+    };
+    static const std::set<std::string> gemma3 = {"attention.sliding_window", "final_logit_softcapping",
+                                                 "attn_logit_softcapping"};
+    auto describesFile = [](const std::string& key) {
+        for (const char* prefix : {"general.", "tokenizer.", "quantize.", "split."})
+            if (key.rfind(prefix, 0) == 0) return true;
+        return false;
+    };
+    for (const auto& [key, value] : gguf.metadata()) {
+        if (key == "split.count" && value.isInteger() && value.integer > 1)
+            return badInput(gguf.name() + " is the first of " + std::to_string(value.integer) +
+                            " files of a split GGUF; merge them into one file (llama-gguf-split --merge) to load it");
+        if (describesFile(key)) continue;
+        if (key.rfind(arch + ".", 0) == 0) {
+            const std::string rest = key.substr(arch.size() + 1);
+            if (common.count(rest) || (arch == "gemma3" && gemma3.count(rest))) continue;
+        }
+        if (value.isNumber() && value.number == 0 && value.integer == 0) continue;
+        return badInput(gguf.name() + ": metadata key " + key + " = " + valueText(value) +
+                        " is not one Strata reads for the " + arch +
+                        " architecture; it may change how the model computes, so the load is refused rather than "
+                        "risking wrong answers");
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
@@ -51,6 +101,10 @@ Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
     auto archName = gguf->getString("general.architecture");
     STRATA_TRY(archName);
     const std::string arch = archName.value();
+    if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gemma3")
+        return badInput(gguf->name() + " holds a '" + arch + "' model; Strata runs GGUF architectures " +
+                        kGgufArchitectures);
+    STRATA_TRY(checkGgufMetadata(*gguf, arch));
     auto key = [&](const char* suffix) { return arch + "." + suffix; };
     json c = json::object();
     int64_t hidden = 0, layers = 0, heads = 0, ffn = 0;
@@ -66,6 +120,13 @@ Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
                         " but the file has no tensors for layer " + std::to_string(layers - 1));
     const int64_t kvHeads = gguf->intOr(key("attention.head_count_kv")).value_or(heads);
     const int64_t headDim = gguf->intOr(key("attention.key_length")).value_or(hidden / heads);
+    if (gguf->intOr(key("attention.value_length")).value_or(headDim) != headDim)
+        return badInput(gguf->name() + ": " + key("attention.value_length") + " differs from " +
+                        key("attention.key_length") + "; Strata runs models whose keys and values have one width");
+    if (auto rotary = gguf->intOr(key("rope.dimension_count")); rotary && *rotary != headDim)
+        return badInput(gguf->name() + ": " + key("rope.dimension_count") + " = " + std::to_string(*rotary) +
+                        " rotates part of each head of " + std::to_string(headDim) +
+                        "; partial rotary embeddings are not supported");
     const TensorInfo* embed = ckpt.find("model.embed_tokens.weight");
     if (!embed || embed->shape.size() != 2) return badInput(gguf->name() + " has no 2-D token_embd.weight tensor");
 
@@ -88,18 +149,25 @@ Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
     if (auto type = gguf->getString(key("rope.scaling.type")); type.ok() && type.value() != "none") {
         const double factor = gguf->numberOr(key("rope.scaling.factor")).value_or(1.0);
         if (type.value() != "linear")
-            return badInput(gguf->name() + ": rope scaling '" + type.value() + "' is not supported (linear, llama3)");
+            return badInput(gguf->name() + ": " + key("rope.scaling.type") + " = '" + type.value() +
+                            "' is not supported (linear; llama3 comes as rope_freqs.weight)");
         scaling = {{"rope_type", "linear"}, {"factor", factor}};
     }
 
     if (arch == "llama") {
         c["model_type"] = "llama";
         c["architectures"] = {"LlamaForCausalLM"};
+        // GGUF has no key for Llama's biases: llama.cpp uses them when the tensors are there.
+        c["attention_bias"] = ckpt.find("model.layers.0.self_attn.q_proj.bias") != nullptr;
+        c["mlp_bias"] = ckpt.find("model.layers.0.mlp.up_proj.bias") != nullptr;
         if (const TensorInfo* freqs = ckpt.find("rope_freqs.weight")) {
             auto llama3 = llama3RopeFromFactors(ckpt, *freqs, headDim, c.value("rope_theta", 10000.0));
             STRATA_TRY(llama3);
             scaling = llama3.value();
         }
+    } else if (arch == "qwen2") {
+        c["model_type"] = "qwen2";
+        c["architectures"] = {"Qwen2ForCausalLM"};
     } else if (arch == "qwen3") {
         c["model_type"] = "qwen3";
         c["architectures"] = {"Qwen3ForCausalLM"};
@@ -122,9 +190,6 @@ Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
         c["attn_logit_softcapping"] = gguf->numberOr(key("attn_logit_softcapping")).value_or(0) > 0
                                           ? json(*gguf->numberOr(key("attn_logit_softcapping")))
                                           : json();
-    } else {
-        return badInput(gguf->name() + " holds a '" + arch + "' model; Strata runs GGUF architectures " +
-                        kGgufArchitectures);
     }
     c["rope_scaling"] = scaling;
     return c;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,13 @@ const json& familyDefaults(const std::string& modelType) {
         {"rms_norm_eps", 1e-6}, {"bos_token_id", 1}, {"eos_token_id", 2},
         {"tie_word_embeddings", false}, {"rope_theta", 10000.0},
     };
+    static const json qwen2 = {
+        {"vocab_size", 151936}, {"num_attention_heads", 32}, {"num_key_value_heads", 32},
+        {"head_dim", nullptr}, {"hidden_act", "silu"}, {"max_position_embeddings", 32768},
+        {"rms_norm_eps", 1e-6}, {"bos_token_id", nullptr}, {"eos_token_id", nullptr},
+        {"tie_word_embeddings", false}, {"rope_theta", 10000.0}, {"use_sliding_window", false},
+        {"sliding_window", 4096}, {"max_window_layers", 28},
+    };
     static const json qwen3 = {
         {"vocab_size", 151936}, {"num_attention_heads", 32}, {"num_key_value_heads", 32},
         {"head_dim", 128}, {"hidden_act", "silu"}, {"max_position_embeddings", 32768},
@@ -46,11 +54,74 @@ const json& familyDefaults(const std::string& modelType) {
         {"use_bidirectional_attention", false},
     };
     if (modelType == "llama") return llama;
+    if (modelType == "qwen2") return qwen2;
     if (modelType == "qwen3") return qwen3;
     return gemma3Text;
 }
 
-constexpr const char* kSupportedTypes = "llama, qwen3, gemma3_text, gemma3, voxtral";
+constexpr const char* kSupportedTypes = "llama, qwen2, qwen3, gemma3_text, gemma3, voxtral";
+
+// Keys every transformers config may carry that do not change what the model computes: naming,
+// training (dropout, initialisation), generation defaults, bookkeeping. Every other key must be
+// one the family reads (kFamilyKeys), so that a setting Strata would silently ignore refuses the
+// load instead.
+const std::set<std::string>& inertKeys() {
+    static const std::set<std::string> keys = {
+        "_name_or_path", "_commit_hash", "_attn_implementation", "_attn_implementation_autoset", "architectures",
+        "auto_map", "model_type", "transformers_version", "dtype", "torch_dtype", "use_bfloat16", "use_cache",
+        "return_dict", "output_attentions", "output_hidden_states", "torchscript", "tf_legacy_loss", "pruned_heads",
+        "id2label", "label2id", "problem_type", "finetuning_task", "tokenizer_class", "prefix", "task_specific_params",
+        "chunk_size_feed_forward", "is_encoder_decoder", "is_decoder", "add_cross_attention",
+        "cross_attention_hidden_size", "tie_encoder_decoder", "decoder_start_token_id", "sep_token_id",
+        "pad_token_id", "initializer_range", "attention_dropout", "hidden_dropout", "embd_pdrop", "resid_pdrop",
+        "attn_pdrop", "mlp_dropout", "gradient_checkpointing", "cache_implementation",
+        // Generation defaults: Strata takes these from its own flags.
+        "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "num_beam_groups",
+        "diversity_penalty", "temperature", "top_k", "top_p", "typical_p", "repetition_penalty", "length_penalty",
+        "no_repeat_ngram_size", "encoder_no_repeat_ngram_size", "bad_words_ids", "num_return_sequences",
+        "output_scores", "return_dict_in_generate", "forced_bos_token_id", "forced_eos_token_id",
+        "remove_invalid_values", "exponential_decay_length_penalty", "suppress_tokens", "begin_suppress_tokens",
+        // Llama's tensor-parallel split of the MLP during pretraining: the same products, in pieces.
+        "pretraining_tp",
+    };
+    return keys;
+}
+
+// The keys each family reads (parseSizes, parseTokens and the family's parser below).
+const std::set<std::string>& familyKeys(const std::string& modelType) {
+    static const std::set<std::string> common = {
+        "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+        "num_key_value_heads", "head_dim", "max_position_embeddings", "rms_norm_eps", "bos_token_id",
+        "eos_token_id", "tie_word_embeddings", "rope_theta", "rope_scaling", "rope_parameters",
+    };
+    auto with = [](std::initializer_list<const char*> extra) {
+        std::set<std::string> keys = common;
+        keys.insert(extra.begin(), extra.end());
+        return keys;
+    };
+    static const std::set<std::string> llama = with({"hidden_act", "attention_bias", "mlp_bias"});
+    static const std::set<std::string> qwen2 =
+        with({"hidden_act", "use_sliding_window", "sliding_window", "max_window_layers", "layer_types"});
+    static const std::set<std::string> qwen3 = with(
+        {"hidden_act", "attention_bias", "use_sliding_window", "sliding_window", "max_window_layers", "layer_types"});
+    static const std::set<std::string> gemma3Text = with(
+        {"hidden_activation", "hidden_act", "attention_bias", "query_pre_attn_scalar", "attn_logit_softcapping",
+         "final_logit_softcapping", "use_bidirectional_attention", "sliding_window", "layer_types",
+         "sliding_window_pattern", "_sliding_window_pattern", "rope_local_base_freq"});
+    // The multimodal wrappers: their decoder is text_config; the encoders read their own sections.
+    static const std::set<std::string> gemma3 = {"text_config", "vision_config", "mm_tokens_per_image",
+                                                 "boi_token_index", "eoi_token_index", "image_token_index",
+                                                 "tie_word_embeddings", "bos_token_id", "eos_token_id"};
+    static const std::set<std::string> voxtral = {"text_config", "audio_config", "audio_token_id",
+                                                  "projector_hidden_act", "hidden_size", "tie_word_embeddings",
+                                                  "bos_token_id", "eos_token_id"};
+    if (modelType == "llama") return llama;
+    if (modelType == "qwen2") return qwen2;
+    if (modelType == "qwen3") return qwen3;
+    if (modelType == "gemma3") return gemma3;
+    if (modelType == "voxtral") return voxtral;
+    return gemma3Text;
+}
 
 std::string shortDump(const json& v) {
     std::string s = v.dump();
@@ -277,15 +348,31 @@ Status parseSingleRope(ModelConfig& c, const Keys& k) {
     return {};
 }
 
+// attention_bias puts a bias on every attention projection, q, k, v and o (Llama, Qwen3, Gemma 3).
+Status parseAttentionBias(ModelConfig& c, const Keys& k) {
+    STRATA_ASSIGN(c.qkvBias, k.boolean("attention_bias", false));
+    c.outputBias = c.qkvBias;
+    return {};
+}
+
 Status parseLlama(ModelConfig& c, const Keys& k) {
     STRATA_TRY(parseActivation(c, k, "hidden_act"));
     STRATA_TRY(parseSingleRope(c, k));
+    STRATA_TRY(parseAttentionBias(c, k));
+    STRATA_ASSIGN(c.mlpBias, k.boolean("mlp_bias", false));
     c.layerTypes.assign(size_t(c.numLayers), LayerAttention::Full);
     return {};
 }
 
-Status parseQwen3(ModelConfig& c, const Keys& k) {
-    c.qkNorm = true;
+// Qwen2 and Qwen3 share their sliding-window settings; Qwen3 adds per-head q/k norms, Qwen2 has
+// biases on q, k and v (never on o, whatever a config says).
+Status parseQwen(ModelConfig& c, const Keys& k) {
+    c.qkNorm = c.arch == Architecture::Qwen3;
+    if (c.arch == Architecture::Qwen2) {
+        c.qkvBias = true;
+    } else {
+        STRATA_TRY(parseAttentionBias(c, k));
+    }
     STRATA_TRY(parseActivation(c, k, "hidden_act"));
     STRATA_TRY(parseSingleRope(c, k));
     bool useSliding = false;
@@ -312,6 +399,7 @@ Status parseQwen3(ModelConfig& c, const Keys& k) {
 Status parseGemma3Text(ModelConfig& c, const Keys& k) {
     c.arch = Architecture::Gemma3Text;
     c.normAddOne = c.qkNorm = c.sandwichNorms = c.scaleEmbeddings = true;
+    STRATA_TRY(parseAttentionBias(c, k));
     STRATA_TRY(parseActivation(c, k, k.isSet("hidden_activation") ? "hidden_activation" : "hidden_act"));
     double scalar = 0;
     STRATA_ASSIGN(scalar, k.positiveNumber("query_pre_attn_scalar"));
@@ -386,11 +474,33 @@ json withDefaults(const std::string& modelType, const json& keys) {
     return merged;
 }
 
-Status parseTextModel(ModelConfig& c, const std::string& textType, const Keys& k) {
+// Refuses a key the family does not read and that is not known to be inert: it may change what
+// the model computes (a quantisation scheme, a newer attention variant), and running without it
+// would give wrong answers without a word. null and false are let through: a feature set off.
+Status checkKnownKeys(const json& obj, const std::string& modelType, const std::string& where) {
+    const std::set<std::string>& known = familyKeys(modelType);
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        const std::string& key = it.key();
+        if (known.count(key) || inertKeys().count(key) || it.value().is_null() || it.value() == false) continue;
+        if (key == "quantization_config")
+            return badInput(where + ": \"quantization_config\" " + shortDump(it.value()) +
+                            ": quantised Hugging Face checkpoints are not supported; use the bf16 or f16 checkpoint, "
+                            "or a GGUF file");
+        return badInput(where + ": key \"" + key + "\" (" + shortDump(it.value()) +
+                        ") is not one Strata reads for model_type " + modelType +
+                        "; it may change how the model computes, so the load is refused rather than risking wrong "
+                        "answers");
+    }
+    return {};
+}
+
+Status parseTextModel(ModelConfig& c, const std::string& textType, const json& keys, const std::string& where) {
+    STRATA_TRY(checkKnownKeys(keys, textType, where));
+    const Keys k(withDefaults(textType, keys), where);
     STRATA_TRY(parseSizes(c, k));
     STRATA_TRY(parseTokens(c, k));
     if (textType == "llama") return parseLlama(c, k);
-    if (textType == "qwen3") return parseQwen3(c, k);
+    if (textType == "qwen2" || textType == "qwen3") return parseQwen(c, k);
     return parseGemma3Text(c, k);
 }
 
@@ -398,11 +508,13 @@ Result<ModelConfig> parseWithKnownType(const json& root, const std::string& mode
     ModelConfig c;
     c.modelType = modelType;
     if (modelType == "llama") c.arch = Architecture::Llama;
+    if (modelType == "qwen2") c.arch = Architecture::Qwen2;
     if (modelType == "qwen3") c.arch = Architecture::Qwen3;
     if (modelType != "gemma3" && modelType != "voxtral") {
-        STRATA_TRY(parseTextModel(c, modelType, Keys(withDefaults(modelType, root), source)));
+        STRATA_TRY(parseTextModel(c, modelType, root, source));
         return c;
     }
+    STRATA_TRY(checkKnownKeys(root, modelType, source));
 
     // Gemma3ForConditionalGeneration and VoxtralForConditionalGeneration: the decoder (Gemma 3
     // text, Llama) is described by text_config, while tying and the special tokens may be written
@@ -417,7 +529,7 @@ Result<ModelConfig> parseWithKnownType(const json& root, const std::string& mode
                         textType + "\"");
     for (const char* key : {"tie_word_embeddings", "bos_token_id", "eos_token_id"})
         if (root.contains(key) && !root[key].is_null()) text[key] = root[key];
-    STRATA_TRY(parseTextModel(c, textType, Keys(withDefaults(textType, text), source + " text_config")));
+    STRATA_TRY(parseTextModel(c, textType, text, source + " text_config"));
     c.tensorPrefix = "language_model.model.";
     c.lmHeadName = "language_model.lm_head.weight";
     return c;
@@ -443,8 +555,8 @@ Result<ModelConfig> parseModelConfig(const std::string& jsonText, const std::str
     if (mt == root.end() || !mt->is_string())
         return badInput(source + " has no \"model_type\" string; supported: " + kSupportedTypes);
     const std::string modelType = mt->get<std::string>();
-    if (modelType != "llama" && modelType != "qwen3" && modelType != "gemma3_text" && modelType != "gemma3" &&
-        modelType != "voxtral")
+    if (modelType != "llama" && modelType != "qwen2" && modelType != "qwen3" && modelType != "gemma3_text" &&
+        modelType != "gemma3" && modelType != "voxtral")
         return badInput("unknown model_type '" + modelType + "' in " + source + "; supported: " + kSupportedTypes);
     try {
         return parseWithKnownType(root, modelType, source);

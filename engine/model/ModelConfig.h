@@ -10,7 +10,7 @@
 
 namespace strata {
 
-enum class Architecture { Llama, Qwen3, Gemma3Text };
+enum class Architecture { Llama, Qwen2, Qwen3, Gemma3Text };
 
 enum class RopeScalingType { None, Llama3, Linear };
 
@@ -46,6 +46,9 @@ struct ModelConfig {
     bool qkNorm = false;          // Qwen3, Gemma 3: per-head RMSNorm on q and k before rope
     bool sandwichNorms = false;   // Gemma 3: post-attention and pre/post-feedforward norms
     bool scaleEmbeddings = false; // Gemma 3: embeddings * sqrt(hidden_size)
+    bool qkvBias = false;         // q, k and v projections add a bias (attention_bias; always on Qwen2)
+    bool outputBias = false;      // the attention's output projection adds one (attention_bias, not Qwen2)
+    bool mlpBias = false;         // gate, up and down projections add one (Llama's mlp_bias)
     Activation activation = Activation::SiLU;
 
     double attentionScale = 0;    // multiplies q.k; head_dim^-0.5, or query_pre_attn_scalar^-0.5 for Gemma

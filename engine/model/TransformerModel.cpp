@@ -330,9 +330,9 @@ Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float
 
     // Attention block.
     ops_.rmsNorm(x, n, w.get(WeightRole::InputNorm), eps, c.normAddOne, normed);
-    ops_.matmul(normed, n, w.get(WeightRole::QProj), q);
-    ops_.matmul(normed, n, w.get(WeightRole::KProj), k);
-    ops_.matmul(normed, n, w.get(WeightRole::VProj), v);
+    linear(ops_, w, WeightRole::QProj, WeightRole::QProjBias, normed, n, q);
+    linear(ops_, w, WeightRole::KProj, WeightRole::KProjBias, normed, n, k);
+    linear(ops_, w, WeightRole::VProj, WeightRole::VProjBias, normed, n, v);
     if (c.qkNorm) {
         ops_.rmsNorm(q, n * c.numHeads, w.get(WeightRole::QNorm), eps, c.normAddOne, q);
         ops_.rmsNorm(k, n * c.numKvHeads, w.get(WeightRole::KNorm), eps, c.normAddOne, k);
@@ -363,17 +363,17 @@ Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float
                           : p.kv->accumulateAll(layer, pq, p.rows, pp, pieceShape, part));
     }
     ops_.attentionFinish(state, n * c.numHeads, c.headDim, attn);
-    ops_.matmul(attn, n, w.get(WeightRole::OProj), proj);
+    linear(ops_, w, WeightRole::OProj, WeightRole::OProjBias, attn, n, proj);
     if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostAttentionNorm), eps, c.normAddOne, proj);
     ops_.add(x, proj, n * h);
 
     // Feed-forward block. Llama's "post_attention_layernorm" is the pre-MLP norm; Gemma has its own.
     const WeightRole preMlp = c.sandwichNorms ? WeightRole::PreFeedforwardNorm : WeightRole::PostAttentionNorm;
     ops_.rmsNorm(x, n, w.get(preMlp), eps, c.normAddOne, normed);
-    ops_.matmul(normed, n, w.get(WeightRole::GateProj), gate);
-    ops_.matmul(normed, n, w.get(WeightRole::UpProj), up);
+    linear(ops_, w, WeightRole::GateProj, WeightRole::GateProjBias, normed, n, gate);
+    linear(ops_, w, WeightRole::UpProj, WeightRole::UpProjBias, normed, n, up);
     ops_.gatedActivation(gate, up, n * c.intermediateSize, c.activation, gate);
-    ops_.matmul(gate, n, w.get(WeightRole::DownProj), proj);
+    linear(ops_, w, WeightRole::DownProj, WeightRole::DownProjBias, gate, n, proj);
     if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostFeedforwardNorm), eps, c.normAddOne, proj);
     ops_.add(x, proj, n * h);
     return {};

@@ -98,6 +98,27 @@ Result<WeightUnit> buildWeightUnit(const Checkpoint& checkpoint, std::string lab
     return std::move(b.unit);
 }
 
+Status refuseUnusedTensors(const Checkpoint& checkpoint, const std::function<bool(const std::string&)>& inScope,
+                           const std::set<std::string>& used, const std::string& reader) {
+    // Known to be unused: buffers some exports save beside the weights, recomputed from config.json.
+    auto knownUnused = [](const std::string& name) {
+        static const std::string invFreq = "rotary_emb.inv_freq";
+        return name.size() >= invFreq.size() && name.compare(name.size() - invFreq.size(), invFreq.size(), invFreq) == 0;
+    };
+    std::vector<const TensorInfo*> unused;
+    for (const auto& [name, info] : checkpoint.tensors())
+        if (inScope(name) && !used.count(name) && !knownUnused(name)) unused.push_back(&info);
+    if (unused.empty()) return {};
+    std::string others;
+    if (unused.size() > 1)
+        others = " (and " + std::to_string(unused.size() - 1) + " other" + (unused.size() > 2 ? "s" : "") + ")";
+    const TensorInfo& first = *unused.front();
+    return badInput("tensor '" + first.name + "'" + others + " in " + checkpoint.files()[first.fileIndex].string() +
+                    " is not one the " + reader +
+                    " uses; it may be arithmetic Strata does not implement, so the load is refused rather than "
+                    "risking wrong answers");
+}
+
 Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& checkpoint) {
     WeightLayout layout;
     const std::string& p = c.tensorPrefix;
@@ -119,6 +140,12 @@ Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& c
         STRATA_TRY(b.add(WeightRole::KProj, l + "self_attn.k_proj.weight", {kvDim, h}));
         STRATA_TRY(b.add(WeightRole::VProj, l + "self_attn.v_proj.weight", {kvDim, h}));
         STRATA_TRY(b.add(WeightRole::OProj, l + "self_attn.o_proj.weight", {h, qDim}));
+        if (c.qkvBias) {
+            STRATA_TRY(b.add(WeightRole::QProjBias, l + "self_attn.q_proj.bias", {qDim}));
+            STRATA_TRY(b.add(WeightRole::KProjBias, l + "self_attn.k_proj.bias", {kvDim}));
+            STRATA_TRY(b.add(WeightRole::VProjBias, l + "self_attn.v_proj.bias", {kvDim}));
+        }
+        if (c.outputBias) STRATA_TRY(b.add(WeightRole::OProjBias, l + "self_attn.o_proj.bias", {h}));
         if (c.qkNorm) {
             STRATA_TRY(b.add(WeightRole::QNorm, l + "self_attn.q_norm.weight", {c.headDim}));
             STRATA_TRY(b.add(WeightRole::KNorm, l + "self_attn.k_norm.weight", {c.headDim}));
@@ -131,6 +158,11 @@ Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& c
         STRATA_TRY(b.add(WeightRole::GateProj, l + "mlp.gate_proj.weight", {ffn, h}));
         STRATA_TRY(b.add(WeightRole::UpProj, l + "mlp.up_proj.weight", {ffn, h}));
         STRATA_TRY(b.add(WeightRole::DownProj, l + "mlp.down_proj.weight", {h, ffn}));
+        if (c.mlpBias) {
+            STRATA_TRY(b.add(WeightRole::GateProjBias, l + "mlp.gate_proj.bias", {ffn}));
+            STRATA_TRY(b.add(WeightRole::UpProjBias, l + "mlp.up_proj.bias", {ffn}));
+            STRATA_TRY(b.add(WeightRole::DownProjBias, l + "mlp.down_proj.bias", {h}));
+        }
         placeTensors(b.unit);
         layout.units.push_back(std::move(b.unit));
     }
@@ -140,6 +172,22 @@ Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& c
     STRATA_TRY(head.add(WeightRole::LmHead, c.tieWordEmbeddings ? embedName : c.lmHeadName, {c.vocabSize, h}));
     placeTensors(head.unit);
     layout.units.push_back(std::move(head.unit));
+
+    std::set<std::string> used{embedName};
+    for (const WeightUnit& unit : layout.units)
+        for (const UnitTensor& t : unit.tensors) used.insert(t.info->name);
+    // llama.cpp keeps Llama 3's rope scaling as a tensor, which the GGUF config reader consumed.
+    if (checkpoint.gguf() && c.arch == Architecture::Llama) used.insert("rope_freqs.weight");
+    // The multimodal wrappers' towers and projectors check their own tensors when they load.
+    std::vector<std::string> encoders;
+    if (c.modelType == "gemma3") encoders = {"vision_tower.", "multi_modal_projector."};
+    if (c.modelType == "voxtral") encoders = {"audio_tower.", "multi_modal_projector."};
+    auto inScope = [&](const std::string& name) {
+        for (const std::string& e : encoders)
+            if (name.rfind(e, 0) == 0 || name.rfind("model." + e, 0) == 0) return false;
+        return true;
+    };
+    STRATA_TRY(refuseUnusedTensors(checkpoint, inScope, used, c.modelType + " decoder"));
     return layout;
 }
 

@@ -6,6 +6,8 @@
 // their file: neighbours form an extent that starts at a 4096-aligned file offset and a
 // 4096-aligned buffer offset, so that one large direct (O_DIRECT) read fills it with no copy.
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,11 +22,13 @@ enum class WeightRole {
     PostAttentionNorm, PreFeedforwardNorm, PostFeedforwardNorm,
     GateProj, UpProj, DownProj,
     FinalNorm, LmHead,
-    // Encoders (image and audio towers): LayerNorm and linear biases, and the stem in front of
-    // the layers: the input convolution (SigLIP's patch embedding, Whisper's first conv), the
-    // downsampling convolution (Whisper's second) and learned positions.
-    InputNormBias, QProjBias, KProjBias, VProjBias, OProjBias, PostAttentionNormBias, UpProjBias, DownProjBias,
-    FinalNormBias,
+    // Linear biases: the decoders that have them (Qwen2's q, k and v; Llama's attention_bias and
+    // mlp_bias) and the encoders.
+    QProjBias, KProjBias, VProjBias, OProjBias, GateProjBias, UpProjBias, DownProjBias,
+    // Encoders (image and audio towers): LayerNorm biases, and the stem in front of the layers:
+    // the input convolution (SigLIP's patch embedding, Whisper's first conv), the downsampling
+    // convolution (Whisper's second) and learned positions.
+    InputNormBias, PostAttentionNormBias, FinalNormBias,
     InputConv, InputConvBias, DownsampleConv, DownsampleConvBias, PositionEmbedding,
     Count
 };
@@ -63,7 +67,9 @@ struct WeightLayout {
     uint64_t totalBytes() const;
 };
 
-// Checks every tensor the architecture needs exists with the expected shape.
+// Checks every tensor the architecture needs exists with the expected shape, and that the
+// checkpoint holds no tensor the decoder would leave unused (see refuseUnusedTensors); tensors of
+// the encoders the config declares (vision and audio towers, projectors) are theirs to check.
 Result<WeightLayout> buildWeightLayout(const ModelConfig& config, const Checkpoint& checkpoint);
 
 struct TensorSpec {
@@ -75,5 +81,13 @@ struct TensorSpec {
 // One unit of the given tensors, each checked to exist with its shape, placed for direct reads.
 Result<WeightUnit> buildWeightUnit(const Checkpoint& checkpoint, std::string label,
                                    const std::vector<TensorSpec>& tensors);
+
+// Strict loading: a tensor that the code reading a checkpoint does not use may be part of the
+// arithmetic it does not implement (a bias, a norm, an adapter), and running without it would
+// give wrong answers without a word. Refuses the checkpoint when a tensor that `inScope` claims
+// is neither in `used` nor known to be unused (rotary_emb.inv_freq: positions recomputed from the
+// config), naming it and counting the others.
+Status refuseUnusedTensors(const Checkpoint& checkpoint, const std::function<bool(const std::string&)>& inScope,
+                           const std::set<std::string>& used, const std::string& reader);
 
 }  // namespace strata

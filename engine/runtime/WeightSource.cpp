@@ -25,4 +25,10 @@ WeightRef UnitWeights::get(WeightRole role) const {
     return {};
 }
 
+void linear(Ops& ops, const UnitWeights& unit, WeightRole weight, WeightRole bias, const float* x, int64_t n,
+            float* y) {
+    ops.matmul(x, n, unit.get(weight), y);
+    if (unit.has(bias)) ops.addWeightRows(y, n, unit.get(bias));
+}
+
 }  // namespace strata

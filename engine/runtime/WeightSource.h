@@ -26,6 +26,10 @@ private:
     const char* base_ = nullptr;
 };
 
+// y[n, w.rows] = x[n, w.cols] * w^T + b: the unit's `weight` and, when it has one, `bias`.
+void linear(Ops& ops, const UnitWeights& unit, WeightRole weight, WeightRole bias, const float* x, int64_t n,
+            float* y);
+
 struct StreamerStats {
     uint64_t bytesRead = 0;      // from the checkpoint files, for streamed units
     uint64_t residentBytes = 0;  // read once at load

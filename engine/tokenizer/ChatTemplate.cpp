@@ -58,6 +58,24 @@ std::string renderLlama3(const std::vector<ChatMessage>& messages, const ChatOpt
     return out;
 }
 
+std::string renderQwen2(const std::vector<ChatMessage>& messages, const ChatOptions& o) {
+    std::string out;
+    if (messages[0].role != "system")
+        out += "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n";
+    for (size_t i = 0; i < messages.size(); ++i) {
+        const auto& m = messages[i];
+        if (m.role == "tool") {
+            if (i == 0 || messages[i - 1].role != "tool") out += "<|im_start|>user";
+            out += "\n<tool_response>\n" + m.content + "\n</tool_response>";
+            if (i + 1 == messages.size() || messages[i + 1].role != "tool") out += "<|im_end|>\n";
+        } else {
+            out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+        }
+    }
+    if (o.addGenerationPrompt) out += "<|im_start|>assistant\n";
+    return out;
+}
+
 std::string renderQwen3(const std::vector<ChatMessage>& messages, const ChatOptions& o) {
     std::string out;
     const size_t n = messages.size();
@@ -141,6 +159,7 @@ Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>
     if (messages.empty()) return badInput("chat: the conversation has no messages");
     switch (format) {
         case ChatFormat::Llama3: return renderLlama3(messages, options);
+        case ChatFormat::Qwen2: return renderQwen2(messages, options);
         case ChatFormat::Qwen3: return renderQwen3(messages, options);
         case ChatFormat::Gemma3: return renderGemma3(messages, options);
     }
@@ -149,9 +168,10 @@ Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>
 
 Result<ChatFormat> chatFormatForModelType(const std::string& modelType) {
     if (modelType == "llama") return ChatFormat::Llama3;
+    if (modelType == "qwen2") return ChatFormat::Qwen2;
     if (modelType == "qwen3") return ChatFormat::Qwen3;
     if (modelType == "gemma3" || modelType == "gemma3_text") return ChatFormat::Gemma3;
-    return badInput("config.json model_type '" + modelType + "' has no supported chat format (llama, qwen3, gemma3, gemma3_text)");
+    return badInput("config.json model_type '" + modelType + "' has no supported chat format (llama, qwen2, qwen3, gemma3, gemma3_text)");
 }
 
 }  // namespace strata

@@ -8,7 +8,9 @@
 
 namespace strata {
 
-enum class ChatFormat { Llama3, Qwen3, Gemma3 };
+// Qwen2 is ChatML as Qwen2.5-Instruct's template writes it: a conversation without a system
+// message gets Qwen2.5's default system message.
+enum class ChatFormat { Llama3, Qwen2, Qwen3, Gemma3 };
 
 struct ChatMessage {
     std::string role;  // "system", "user", "assistant"
@@ -32,7 +34,7 @@ Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>
 // Rendering fails with badInput for an empty conversation and, for Gemma 3, for roles that do
 // not alternate user/assistant (the template raises an exception there).
 
-// The format for a config.json model_type ("llama", "qwen3", "gemma3", "gemma3_text").
+// The format for a config.json model_type ("llama", "qwen2", "qwen3", "gemma3", "gemma3_text").
 Result<ChatFormat> chatFormatForModelType(const std::string& modelType);
 
 }  // namespace strata

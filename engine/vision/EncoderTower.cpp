@@ -1,6 +1,7 @@
 #include "vision/EncoderTower.h"
 
 #include <new>
+#include <set>
 
 namespace strata {
 
@@ -31,17 +32,11 @@ std::vector<TensorSpec> layerTensors(const std::string& p, const EncoderLayerNam
 
 }  // namespace
 
-void linear(Ops& ops, const UnitWeights& unit, WeightRole weight, WeightRole bias, const float* x, int64_t n,
-            float* y) {
-    ops.matmul(x, n, unit.get(weight), y);
-    if (unit.has(bias)) ops.addWeightRows(y, n, unit.get(bias));
-}
-
 Result<std::unique_ptr<EncoderTower>> EncoderTower::create(Ops& ops, std::unique_ptr<Checkpoint> checkpoint,
                                                            const EncoderShape& shape, std::vector<TensorSpec> stem,
                                                            const std::string& layerPrefix, int64_t layers,
                                                            const EncoderLayerNames& names,
-                                                           const std::string& finalNorm) {
+                                                           const std::string& finalNorm, const std::string& scope) {
     if (shape.rows <= 0 || shape.hidden <= 0 || shape.heads <= 0 || shape.hidden % shape.heads != 0 ||
         shape.intermediate <= 0 || layers <= 0)
         return badInput("the encoder's configuration does not describe a usable tower");
@@ -60,6 +55,11 @@ Result<std::unique_ptr<EncoderTower>> EncoderTower::create(Ops& ops, std::unique
     STRATA_TRY(add(buildWeightUnit(c, "final norm",
                                    {{WeightRole::FinalNorm, finalNorm + ".weight", {shape.hidden}},
                                     {WeightRole::FinalNormBias, finalNorm + ".bias", {shape.hidden}}})));
+    std::set<std::string> used;
+    for (const WeightUnit& unit : layout.units)
+        for (const UnitTensor& t : unit.tensors) used.insert(t.info->name);
+    STRATA_TRY(refuseUnusedTensors(
+        c, [&](const std::string& name) { return name.rfind(scope, 0) == 0; }, used, "encoder at " + scope));
     return tower;
 }
 

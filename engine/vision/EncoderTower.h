@@ -45,11 +45,13 @@ struct EncoderLayerNames {
 class EncoderTower {
 public:
     // Checks every tensor: the stem's, layerPrefix + i + "." + names for each layer, and
-    // finalNorm (.weight and .bias).
+    // finalNorm (.weight and .bias); and that the checkpoint has no other tensor under `scope`,
+    // the tower's own prefix.
     static Result<std::unique_ptr<EncoderTower>> create(Ops& ops, std::unique_ptr<Checkpoint> checkpoint,
                                                         const EncoderShape& shape, std::vector<TensorSpec> stem,
                                                         const std::string& layerPrefix, int64_t layers,
-                                                        const EncoderLayerNames& names, const std::string& finalNorm);
+                                                        const EncoderLayerNames& names, const std::string& finalNorm,
+                                                        const std::string& scope);
 
     Ops& ops() const { return ops_; }
     const EncoderShape& shape() const { return shape_; }
@@ -96,9 +98,5 @@ private:
     Ops& ops_;
     float* data_;
 };
-
-// y[n, w.rows] = x[n, w.cols] * w^T + b: the unit's `weight` and, when it has one, `bias`.
-void linear(Ops& ops, const UnitWeights& unit, WeightRole weight, WeightRole bias, const float* x, int64_t n,
-            float* y);
 
 }  // namespace strata

@@ -2,6 +2,7 @@
 
 #include "backend/cpu/CpuKernels.h"
 #include "format/Checkpoint.h"
+#include "model/WeightLayout.h"
 #include "vision/VisionTensors.h"
 
 namespace strata {
@@ -27,6 +28,9 @@ Result<Gemma3Projector> Gemma3Projector::load(const Checkpoint& checkpoint, cons
     projector.projection_.resize(stored.size());
     for (int64_t i = 0; i < vh; ++i)
         for (int64_t o = 0; o < th; ++o) projector.projection_[size_t(o * vh + i)] = stored[size_t(i * th + o)];
+    STRATA_TRY(refuseUnusedTensors(
+        checkpoint, [&](const std::string& name) { return name.rfind(prefix, 0) == 0; },
+        {prefix + "mm_soft_emb_norm.weight", prefix + "mm_input_projection_weight"}, "image projector"));
     return projector;
 }
 

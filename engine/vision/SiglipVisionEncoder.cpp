@@ -24,6 +24,7 @@ Result<std::unique_ptr<SiglipVisionEncoder>> SiglipVisionEncoder::load(Ops& ops,
                                            {"vision_tower.vision_model.", "model.vision_tower.vision_model.",
                                             "vision_tower.", "model.vision_tower."},
                                            "embeddings.patch_embedding.weight", "vision tower"));
+    const std::string tower = prefix.rfind("model.", 0) == 0 ? "model.vision_tower." : "vision_tower.";
     const int64_t h = config.hiddenSize, p = config.patchSize, c = config.numChannels;
     const EncoderShape shape{config.numPatches(), h, config.numHeads, config.intermediateSize,
                              float(config.layerNormEps), Activation::GeluTanh};
@@ -40,7 +41,7 @@ Result<std::unique_ptr<SiglipVisionEncoder>> SiglipVisionEncoder::load(Ops& ops,
     encoder->config_ = config;
     STRATA_ASSIGN(encoder->tower_, EncoderTower::create(ops, std::move(checkpoint), shape, std::move(stem),
                                                         prefix + "encoder.layers.", config.numLayers, names,
-                                                        prefix + "post_layernorm"));
+                                                        prefix + "post_layernorm", tower));
     return encoder;
 }
 

@@ -14,7 +14,10 @@ Fixtures:
   llama     tests/data/models/llama_tied as GGUF "llama" (BF16 matrices, permuted Q/K, rope_freqs)
   llama_q8  the same with every 2-D matrix except token_embd in Q8_0; reference on the
             dequantised weights
+  llama_bias  tests/data/models/llama_bias as GGUF "llama": F32 biases on every projection, the
+            q and k biases permuted like their matrices
   qwen3     tests/data/models/qwen3 as GGUF "qwen3" (F16 matrices, no permutation)
+  qwen2     tests/data/models/qwen2 as GGUF "qwen2" (BF16 matrices, F32 q/k/v biases)
   gemma3    a new tiny Gemma3ForCausalLM generated here, restricted to what GGUF gemma3 can say
             (query_pre_attn_scalar = head_dim, 5:1 sliding pattern, local rope base 1e4, no softcaps)
 
@@ -72,7 +75,9 @@ class Spec:
 SPECS = [
     Spec("llama", gguf.MODEL_ARCH.LLAMA, "llama-bpe", True, source="llama_tied"),
     Spec("llama_q8", gguf.MODEL_ARCH.LLAMA, "llama-bpe", True, matrix_qtype=Q8_0, source="llama_tied"),
+    Spec("llama_bias", gguf.MODEL_ARCH.LLAMA, "llama-bpe", True, source="llama_bias"),
     Spec("qwen3", gguf.MODEL_ARCH.QWEN3, "qwen2", False, source="qwen3"),
+    Spec("qwen2", gguf.MODEL_ARCH.QWEN2, "qwen2", False, source="qwen2"),
     Spec("gemma3", gguf.MODEL_ARCH.GEMMA3, "llama-bpe", True),
 ]
 
@@ -170,9 +175,9 @@ def gguf_tensors(spec: Spec, config: dict, tensors: list[tuple[str, torch.Tensor
         if name is None:
             raise SystemExit(f"{spec.name}: no GGUF name for {hf_name}")
         w = t.float().numpy()
-        if spec.arch == gguf.MODEL_ARCH.LLAMA and hf_name.endswith("q_proj.weight"):
+        if spec.arch == gguf.MODEL_ARCH.LLAMA and hf_name.endswith(("q_proj.weight", "q_proj.bias")):
             w = llama_permute(w, config["num_attention_heads"])
-        elif spec.arch == gguf.MODEL_ARCH.LLAMA and hf_name.endswith("k_proj.weight"):
+        elif spec.arch == gguf.MODEL_ARCH.LLAMA and hf_name.endswith(("k_proj.weight", "k_proj.bias")):
             w = llama_permute(w, config["num_key_value_heads"])
         if spec.arch == gguf.MODEL_ARCH.GEMMA3 and hf_name.endswith("norm.weight"):
             w = w + np.float32(1)  # in float32, as convert does after widening bf16
@@ -280,7 +285,7 @@ def reconstruct_hf(path: Path, spec: Spec, c: dict) -> tuple[dict[str, torch.Ten
     name_map = gguf.get_tensor_name_map(spec.arch, c["num_hidden_layers"])
     inverse = {}
     for hf_name in hf_parameter_names(c, spec):
-        inverse[name_map.get_name(hf_name, try_suffixes=(".weight",))] = hf_name
+        inverse[name_map.get_name(hf_name, try_suffixes=(".weight", ".bias"))] = hf_name
     out, rope_freqs, listing = {}, None, []
     for t in reader.tensors:
         arr = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type).reshape(tuple(reversed(t.shape.tolist())))
@@ -289,9 +294,9 @@ def reconstruct_hf(path: Path, spec: Spec, c: dict) -> tuple[dict[str, torch.Ten
             rope_freqs = arr
             continue
         hf_name = inverse[t.name]
-        if spec.arch == gguf.MODEL_ARCH.LLAMA and t.name.endswith("attn_q.weight"):
+        if spec.arch == gguf.MODEL_ARCH.LLAMA and t.name.endswith(("attn_q.weight", "attn_q.bias")):
             arr = llama_unpermute(arr, c["num_attention_heads"])
-        elif spec.arch == gguf.MODEL_ARCH.LLAMA and t.name.endswith("attn_k.weight"):
+        elif spec.arch == gguf.MODEL_ARCH.LLAMA and t.name.endswith(("attn_k.weight", "attn_k.bias")):
             arr = llama_unpermute(arr, c["num_key_value_heads"])
         if spec.arch == gguf.MODEL_ARCH.GEMMA3 and t.name.endswith("norm.weight"):
             arr = arr - np.float32(1)
@@ -310,8 +315,16 @@ def hf_parameter_names(c: dict, spec: Spec) -> list[str]:
         per_layer += ["self_attn.q_norm", "self_attn.k_norm"]
     if spec.arch == gguf.MODEL_ARCH.GEMMA3:
         per_layer += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
+    biased = []
+    if spec.arch == gguf.MODEL_ARCH.QWEN2 or c.get("attention_bias"):
+        biased += ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"]
+    if c.get("attention_bias"):
+        biased.append("self_attn.o_proj")
+    if c.get("mlp_bias"):
+        biased += ["mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
     for i in range(c["num_hidden_layers"]):
         names += [f"model.layers.{i}.{p}.weight" for p in per_layer]
+        names += [f"model.layers.{i}.{p}.bias" for p in biased]
     return names
 
 
@@ -450,15 +463,17 @@ def check_llama_details(c: dict, model, rope_freqs: np.ndarray, original: dict, 
     still_permuted = {
         k: torch.from_numpy(llama_permute(
             original[k].numpy(), c["num_attention_heads"] if "q_proj" in k else c["num_key_value_heads"]))
-        for k in original if k.endswith(("q_proj.weight", "k_proj.weight"))
+        for k in original if k.endswith(("q_proj.weight", "k_proj.weight", "q_proj.bias", "k_proj.bias"))
     }
-    return {
-        "rope_freqs_rel_err_vs_hf_inv_freq": float(np.abs(plain / rope_freqs - hf_inv).max() / hf_inv.max()),
-        "rope_freqs": "[" + ", ".join(f"{x:.4g}" for x in rope_freqs) + "]",
+    stats = {
         # What a loader that forgets the permutation (or uses NeoX rope on GGUF rows) would see.
         "probe_qk_left_permuted": float(
             (logits_with_weights(model, still_permuted, ids) - mmf.forward_logits(model, ids)).abs().max()),
     }
+    if rope_freqs is not None:
+        stats["rope_freqs_rel_err_vs_hf_inv_freq"] = float(np.abs(plain / rope_freqs - hf_inv).max() / hf_inv.max())
+        stats["rope_freqs"] = "[" + ", ".join(f"{x:.4g}" for x in rope_freqs) + "]"
+    return stats
 
 
 def build(spec: Spec, out_root: Path, work: Path) -> dict:

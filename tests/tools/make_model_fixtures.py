@@ -128,6 +128,7 @@ class Fixture:
     proj_std: float
     norm: str  # "plain": w ~ 1 + N(0, s); "offset": (1 + w) norms, w ~ N(0, s)
     norm_std: float = 0.1
+    bias_std: float = 0.1  # linear layers' biases ~ N(0, s), where the architecture has them
     # Multiplies the effective final-norm gain: lets a tied model have wide logits while the
     # embedding stays small enough that the residual stream is not just the input token.
     final_norm_gain: float = 1.0
@@ -228,6 +229,29 @@ def fixtures() -> list[Fixture]:
         ),
         gemma3_text,
         gemma3_conditional,
+        # Llama with attention_bias and mlp_bias: q, k, v and o projections and the whole MLP carry
+        # biases (a checkpoint that loaded without them would give wrong logits everywhere).
+        Fixture(
+            name="llama_bias",
+            model_cls=transformers.LlamaForCausalLM,
+            config=transformers.LlamaConfig(
+                hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                intermediate_size=128, rms_norm_eps=1e-5, rope_theta=10000.0, attention_bias=True, mlp_bias=True,
+                max_position_embeddings=256, tie_word_embeddings=True, **common_ids(),
+            ),
+            storage=torch.bfloat16, seed=1007, embed_std=0.35, proj_std=0.12, norm="plain", bias_std=0.2,
+        ),
+        # Qwen2 / Qwen2.5: Llama's block with biases on q, k and v (not o), no q/k norm.
+        Fixture(
+            name="qwen2",
+            model_cls=transformers.Qwen2ForCausalLM,
+            config=transformers.Qwen2Config(
+                hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+                intermediate_size=128, rms_norm_eps=1e-6, rope_theta=1e6, max_position_embeddings=256,
+                tie_word_embeddings=True, **common_ids(),
+            ),
+            storage=torch.bfloat16, seed=1108, embed_std=0.35, proj_std=0.12, norm="plain", bias_std=0.2,
+        ),
     ]
 
 
@@ -245,7 +269,9 @@ def randomise(model: torch.nn.Module, fx: Fixture) -> None:
     gen = torch.Generator().manual_seed(fx.seed)
     with torch.no_grad():
         for name, p in sorted(model.named_parameters(), key=lambda kv: kv[0]):
-            if p.dim() == 1:
+            if name.endswith(".bias"):
+                p.copy_(torch.randn(p.shape, generator=gen) * fx.bias_std)
+            elif p.dim() == 1:
                 gain = fx.final_norm_gain if name == "model.norm.weight" else 1.0
                 effective = gain * (1.0 + torch.randn(p.shape, generator=gen) * fx.norm_std)
                 p.copy_(effective - 1.0 if fx.norm == "offset" else effective)
