@@ -130,19 +130,39 @@ std::string withU64(std::string b, size_t at, uint64_t v) {
     return b;
 }
 
-// The file with one metadata string replaced by a string of any length: the header is rebuilt and
+// The file with the header bytes [at, at + len) replaced by any number of bytes: the header is
 // padded again, and the tensor data (addressed from the data section's start) follows unchanged.
+std::string withHeaderBytes(const std::string& b, const GgufLayout& l, size_t at, size_t len, const std::string& bytes) {
+    std::string header = b.substr(0, at) + bytes + b.substr(at + len, l.headerEnd - (at + len));
+    header.resize((header.size() + l.alignment - 1) / l.alignment * l.alignment, '\0');
+    return header + b.substr(l.dataStart);
+}
+std::string lengthPrefixed(const std::string& s) {
+    const uint64_t n = s.size();
+    return std::string(reinterpret_cast<const char*>(&n), 8) + s;
+}
+
+// The file with one metadata string replaced by a string of any length.
 std::string withMetadataString(const std::string& b, const GgufLayout& l, const std::string& key,
                                const std::string& value) {
     const GgufLayout::Kv* kv = l.kv(key);
     if (!kv) return {};
     uint64_t oldLen = 0;
     std::memcpy(&oldLen, b.data() + kv->valueAt, 8);
-    const uint64_t newLen = value.size();
-    std::string header = b.substr(0, kv->valueAt) + std::string(reinterpret_cast<const char*>(&newLen), 8) + value +
-                         b.substr(kv->valueAt + 8 + oldLen, l.headerEnd - (kv->valueAt + 8 + oldLen));
-    header.resize((header.size() + l.alignment - 1) / l.alignment * l.alignment, '\0');
-    return header + b.substr(l.dataStart);
+    return withHeaderBytes(b, l, kv->valueAt, 8 + oldLen, lengthPrefixed(value));
+}
+
+// The file with one metadata key, or one tensor, under another name.
+std::string withKeyRenamed(const std::string& b, const GgufLayout& l, const std::string& key, const std::string& to) {
+    const GgufLayout::Kv* kv = l.kv(key);
+    if (!kv) return {};
+    const size_t at = kv->valueAt - 4 - key.size() - 8;  // the key's length field; its type follows the key
+    return withHeaderBytes(b, l, at, 8 + key.size(), lengthPrefixed(to));
+}
+std::string withTensorRenamed(const std::string& b, const GgufLayout& l, const std::string& name, const std::string& to) {
+    for (const GgufLayout::Tensor& t : l.tensors)
+        if (t.name == name) return withHeaderBytes(b, l, t.nameAt, 8 + name.size(), lengthPrefixed(to));
+    return {};
 }
 
 // Two tensors whose names have the same length, so one can be renamed to the other in place.
@@ -203,6 +223,13 @@ const BadGguf kBadGgufs[] = {
     {"falcon", "'falcon'",
      [](const std::string& b, const GgufLayout& l) {
          return withMetadataString(b, l, "general.architecture", "falcon");
+     }},
+    // Strict loading: a key or a tensor Strata does not implement is refused by name.
+    {"unknown-metadata-key", "llama.expert_count",
+     [](const std::string& b, const GgufLayout& l) { return withKeyRenamed(b, l, "llama.vocab_size", "llama.expert_count"); }},
+    {"unknown-tensor", "rope_factors_long.weight",
+     [](const std::string& b, const GgufLayout& l) {
+         return withTensorRenamed(b, l, "rope_freqs.weight", "rope_factors_long.weight");
      }},
     {"zero-bytes", "is empty", [](const std::string&, const GgufLayout&) { return std::string(); }},
 };
@@ -272,6 +299,60 @@ private slots:
         const std::string text = readAll(m / "config.json");
         writeAll(m / "config.json", text.substr(0, text.size() / 2));
         expectBadInput(runArgs(m), "config.json");
+    }
+    // Strict loading: a tensor the architecture does not use, a config key that would change the
+    // arithmetic and is not implemented, and an unknown key each refuse the load by name.
+    void unknownTensor() {
+        const fs::path m = copyFixture("llama_tied", "extra-tensor");
+        const std::string bytes = readAll(m / "model.safetensors");
+        uint64_t len = 0;
+        std::memcpy(&len, bytes.data(), 8);
+        auto header = nlohmann::json::parse(bytes.substr(8, len));
+        const uint64_t end = bytes.size() - 8 - len;
+        header["model.layers.1.mlp.gate_scale"] = {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {end, end + 8}}};
+        const std::string h = header.dump();
+        const uint64_t newLen = h.size();
+        std::string out(8, '\0');
+        std::memcpy(out.data(), &newLen, 8);
+        writeAll(m / "model.safetensors", out + h + bytes.substr(8 + len) + std::string(8, '\0'));
+        expectBadInput(runArgs(m), "model.layers.1.mlp.gate_scale");
+    }
+    void unsupportedConfigKeys_data() {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<QStringList>("mentions");
+        QTest::newRow("rope yarn (v5 layout)") << "rope_parameters" << R"({"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0})"
+                                               << QStringList{"rope_type", "yarn"};
+        QTest::newRow("rope dynamic (v4 layout)") << "rope_scaling" << R"({"type": "dynamic", "factor": 2.0})"
+                                                  << QStringList{"rope_scaling", "dynamic"};
+        QTest::newRow("sliding window on llama") << "sliding_window" << "4096" << QStringList{"sliding_window", "4096"};
+        QTest::newRow("unknown key") << "attn_temperature_tuning" << "true" << QStringList{"attn_temperature_tuning"};
+        QTest::newRow("quantisation") << "quantization_config" << R"({"quant_method": "awq", "bits": 4})"
+                                      << QStringList{"quantization_config", "awq"};
+    }
+    void unsupportedConfigKeys() {
+        QFETCH(QString, key);
+        QFETCH(QString, json);
+        QFETCH(QStringList, mentions);
+        static int copies = 0;
+        const fs::path m = copyFixture("llama_tied", ("config-" + std::to_string(copies++)).c_str());
+        auto config = nlohmann::json::parse(readAll(m / "config.json"));
+        if (key == "rope_scaling") config.erase("rope_parameters");
+        config[key.toStdString()] = nlohmann::json::parse(json.toStdString());
+        writeAll(m / "config.json", config.dump(2));
+        expectBadInputMentioning(runArgs(m), mentions);
+    }
+    void inertConfigKeysAreIgnored() {
+        const fs::path m = copyFixture("llama_tied", "inert-keys");
+        auto config = nlohmann::json::parse(readAll(m / "config.json"));
+        config["attention_dropout"] = 0.1;
+        config["use_cache"] = false;
+        config["initializer_range"] = 0.05;
+        config["mlp_bias"] = false;
+        config["sliding_window"] = nullptr;
+        writeAll(m / "config.json", config.dump(2));
+        const CliRun r = runCli(runArgs(m));
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     }
     void nonUtf8PromptFile() {
         const fs::path f = fs::path(tmp_.path().toStdString()) / "latin1.txt";

@@ -18,6 +18,7 @@ private slots:
     void matchesTransformers();
     void formatForModelType();
     void rejectsBadConversations();
+    void qwen2();
 };
 
 void TestChatTemplate::matchesTransformers() {
@@ -50,6 +51,7 @@ void TestChatTemplate::matchesTransformers() {
 
 void TestChatTemplate::formatForModelType() {
     QVERIFY(chatFormatForModelType("llama").value() == ChatFormat::Llama3);
+    QVERIFY(chatFormatForModelType("qwen2").value() == ChatFormat::Qwen2);
     QVERIFY(chatFormatForModelType("qwen3").value() == ChatFormat::Qwen3);
     QVERIFY(chatFormatForModelType("gemma3").value() == ChatFormat::Gemma3);
     QVERIFY(chatFormatForModelType("gemma3_text").value() == ChatFormat::Gemma3);
@@ -72,6 +74,24 @@ void TestChatTemplate::rejectsBadConversations() {
     auto q = renderChat(ChatFormat::Qwen3, {{"user", "hi"}}, off);
     QCOMPARE(QString::fromStdString(q.value()),
              QString("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"));
+}
+
+// Qwen2.5-Instruct's template: ChatML, its default system message when the conversation has none,
+// consecutive tool results in one user turn.
+void TestChatTemplate::qwen2() {
+    auto plain = renderChat(ChatFormat::Qwen2, {{"user", "hi"}});
+    QCOMPARE(QString::fromStdString(plain.value()),
+             QString("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+                     "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"));
+    ChatOptions closed;
+    closed.addGenerationPrompt = false;
+    auto turns = renderChat(ChatFormat::Qwen2,
+                            {{"system", "Be brief."}, {"user", " a "}, {"assistant", "b"}, {"tool", "1"}, {"tool", "2"}},
+                            closed);
+    QCOMPARE(QString::fromStdString(turns.value()),
+             QString("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n a <|im_end|>\n"
+                     "<|im_start|>assistant\nb<|im_end|>\n"
+                     "<|im_start|>user\n<tool_response>\n1\n</tool_response>\n<tool_response>\n2\n</tool_response><|im_end|>\n"));
 }
 
 QTEST_GUILESS_MAIN(TestChatTemplate)

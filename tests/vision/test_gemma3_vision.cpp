@@ -169,6 +169,15 @@ private slots:
         QVERIFY2(encoder.error().message.find("vision_tower.encoder.layers.2.layer_norm1.weight") != std::string::npos,
                  encoder.error().message.c_str());
 
+        // A config asking for one layer fewer leaves layer 1's tensors unused, which is refused:
+        // strict loading does not run part of a checkpoint.
+        config["vision_config"]["num_hidden_layers"] = 1;
+        writeText(dir / "config.json", config.dump());
+        auto shorter = SiglipVisionEncoder::load(ops_, dir);
+        QVERIFY(!shorter.ok());
+        QVERIFY2(shorter.error().message.find("'vision_tower.encoder.layers.1.") != std::string::npos,
+                 shorter.error().message.c_str());
+
         // A checkpoint without the projector says so.
         auto c = loadGemma3VisionConfig(kFixture);
         QVERIFY(c.ok());
