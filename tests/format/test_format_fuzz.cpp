@@ -151,25 +151,32 @@ private slots:
     }
 
     void mutatedConfigs() {
-        const std::string text = R"("hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 7,
-              "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16, "sliding_window": 8,
-              "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "sliding_attention",
-                              "sliding_attention", "full_attention", "sliding_attention"],
+        // Each family's keys (strict loading refuses a key its family does not read).
+        const std::string sizes = R"("hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 7,
+              "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16, "eos_token_id": [1, 106], )";
+        const std::string layerTypes = R"("layer_types": ["sliding_attention", "full_attention", "sliding_attention",
+              "sliding_attention", "sliding_attention", "full_attention", "sliding_attention"], "sliding_window": 8, )";
+        const std::string gemma = sizes + layerTypes + R"(
               "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6},
                                   "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}},
-              "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "original_max_position_embeddings": 8192},
-              "use_sliding_window": true, "eos_token_id": [1, 106],
               "final_logit_softcapping": 30.0, "query_pre_attn_scalar": 256)";
+        const std::string qwen = sizes + layerTypes + R"("use_sliding_window": true, "rope_theta": 1e6)";
         const std::string variants[] = {
-            R"({"model_type": "gemma3", "eos_token_id": [1, 106], "text_config": {)" + text + "}}",
-            R"({"model_type": "gemma3_text", )" + text + "}",
-            R"({"model_type": "llama", )" + text + "}",
-            R"({"model_type": "qwen3", )" + text + "}",
+            R"({"model_type": "gemma3", "eos_token_id": [1, 106], "text_config": {)" + gemma + "}}",
+            R"({"model_type": "gemma3_text", )" + gemma + "}",
+            R"({"model_type": "llama", )" + sizes + R"("attention_bias": true, "mlp_bias": true,
+              "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "original_max_position_embeddings": 8192}})",
+            R"({"model_type": "qwen3", )" + qwen + "}",
+            R"({"model_type": "qwen2", )" + qwen + "}",
         };
+        for (const std::string& v : variants) {
+            auto unmutated = parseModelConfig(v, "fuzz/config.json");
+            QVERIFY2(unmutated.ok(), unmutated.ok() ? "" : unmutated.error().message.c_str());
+        }
         std::mt19937 rng(4242);
         int accepted = 0;
         for (int iter = 0; iter < 4000; ++iter) {
-            std::string text = variants[iter % 4];
+            std::string text = variants[iter % std::size(variants)];
             for (int e = 0; e < 1 + int(rng() % 3); ++e) mutate(text, rng);
             auto r = parseModelConfig(text, "fuzz/config.json");
             if (!r.ok()) {
