@@ -6,7 +6,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   qt6-base-dev qt6-charts-dev libgl1-mesa-dev
-  libopenblas-dev libsentencepiece-dev nlohmann-json3-dev libutf8proc-dev libsqlite3-dev
+  libopenblas-dev libsentencepiece-dev nlohmann-json3-dev libutf8proc-dev libsqlite3-dev libpcre2-dev
   libpoppler-cpp-dev libuchardet-dev libsndfile1-dev libsoxr-dev libstb-dev libjpeg62-turbo-dev
   libwebp-dev libtiff-dev libheif-dev
   libtesseract-dev libleptonica-dev tesseract-ocr-eng

@@ -4,7 +4,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "tokenizer/SplitPattern.h"
+#include "tokenizer/GgufPreTokenizer.h"
 #include "tokenizer/Unicode.h"
 
 namespace strata {
@@ -143,37 +143,27 @@ Status byteLevelModel(const GgufFile& gguf, GgufVocabulary& out, json& root) {
             return badInput(gguf.name() + ": tokenizer.ggml.merges entry '" + m + "' is not two tokens");
         out.tokenizer.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
     }
-    // tokenizer.ggml.pre names the split pattern; these are the ones whose pattern Strata runs.
-    const std::string pre = gguf.getString("tokenizer.ggml.pre").ok() ? gguf.getString("tokenizer.ggml.pre").value()
-                                                                       : "default";
-    SplitPattern pattern;
-    bool ignoreMerges = false;
-    json normalizer = nullptr;
-    if (pre == "llama-bpe" || pre == "llama3" || pre == "smaug-bpe") {
-        pattern = SplitPattern::Llama3;
-        ignoreMerges = true;
-    } else if (pre == "qwen2") {
-        pattern = SplitPattern::Qwen2;
-        normalizer = {{"type", "NFC"}};
-    } else if (pre == "default" || pre == "gpt-2" || pre == "gpt2") {
-        pattern = SplitPattern::Gpt2;
-    } else {
-        return badInput(gguf.name() + ": the '" + pre +
-                        "' pre-tokenizer is not supported (supported: llama-bpe, qwen2, gpt-2)");
-    }
+    // tokenizer.ggml.pre names the split regexes; llama.cpp reads a missing or empty one as "default".
+    const GgufValue* preValue = gguf.find("tokenizer.ggml.pre");
+    if (preValue && preValue->type != GgufValueType::String)
+        return badInput(gguf.name() + ": tokenizer.ggml.pre must be a string");
+    const std::string preName = preValue && !preValue->text.empty() ? preValue->text : "default";
+    auto pre = ggufPreTokenizer(preName, gguf.name());
+    STRATA_TRY(pre);
+    json splits = json::array();
+    for (std::string_view regex : pre.value().regexes)
+        splits.push_back({{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}});
     const json byteLevel = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
                             {"use_regex", false}};
-    root["normalizer"] = normalizer;
-    root["pre_tokenizer"] = {{"type", "Sequence"},
-                             {"pretokenizers",
-                              {{{"type", "Split"}, {"pattern", {{"Regex", splitPatternRegex(pattern)}}},
-                                {"behavior", "Isolated"}, {"invert", false}},
-                               byteLevel}}};
+    splits.push_back(byteLevel);
+    root["normalizer"] = pre.value().nfc ? json{{"type", "NFC"}} : json(nullptr);
+    root["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", splits}};
     root["decoder"] = byteLevel;
     root["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
                      {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
-                     {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", ignoreMerges}};
-    out.addBos = gguf.intOr("tokenizer.ggml.add_bos_token").value_or(0) != 0;
+                     {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", pre.value().ignoreMerges}};
+    // As in llama.cpp: the name gives the default, the file's own flag decides.
+    out.addBos = gguf.intOr("tokenizer.ggml.add_bos_token").value_or(pre.value().addsBosByDefault ? 1 : 0) != 0;
     return {};
 }
 

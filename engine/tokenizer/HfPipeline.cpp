@@ -87,6 +87,28 @@ Status appendNormalizer(const json& j, std::vector<NormalizerStep>& steps) {
     return {};
 }
 
+Result<SplitBehavior> splitBehavior(const json& j) {
+    const std::string b = j.value("behavior", std::string("Isolated"));
+    if (b == "Removed") return SplitBehavior::Removed;
+    if (b == "Isolated") return SplitBehavior::Isolated;
+    if (b == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
+    if (b == "MergedWithNext") return SplitBehavior::MergedWithNext;
+    if (b == "Contiguous") return SplitBehavior::Contiguous;
+    return badInput("tokenizer.json: Split behavior '" + b + "' is not supported");
+}
+
+// A regex split step: one of the hand-written scanners when the pattern is theirs, else PCRE2.
+Status setSplitRegex(PreTokenizerStep& s, const std::string& regex, const char* where) {
+    if (auto known = recogniseSplitPattern(regex)) {
+        s.pattern = *known;
+        return {};
+    }
+    auto compiled = SplitRegex::compile(regex);
+    if (!compiled.ok()) return badInput(std::string("tokenizer.json: ") + where + ": " + compiled.error().message);
+    s.regex = std::make_shared<const SplitRegex>(std::move(compiled).value());
+    return {};
+}
+
 Status appendPreTokenizer(const json& j, std::vector<PreTokenizerStep>& steps) {
     if (j.is_null()) return {};
     const std::string type = typeOf(j);
@@ -100,25 +122,28 @@ Status appendPreTokenizer(const json& j, std::vector<PreTokenizerStep>& steps) {
         s.addPrefixSpace = j.value("add_prefix_space", false);
         s.useRegex = j.value("use_regex", true);
     } else if (type == "Split") {
-        if (j.value("invert", false)) return badInput("tokenizer.json: inverted Split pre-tokenizers are not supported");
+        s.invert = j.value("invert", false);
         const auto& p = j.value("pattern", json::object());
         if (auto r = p.find("Regex"); r != p.end() && r->is_string()) {
-            auto known = recogniseSplitPattern(r->get<std::string>());
-            if (!known) return badInput("tokenizer.json: Split pre-tokenizer regex is not one Strata implements: " + r->get<std::string>());
-            s.regex = true;
-            s.pattern = *known;
+            STRATA_TRY(setSplitRegex(s, r->get<std::string>(), "Split pre-tokenizer"));
         } else if (auto l = p.find("String"); l != p.end() && l->is_string()) {
             s.literal = l->get<std::string>();
         } else {
             return badInput("tokenizer.json: Split pre-tokenizer has no pattern");
         }
-        const std::string b = j.value("behavior", std::string("Isolated"));
-        if (b == "Removed") s.behavior = SplitBehavior::Removed;
-        else if (b == "Isolated") s.behavior = SplitBehavior::Isolated;
-        else if (b == "MergedWithPrevious") s.behavior = SplitBehavior::MergedWithPrevious;
-        else if (b == "MergedWithNext") s.behavior = SplitBehavior::MergedWithNext;
-        else if (b == "Contiguous") s.behavior = SplitBehavior::Contiguous;
-        else return badInput("tokenizer.json: Split behavior '" + b + "' is not supported");
+        auto behavior = splitBehavior(j);
+        STRATA_TRY(behavior);
+        s.behavior = behavior.value();
+    } else if (type == "Digits") {
+        // Rust's char::is_numeric is \p{N}; runs of digits are one piece unless split one by one.
+        STRATA_TRY(setSplitRegex(s, j.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)",
+                                 "Digits pre-tokenizer"));
+    } else if (type == "Punctuation") {
+        // ASCII punctuation and Unicode's P categories, each character a delimiter of its own.
+        STRATA_TRY(setSplitRegex(s, R"([\p{P}!-/:-@\[-`{-~])", "Punctuation pre-tokenizer"));
+        auto behavior = splitBehavior(j);
+        STRATA_TRY(behavior);
+        s.behavior = behavior.value();
     } else {
         return badInput("tokenizer.json: pre-tokenizer type '" + type + "' is not supported");
     }
@@ -157,12 +182,17 @@ Status appendDecoder(const json& j, std::vector<DecoderStep>& steps) {
     return {};
 }
 
-// Splits one word by a pattern and regroups delimiters as the Split behaviour asks.
-void splitWord(const PreTokenizerStep& step, std::string_view word, std::vector<std::string>& out) {
+// Splits one word by a pattern and regroups delimiters as the Split behaviour asks, the way the
+// tokenizers library does it (empty matches included, so that they still cut the word), and
+// appends the pieces' byte ranges, offset by base.
+void splitWord(const PreTokenizerStep& step, std::string_view word, size_t base,
+               std::vector<std::pair<size_t, size_t>>& out) {
     thread_local std::vector<std::pair<size_t, size_t>> matches;
     matches.clear();
-    if (step.regex) {
-        findPatternMatches(word, step.pattern, matches);
+    if (step.pattern) {
+        findPatternMatches(word, *step.pattern, matches);
+    } else if (step.regex) {
+        step.regex->findMatches(word, matches);
     } else if (!step.literal.empty()) {
         for (size_t pos = 0, hit; (hit = word.find(step.literal, pos)) != std::string_view::npos;
              pos = hit + step.literal.size())
@@ -176,11 +206,11 @@ void splitWord(const PreTokenizerStep& step, std::string_view word, std::vector<
     segs.clear();
     size_t prev = 0;
     for (auto [b, e] : matches) {
-        if (b > prev) segs.push_back({prev, b, false});
-        if (e > b) segs.push_back({b, e, true});
+        if (b != prev) segs.push_back({prev, b, step.invert});
+        segs.push_back({b, e, !step.invert});
         prev = e;
     }
-    if (prev < word.size()) segs.push_back({prev, word.size(), false});
+    if (prev != word.size()) segs.push_back({prev, word.size(), step.invert});
 
     thread_local std::vector<Segment> grouped;
     grouped.clear();
@@ -216,15 +246,12 @@ void splitWord(const PreTokenizerStep& step, std::string_view word, std::vector<
             break;
     }
     for (const auto& s : grouped)
-        if (s.end > s.begin) out.emplace_back(word.substr(s.begin, s.end - s.begin));
+        if (s.end > s.begin) out.emplace_back(base + s.begin, base + s.end);
 }
 
-std::string mapBytes(std::string_view word) {
+void appendMapped(std::string& out, std::string_view word) {
     const auto& table = byteTable();
-    std::string mapped;
-    mapped.reserve(word.size() * 2);
-    for (char c : word) mapped += table.toChar[static_cast<unsigned char>(c)];
-    return mapped;
+    for (char c : word) out += table.toChar[static_cast<unsigned char>(c)];
 }
 
 // ByteFallback: a run of <0xNN> tokens becomes its bytes when they form valid UTF-8, else one
@@ -321,32 +348,42 @@ std::string applyNormalizers(const std::vector<NormalizerStep>& steps, std::stri
     return s;
 }
 
-void preTokenize(const std::vector<PreTokenizerStep>& steps, std::string_view text,
-                 std::vector<std::string>& words) {
-    words.clear();
+void preTokenize(const std::vector<PreTokenizerStep>& steps, std::string_view text, PreTokenizedText& out) {
+    out.buffer.assign(text);
+    out.words.clear();
     if (text.empty()) return;
-    words.emplace_back(text);
-    std::vector<std::string> next;
+    out.words.emplace_back(0, text.size());
+    thread_local std::vector<std::pair<size_t, size_t>> next, parts;
+    thread_local std::string mapped, prefixed;
+    PreTokenizerStep gpt2;
+    gpt2.pattern = SplitPattern::Gpt2;
     for (const auto& step : steps) {
         next.clear();
         if (step.kind == PreTokenizerStep::Kind::Split) {
-            for (const auto& w : words) splitWord(step, w, next);
-        } else {
-            PreTokenizerStep gpt2;
-            gpt2.regex = true;
-            gpt2.pattern = SplitPattern::Gpt2;
-            for (auto& w : words) {
-                if (step.addPrefixSpace && w.front() != ' ') w = " " + w;
-                if (step.useRegex) {
-                    std::vector<std::string> parts;
-                    splitWord(gpt2, w, parts);
-                    for (const auto& p : parts) next.push_back(mapBytes(p));
-                } else {
-                    next.push_back(mapBytes(w));
-                }
+            for (auto [b, e] : out.words) splitWord(step, std::string_view(out.buffer).substr(b, e - b), b, next);
+            out.words.swap(next);
+            continue;
+        }
+        // ByteLevel: the words are rewritten into a new buffer in the byte alphabet.
+        mapped.clear();
+        for (auto [b, e] : out.words) {
+            std::string_view w = std::string_view(out.buffer).substr(b, e - b);
+            if (step.addPrefixSpace && w.front() != ' ') {
+                prefixed.assign(1, ' ');
+                prefixed += w;
+                w = prefixed;
+            }
+            parts.clear();
+            if (step.useRegex) splitWord(gpt2, w, 0, parts);
+            else parts.emplace_back(0, w.size());
+            for (auto [pb, pe] : parts) {
+                const size_t begin = mapped.size();
+                appendMapped(mapped, w.substr(pb, pe - pb));
+                next.emplace_back(begin, mapped.size());
             }
         }
-        words.swap(next);
+        out.buffer.swap(mapped);
+        out.words.swap(next);
     }
 }
 

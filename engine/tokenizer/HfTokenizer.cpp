@@ -132,9 +132,9 @@ Status HfTokenizer::loadPostProcessor(const json& j) {
 }
 
 void HfTokenizer::encodeText(std::string_view normalized, std::vector<int32_t>& out) const {
-    thread_local std::vector<std::string> words;
+    thread_local PreTokenizedText words;
     preTokenize(preTokenizers_, normalized, words);
-    for (const auto& w : words) model_->encodeWord(w, out);
+    for (size_t i = 0; i < words.words.size(); ++i) model_->encodeWord(words.word(i), out);
 }
 
 std::vector<int32_t> HfTokenizer::encode(std::string_view text, bool addBos) const {

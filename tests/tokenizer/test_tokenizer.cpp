@@ -276,9 +276,9 @@ void TestTokenizer::badInputIsReported() {
     expectBad("WordPiece", "WordPiece");
     write(R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})");
     expectBad("merge into a missing token", "merge");
-    write(R"({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\d+"}, "behavior": "Isolated"},
+    write(R"({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\d+("}, "behavior": "Isolated"},
               "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})");
-    expectBad("unknown regex", "regex");
+    expectBad("regex that does not compile", "regex '\\d+('");
     write(R"({"normalizer": {"type": "Precompiled"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})");
     expectBad("unknown normalizer", "Precompiled");
     write(R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]}})");
