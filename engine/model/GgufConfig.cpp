@@ -55,10 +55,24 @@ std::string valueText(const GgufValue& v) {
     return s.str();
 }
 
-// The architecture's metadata keys this reader turns into config.json. A key outside the list may
-// change the arithmetic (experts, partial rope, YaRN, another norm), so it refuses the load unless
-// it is off (0 or false). general.* describes the file, tokenizer.* is the vocabulary reader's
-// and quantize.* records how the file was made.
+// Whether the tokenizer reads a tokenizer.* key. The *_token_id keys name tokens (separator, FIM
+// markers) that plain encoding never inserts; remove_extra_whitespaces and precompiled_charsmap
+// belong to the T5 (UGM) tokenizer, whose model name the vocabulary reader refuses.
+bool tokenizerReads(const std::string& key) {
+    static const std::set<std::string> known = {
+        "model", "pre", "tokens", "token_type", "token_type_count", "merges", "scores", "add_bos_token",
+        "add_eos_token", "add_space_prefix", "remove_extra_whitespaces", "precompiled_charsmap",
+    };
+    if (key.rfind("tokenizer.chat_template", 0) == 0 || key == "tokenizer.huggingface.json") return true;
+    if (key.rfind("tokenizer.ggml.", 0) != 0) return false;
+    const std::string name = key.substr(15);
+    return known.count(name) || (name.size() > 9 && name.compare(name.size() - 9, 9, "_token_id") == 0);
+}
+
+// Every metadata key must be one Strata reads: the architecture's keys this reader turns into
+// config.json, and the tokenizer's. Any other key may change the arithmetic (experts, partial
+// rope, YaRN, another norm) or the tokens (add_sep_token), so it refuses the load unless it is off
+// (0 or false). general.* describes the file and quantize.* records how it was made.
 Status checkGgufMetadata(const GgufFile& gguf, const std::string& arch) {
     static const std::set<std::string> common = {
         "context_length", "embedding_length", "block_count", "feed_forward_length", "vocab_size",
@@ -71,7 +85,7 @@ Status checkGgufMetadata(const GgufFile& gguf, const std::string& arch) {
     static const std::set<std::string> gemma3 = {"attention.sliding_window", "final_logit_softcapping",
                                                  "attn_logit_softcapping"};
     auto describesFile = [](const std::string& key) {
-        for (const char* prefix : {"general.", "tokenizer.", "quantize.", "split."})
+        for (const char* prefix : {"general.", "quantize.", "split."})
             if (key.rfind(prefix, 0) == 0) return true;
         return false;
     };
@@ -79,16 +93,16 @@ Status checkGgufMetadata(const GgufFile& gguf, const std::string& arch) {
         if (key == "split.count" && value.isInteger() && value.integer > 1)
             return badInput(gguf.name() + " is the first of " + std::to_string(value.integer) +
                             " files of a split GGUF; merge them into one file (llama-gguf-split --merge) to load it");
-        if (describesFile(key)) continue;
+        if (describesFile(key) || tokenizerReads(key)) continue;
         if (key.rfind(arch + ".", 0) == 0) {
             const std::string rest = key.substr(arch.size() + 1);
             if (common.count(rest) || (arch == "gemma3" && gemma3.count(rest))) continue;
         }
         if (value.isNumber() && value.number == 0 && value.integer == 0) continue;
-        return badInput(gguf.name() + ": metadata key " + key + " = " + valueText(value) +
-                        " is not one Strata reads for the " + arch +
-                        " architecture; it may change how the model computes, so the load is refused rather than "
-                        "risking wrong answers");
+        return badInput(gguf.name() + ": metadata key " + key + " = " + valueText(value) + " is not one Strata reads" +
+                        (key.rfind("tokenizer.", 0) == 0 ? "" : " for the " + arch + " architecture") +
+                        "; it may change how the model computes, so the load is refused rather than risking wrong "
+                        "answers");
     }
     return {};
 }

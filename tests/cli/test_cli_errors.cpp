@@ -231,6 +231,10 @@ const BadGguf kBadGgufs[] = {
      [](const std::string& b, const GgufLayout& l) {
          return withTensorRenamed(b, l, "rope_freqs.weight", "rope_factors_long.weight");
      }},
+    {"unknown-tokenizer-key", "tokenizer.ggml.add_sep_token",
+     [](const std::string& b, const GgufLayout& l) {
+         return withKeyRenamed(b, l, "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_sep_token");
+     }},
     {"zero-bytes", "is empty", [](const std::string&, const GgufLayout&) { return std::string(); }},
 };
 
