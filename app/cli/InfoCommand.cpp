@@ -29,6 +29,7 @@ const char* ropeScalingName(RopeScalingType t) {
     case RopeScalingType::None: return "none";
     case RopeScalingType::Llama3: return "llama3";
     case RopeScalingType::Linear: return "linear";
+    case RopeScalingType::Yarn: return "yarn";
     }
     return "?";
 }

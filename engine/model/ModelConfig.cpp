@@ -221,6 +221,42 @@ struct RopeSpec {
     RopeScaling scaling;
 };
 
+// YaRN as transformers computes it (_compute_yarn_parameters): the factor (or, when null,
+// max_position_embeddings over the original), the attention factor given or derived from the
+// factor and mscale / mscale_all_dim, beta_fast and beta_slow, and truncate.
+Result<RopeSpec> parseYarn(const Keys& k, RopeSpec spec, int64_t maxPositions, const std::string& where) {
+    RopeScaling& s = spec.scaling;
+    s.type = RopeScalingType::Yarn;
+    s.originalMaxPositions = maxPositions;
+    if (k.isSet("original_max_position_embeddings"))
+        STRATA_ASSIGN(s.originalMaxPositions, k.positiveInt("original_max_position_embeddings"));
+    if (k.isSet("factor")) {
+        STRATA_ASSIGN(s.factor, k.positiveNumber("factor"));
+    } else {
+        s.factor = double(maxPositions) / double(s.originalMaxPositions);
+    }
+    auto mscaleOf = [](double factor, double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; };
+    std::optional<double> attention, mscale, mscaleAllDim, betaFast, betaSlow;
+    STRATA_ASSIGN(attention, k.optionalNumber("attention_factor"));
+    STRATA_ASSIGN(mscale, k.optionalNumber("mscale"));
+    STRATA_ASSIGN(mscaleAllDim, k.optionalNumber("mscale_all_dim"));
+    STRATA_ASSIGN(betaFast, k.optionalNumber("beta_fast"));
+    STRATA_ASSIGN(betaSlow, k.optionalNumber("beta_slow"));
+    if (attention) {
+        s.attentionFactor = *attention;
+    } else if (mscale && *mscale != 0 && mscaleAllDim && *mscaleAllDim != 0) {
+        s.attentionFactor = mscaleOf(s.factor, *mscale) / mscaleOf(s.factor, *mscaleAllDim);
+    } else {
+        s.attentionFactor = mscaleOf(s.factor, 1.0);
+    }
+    if (betaFast && *betaFast != 0) s.betaFast = *betaFast;
+    if (betaSlow && *betaSlow != 0) s.betaSlow = *betaSlow;
+    STRATA_ASSIGN(s.truncate, k.boolean("truncate", true));
+    if (!(s.betaFast > 0 && s.betaSlow > 0 && std::isfinite(s.attentionFactor) && s.attentionFactor > 0))
+        return badInput(where + ": yarn needs positive beta_fast, beta_slow and attention_factor");
+    return spec;
+}
+
 // One rope parameter object: transformers 5's rope_parameters (or an entry of it keyed by layer
 // type), or the older rope_scaling, which spells rope_type as "type" in some files.
 Result<RopeSpec> parseRope(const json& d, double defaultTheta, int64_t maxPositions, const std::string& where) {
@@ -241,8 +277,9 @@ Result<RopeSpec> parseRope(const json& d, double defaultTheta, int64_t maxPositi
     const std::string type = typeValue.is_string() ? typeValue.get<std::string>() : "default";
     if (!typeValue.is_null() && !typeValue.is_string()) return k.bad("rope_type", "a string");
     if (type == "default") return spec;
-    if (type != "linear" && type != "llama3")
-        return badInput(where + ": unsupported rope_type '" + type + "' (supported: default, linear, llama3)");
+    if (type != "linear" && type != "llama3" && type != "yarn")
+        return badInput(where + ": unsupported rope_type '" + type + "' (supported: default, linear, llama3, yarn)");
+    if (type == "yarn") return parseYarn(k, spec, maxPositions, where);
     STRATA_ASSIGN(spec.scaling.factor, k.positiveNumber("factor"));
     if (type == "linear") {
         spec.scaling.type = RopeScalingType::Linear;
@@ -345,6 +382,9 @@ Status parseSingleRope(ModelConfig& c, const Keys& k) {
                                   k.where() + (legacy ? " rope_scaling" : " rope_parameters")));
     c.ropeTheta = spec.theta;
     c.ropeScaling = spec.scaling;
+    // YaRN multiplies cos and sin by the attention factor, so every q.k by its square.
+    if (spec.scaling.type == RopeScalingType::Yarn)
+        c.attentionScale *= spec.scaling.attentionFactor * spec.scaling.attentionFactor;
     return {};
 }
 
@@ -461,6 +501,9 @@ Status parseGemma3Text(ModelConfig& c, const Keys& k) {
                   parseRope(sliding, localTheta, c.maxPositions, k.where() + " rope (sliding_attention)"));
     if (slidingSpec.scaling.type != RopeScalingType::None)
         return badInput(k.where() + ": rope scaling on sliding_attention layers is not supported");
+    // YaRN's attention factor would scale the full layers' attention only.
+    if (fullSpec.scaling.type == RopeScalingType::Yarn)
+        return badInput(k.where() + ": rope_type 'yarn' is not supported for Gemma 3");
     c.ropeTheta = fullSpec.theta;
     c.ropeScaling = fullSpec.scaling;
     c.ropeLocalTheta = slidingSpec.theta;

@@ -12,7 +12,7 @@ namespace strata {
 
 enum class Architecture { Llama, Qwen2, Qwen3, Gemma3Text };
 
-enum class RopeScalingType { None, Llama3, Linear };
+enum class RopeScalingType { None, Llama3, Linear, Yarn };
 
 struct RopeScaling {
     RopeScalingType type = RopeScalingType::None;
@@ -20,7 +20,13 @@ struct RopeScaling {
     // llama3 only
     double lowFreqFactor = 1.0;
     double highFreqFactor = 4.0;
-    int64_t originalMaxPositions = 8192;
+    int64_t originalMaxPositions = 8192;  // llama3 and yarn
+    // yarn only: the ramp between interpolated and extrapolated frequencies, and the factor that
+    // multiplies cos and sin (applied as its square on the attention scale).
+    double betaFast = 32.0;
+    double betaSlow = 1.0;
+    bool truncate = true;
+    double attentionFactor = 1.0;
 };
 
 enum class LayerAttention { Full, Sliding };

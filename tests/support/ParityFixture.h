@@ -24,7 +24,7 @@ struct ParityReference {
 };
 
 inline const char* const kParityFixtures[] = {
-    "llama_tied", "llama_untied_sharded", "llama_bias", "qwen2", "qwen3", "gemma3_text", "gemma3_conditional_text",
+    "llama_tied", "llama_untied_sharded", "llama_bias", "qwen2", "qwen2_yarn", "qwen3", "gemma3_text", "gemma3_conditional_text",
     "gguf/llama", "gguf/llama_q8", "gguf/llama_bias", "gguf/qwen2", "gguf/qwen3", "gguf/gemma3"};
 
 // "name" is tests/data/models/name; "gguf/name" is tests/data/gguf/models/name/model.gguf.

@@ -252,6 +252,21 @@ def fixtures() -> list[Fixture]:
             ),
             storage=torch.bfloat16, seed=1108, embed_std=0.35, proj_std=0.12, norm="plain", bias_std=0.2,
         ),
+        # Qwen2 with YaRN rope scaling, as Qwen2.5's long-context configs add it (factor 4 over
+        # an original 64 positions, so frequencies 1 and 2 sit on the ramp; attention factor
+        # 0.1 ln 4 + 1 on cos and sin).
+        Fixture(
+            name="qwen2_yarn",
+            model_cls=transformers.Qwen2ForCausalLM,
+            config=transformers.Qwen2Config(
+                hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+                intermediate_size=128, rms_norm_eps=1e-6, rope_theta=10000.0, max_position_embeddings=256,
+                rope_scaling={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64},
+                tie_word_embeddings=True, **common_ids(),
+            ),
+            storage=torch.bfloat16, seed=1210, embed_std=0.35, proj_std=0.12, norm="plain", bias_std=0.2,
+            probes=[("no_rope_scaling", lambda c: c.rope_parameters.update(rope_type="default"))],
+        ),
     ]
 
 
