@@ -16,18 +16,21 @@ Result<std::string> modelPath(const CliArguments& args, const std::string& sessi
             return badInput("the session's model " + sessionModel + " is gone; name where it is now with --model");
         return sessionModel;
     }
-    if (auto given = args.get("model")) {
-        if (!std::filesystem::exists(*given, ec))
-            return badInput("--model " + *given + ": no such file or folder (expected a Hugging Face model folder or a "
-                            "GGUF file)");
-        return *given;
-    }
+    if (auto given = args.get("model")) return givenModelPath(*given);
     const std::filesystem::path fallback = defaultModelPath();
     if (!std::filesystem::exists(fallback, ec))
         return badInput(std::string("no --model given and the default model is not installed at ") +
                         fallback.string() + "; install it with " + kDefaultModelInstaller +
                         " or name a model folder or GGUF file with --model");
     return fallback.string();
+}
+
+Result<std::string> givenModelPath(const std::string& given) {
+    std::error_code ec;
+    if (!std::filesystem::exists(given, ec))
+        return badInput("--model " + given + ": no such file or folder (expected a Hugging Face model folder or a "
+                        "GGUF file)");
+    return given;
 }
 
 Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextTokens) {
@@ -43,13 +46,18 @@ Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextToken
 }
 
 Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens, const std::string& sessionModel) {
-    CliModel out;
-    STRATA_ASSIGN(out.path, modelPath(args, sessionModel));
-    int64_t threads = 0;
-    STRATA_ASSIGN(threads, args.integer("threads", 0, 0, 1024));
+    std::string path;
+    STRATA_ASSIGN(path, modelPath(args, sessionModel));
     ModelOptions options;
     STRATA_ASSIGN(options, modelOptions(args, contextTokens));
+    return loadCliModel(args, path, options);
+}
 
+Result<CliModel> loadCliModel(const CliArguments& args, const std::string& path, const ModelOptions& options) {
+    CliModel out;
+    out.path = path;
+    int64_t threads = 0;
+    STRATA_ASSIGN(threads, args.integer("threads", 0, 0, 1024));
     STRATA_ASSIGN(out.ops, makeOps(options.vramBudget, int(threads)));
     out.threads = CpuOps::threadCount(int(threads));
     const auto t0 = std::chrono::steady_clock::now();

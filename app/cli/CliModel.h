@@ -31,6 +31,8 @@ struct CliModel {
 // --model, or the default model when it is installed: a Hugging Face folder or a GGUF file.
 // sessionModel: the model of the session being continued, used when --model is not given.
 Result<std::string> modelPath(const CliArguments& args, const std::string& sessionModel = {});
+// A model named by --model: badInput naming it when there is no such file or folder.
+Result<std::string> givenModelPath(const std::string& given);
 // --ram-budget, --vram-budget (each 0 when absent), --chunk and --context (default contextTokens).
 Result<ModelOptions> modelOptions(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens);
 // The sampling flags of run and ask: --temperature, --top-k, --top-p, --min-p,
@@ -40,5 +42,7 @@ Result<SamplingParams> samplingParams(const CliArguments& args);
 // contextTokens: positions to plan device memory for when --context is not given.
 Result<CliModel> loadCliModel(const CliArguments& args, int64_t contextTokens = ModelOptions{}.contextTokens,
                               const std::string& sessionModel = {});
+// The model at path with options, on the backend options.vramBudget asks for, with --threads.
+Result<CliModel> loadCliModel(const CliArguments& args, const std::string& path, const ModelOptions& options);
 
 }  // namespace strata::cli

@@ -56,6 +56,18 @@ std::vector<FlagSpec> sessionFlags() {
     return flags;
 }
 
+// run's model flags, --model taken twice to compare two models, and --context meaning the window.
+std::vector<FlagSpec> perplexityModelFlags() {
+    std::vector<FlagSpec> flags =
+        modelFlags("tokens per window, at least 2 (default: the model's context, at most 4,096)");
+    flags.front().help =
+        "the model (default: the installed Gemma 3 270M); given twice, the second is compared with the first (a "
+        "quantised GGUF with its bf16 original, say): it needs the same vocabulary and, with --text-file, gives the "
+        "same ids for the text. The models run in step, each within the budgets";
+    flags.front().repeatable = true;
+    return flags;
+}
+
 const FlagSpec kStore = {"store", "DIR", "the session store (default as for run)"};
 
 template <typename... Groups>
@@ -145,6 +157,28 @@ std::vector<CommandSpec> buildSpecs() {
                   {"json", "FILE", "where the figures go (default strata-bench.json)"},
               },
               modelFlags("positions planned for (default: the prompt and generated tokens)"), kvBudgetFlags())});
+    specs.push_back(
+        {"perplexity", "",
+         "Scores every token of a text with the model's log-probability of it after the tokens before it, and "
+         "prints the perplexity: exp of the mean negative log-probability over the scored tokens. Windows of "
+         "--context tokens start every --stride tokens, each from an empty cache, as in Hugging Face's perplexity "
+         "recipe: a window scores the tokens no earlier window scored, except its own first token, which has "
+         "nothing before it. So the text's first token is never scored, and with the default stride (the context) "
+         "neither is the first token of each later window. With a second --model both score the same tokens, and "
+         "the mean KL divergence KL(P1||P2) per scored token (with its 99th percentile and largest) and the top-1 "
+         "agreement (how often both models put the same token first) are printed as well. Progress goes to stderr.",
+         join(std::vector<FlagSpec>{
+                  {"text-file", "F",
+                   "the text to score (UTF-8), tokenised by the first model's tokenizer with its BOS, as Hugging "
+                   "Face's tokenizer(text) does"},
+                  {"tokens-file", "F", "token ids to score instead: a JSON list of ids, or an object whose \"tokens\" is one"},
+                  {"stride", "N", "tokens from one window's start to the next's, 1 to --context (default: --context)"},
+                  {"json", "OUT",
+                   "write every scored position's token (id and text), log-prob and top-1 token (with two models "
+                   "the second's too, and the KL divergence) and the totals (with the KL's 99th percentile and "
+                   "largest) as JSON"},
+              },
+              perplexityModelFlags())});
     specs.push_back({"convert", "",
                      "Writes a GGUF model as a Hugging Face folder (bf16 safetensors, config, tokenizer) that Strata "
                      "and transformers load.",

@@ -15,5 +15,6 @@ Status sessionsCommand(const std::vector<std::string>& argv);
 Status askCommand(const std::vector<std::string>& argv);
 Status ingestCommand(const std::vector<std::string>& argv);
 Status devicesCommand(const std::vector<std::string>& argv);
+Status perplexityCommand(const std::vector<std::string>& argv);
 
 }  // namespace strata::cli

@@ -27,12 +27,16 @@ void ProgressLine::update(const GenerationProgress& p) {
         finish();
         return;
     }
+    tokens(prefill ? "prefill" : "decode", p.done, p.total, p.tokensPerSecond, p.etaSeconds);
+}
+
+void ProgressLine::tokens(const char* phase, int64_t done, int64_t total, double tokensPerSecond, double etaSeconds) {
     char buf[200];
-    const double pct = p.total > 0 ? 100.0 * double(p.done) / double(p.total) : 0.0;
-    std::snprintf(buf, sizeof buf, "[%s %3.0f%%] %s/%s tokens, %s tok/s, ETA %s", prefill ? "prefill" : "decode", pct,
-                  groupDigits(p.done).c_str(), groupDigits(p.total).c_str(), groupDigits(p.tokensPerSecond, 1).c_str(),
-                  formatDuration(p.etaSeconds).c_str());
-    write(buf, p.done == p.total || p.done == 0);
+    const double pct = total > 0 ? 100.0 * double(done) / double(total) : 0.0;
+    std::snprintf(buf, sizeof buf, "[%s %3.0f%%] %s/%s tokens, %s tok/s, ETA %s", phase, pct, groupDigits(done).c_str(),
+                  groupDigits(total).c_str(), groupDigits(tokensPerSecond, 1).c_str(),
+                  formatDuration(etaSeconds).c_str());
+    write(buf, done == total || done == 0);
 }
 
 // Only on a terminal, as status lines are: reading is quick next to the run it precedes.

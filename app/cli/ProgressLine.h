@@ -13,6 +13,8 @@ class ProgressLine {
 public:
     ProgressLine();
     void update(const GenerationProgress& progress);
+    // "[score  40%] 320/797 tokens, 45.2 tok/s, ETA 0:07": any phase counted in tokens.
+    void tokens(const char* phase, int64_t done, int64_t total, double tokensPerSecond, double etaSeconds);
     void status(const std::string& text);  // a free-form line, e.g. "loading model"
     // "[ingest  40%] report.pdf", throttled like the token progress.
     void reading(const std::string& file, uint64_t done, uint64_t total);

@@ -44,8 +44,9 @@ int main(int argc, char** argv) {
         else if (command == "ask") status = strata::cli::askCommand(args);
         else if (command == "ingest") status = strata::cli::ingestCommand(args);
         else if (command == "devices") status = strata::cli::devicesCommand(args);
+        else if (command == "perplexity") status = strata::cli::perplexityCommand(args);
         else status = strata::badInput("unknown command '" + command +
-                                       "' (run, ask, ingest, info, bench, convert, sessions, devices)");
+                                       "' (run, ask, ingest, info, bench, perplexity, convert, sessions, devices)");
     } catch (const std::bad_alloc&) {
         status = strata::internalError("out of memory");
     } catch (const std::exception& e) {

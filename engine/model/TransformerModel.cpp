@@ -20,16 +20,24 @@ struct TransformerModel::Scratch {
     std::vector<int32_t> lastKeys;  // per row, when some span is attended both ways
 };
 
-uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t chunk, uint64_t kvBudget) {
+int64_t logitRowsWithin(const ModelConfig& c, uint64_t bytes) {
+    const uint64_t row = uint64_t(std::max<int64_t>(c.vocabSize, 1)) * sizeof(float);
+    return std::max<int64_t>(1, int64_t(bytes / row));
+}
+
+uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t chunk, uint64_t kvBudget,
+                            int64_t logitRows) {
     chunk = std::min(chunk, contextTokens);
+    logitRows = std::max<int64_t>(logitRows, 1);
     const int64_t q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-    // The Scratch buffers forward() allocates (hidden states of every token, the rest per chunk),
-    // and the GEMM's copy of its input rounded to the weights' type.
+    // The Scratch buffers forward() allocates (hidden states of every token, the rest per chunk,
+    // the logits and the normed rows they come from), and the GEMM's copy of its input rounded to
+    // the weights' type.
     const int64_t widest = std::max({c.hiddenSize, q, c.intermediateSize});
     const int64_t floats = contextTokens * c.hiddenSize +
                            chunk * (2 * c.hiddenSize + 3 * q + 2 * c.numHeads + 2 * kv + 2 * c.intermediateSize +
                                     widest) +
-                           c.vocabSize;
+                           std::max<int64_t>(logitRows - chunk, 0) * c.hiddenSize + logitRows * c.vocabSize;
     uint64_t kvBytes = KvCache::bytesFor(c, contextTokens);
     if (kvBudget > 0) kvBytes = std::min(kvBytes, kvBudget);
     return kvBytes + uint64_t(floats) * sizeof(float) + kDeviceWorkspaceBytes;
@@ -52,7 +60,9 @@ ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptio
     r.ramBudget = options.ramBudget;
     r.vramReserve = options.vramReserve ? options.vramReserve
                                         : deviceReserveBytes(config, options.contextTokens, options.prefillChunk,
-                                                             options.kvBudget);
+                                                             options.kvBudget,
+                                                             options.logitBytes ? logitRowsWithin(config, options.logitBytes)
+                                                                                : 1);
     return r;
 }
 

@@ -26,13 +26,20 @@ struct ModelOptions {
     int64_t contextTokens = 8192;  // positions the KV cache is sized for, when planning the reserve
     int64_t prefillChunk = 256;  // tokens per attention/MLP chunk in prefill
     uint64_t kvBudget = 0;       // KV bytes the cache may hold in backend memory (KvCacheOptions::residentBytes); 0: all
+    // Logits one forward pass may return when it returns every row's (scoring text): the rows
+    // that fit in this many bytes (logitRowsWithin). 0: one row's, as generation needs.
+    uint64_t logitBytes = 0;
 };
+
+// Rows of vocabulary logits (float32) that fit in bytes; at least one.
+int64_t logitRowsWithin(const ModelConfig& config, uint64_t bytes);
 
 // Device memory a run needs besides the weights: the KV cache of contextTokens positions (at most
 // kvBudget of it, when one is set: the rest lives in RAM or on disk), the activations of a forward
-// pass over them in chunks of `chunk` tokens, and room for the GEMM workspace and small staging
-// buffers.
-uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, int64_t chunk, uint64_t kvBudget = 0);
+// pass over them in chunks of `chunk` tokens, the logits of logitRows rows, and room for the GEMM
+// workspace and small staging buffers.
+uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, int64_t chunk, uint64_t kvBudget = 0,
+                            int64_t logitRows = 1);
 
 // The budgets the model's weights are planned with (TransformerModel::load, strata-cli info).
 ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options);

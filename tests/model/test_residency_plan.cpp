@@ -255,6 +255,28 @@ private slots:
         QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
         QVERIFY(p->vramBytes() <= 6 * GiB);
     }
+    // Scoring a text returns every row's logits: the reserve keeps room for as many rows as
+    // ModelOptions::logitBytes allows (and their normed inputs beyond a chunk's).
+    void reserveHoldsTheLogitsOfAScoringPiece() {
+        ModelConfig c;
+        c.hiddenSize = 640;
+        c.numLayers = 18;
+        c.numHeads = 4;
+        c.numKvHeads = 1;
+        c.headDim = 256;
+        c.intermediateSize = 2048;
+        c.vocabSize = 262144;
+        QCOMPARE(logitRowsWithin(c, 128 * MiB), int64_t(128));
+        QCOMPARE(logitRowsWithin(c, 1), int64_t(1));
+        const uint64_t one = deviceReserveBytes(c, 4096, 256);
+        QCOMPARE(deviceReserveBytes(c, 4096, 256, 0, 128), one + 127 * 262144 * sizeof(float));
+        QCOMPARE(deviceReserveBytes(c, 4096, 64, 0, 128) - deviceReserveBytes(c, 4096, 64),
+                 uint64_t(127 * 262144 + 64 * 640) * sizeof(float));
+        ModelOptions scoring;
+        scoring.logitBytes = 128 * MiB;
+        QCOMPARE(residencyOptionsFor(c, scoring).vramReserve,
+                 deviceReserveBytes(c, scoring.contextTokens, scoring.prefillChunk, 0, 128));
+    }
     void tiedEmbeddingFollowsTheHead() {
         SyntheticModel m(true);
         auto p = planResidency(m.layout, gpu(6 * GiB, 2 * GiB));
