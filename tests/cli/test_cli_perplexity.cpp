@@ -11,24 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/CliRunner.h"
+#include "../support/LogProbs.h"
 #include "../support/ParityFixture.h"
 
 namespace fs = std::filesystem;
 using namespace strata::testsupport;
 
 namespace {
-
-// log_softmax of a row, in double.
-std::vector<double> logSoftmax(const float* row, int64_t vocab) {
-    const double top = *std::max_element(row, row + vocab);
-    double sum = 0;
-    for (int64_t v = 0; v < vocab; ++v) sum += std::exp(double(row[v]) - top);
-    std::vector<double> out(size_t(vocab), 0.0);
-    for (int64_t v = 0; v < vocab; ++v) out[size_t(v)] = double(row[v]) - top - std::log(sum);
-    return out;
-}
-
-int64_t argmax(const float* row, int64_t vocab) { return std::max_element(row, row + vocab) - row; }
 
 nlohmann::json readJson(const QString& file) {
     std::ifstream in(file.toStdString());

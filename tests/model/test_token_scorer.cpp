@@ -8,6 +8,7 @@
 #include <cmath>
 #include <set>
 
+#include "../support/LogProbs.h"
 #include "../support/ParityFixture.h"
 #include "backend/cpu/CpuOps.h"
 #include "model/TransformerModel.h"
@@ -17,18 +18,6 @@ using namespace strata;
 using namespace strata::testsupport;
 
 namespace {
-
-// log_softmax of a row, in double.
-std::vector<double> logSoftmax(const float* row, int64_t vocab) {
-    const double top = *std::max_element(row, row + vocab);
-    double sum = 0;
-    for (int64_t v = 0; v < vocab; ++v) sum += std::exp(double(row[v]) - top);
-    std::vector<double> out(static_cast<size_t>(vocab));
-    for (int64_t v = 0; v < vocab; ++v) out[size_t(v)] = double(row[v]) - top - std::log(sum);
-    return out;
-}
-
-int32_t argmax(const float* row, int64_t vocab) { return int32_t(std::max_element(row, row + vocab) - row); }
 
 // Logits bytes that make pieces of `tokens` tokens at the fixtures' vocabulary.
 uint64_t piecesOf(int64_t tokens, int64_t vocab) { return uint64_t(tokens * vocab) * sizeof(float); }

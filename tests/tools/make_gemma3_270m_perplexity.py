@@ -41,8 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_gemma3_270m_reference import (  # noqa: E402
-    MODEL_NAME, MODEL_SHA256, REPO_ROOT, SHARED_TOKENIZER, default_gguf_path, fail, load_transformers_gguf,
-    sha256_of)
+    MODEL_NAME, MODEL_SHA256, REPO_ROOT, SHARED_TOKENIZER, default_gguf_path, fail, load_checked_gguf)
 
 TEXT_FILE = "resources/samples/sample-report.txt"
 # (context, stride): the whole report in one window (Strata's default context is larger than the
@@ -137,14 +136,7 @@ def main():
     torch.use_deterministic_algorithms(True)
     import transformers
 
-    if not args.gguf.is_file():
-        fail(f"{args.gguf} not found; run packaging/install-models.sh first")
-    digest = sha256_of(args.gguf)
-    if digest != MODEL_SHA256:
-        fail(f"{args.gguf}: sha256 {digest}, expected {MODEL_SHA256}")
-
-    print("loading with transformers' GGUF path ...", flush=True)
-    model, hf_tok = load_transformers_gguf(args.gguf)
+    model, hf_tok = load_checked_gguf(args.gguf)
 
     text_path = REPO_ROOT / TEXT_FILE
     text = text_path.read_text(encoding="utf-8")
@@ -191,7 +183,7 @@ def main():
             "dtype": "float32",
             "attention": "eager",
             "log_softmax": "float64",
-            "gguf_sha256": digest,
+            "gguf_sha256": MODEL_SHA256,
             "checks": checks,
         },
     }

@@ -253,6 +253,17 @@ def build_by_hand(gguf_path):
     return model, state, raw_norms, own_diff
 
 
+def load_checked_gguf(gguf_path):
+    """The default model, after checking it is the file the fixtures were made from."""
+    if not gguf_path.is_file():
+        fail(f"{gguf_path} not found; run packaging/install-models.sh first")
+    digest = sha256_of(gguf_path)
+    if digest != MODEL_SHA256:
+        fail(f"{gguf_path}: sha256 {digest}, expected {MODEL_SHA256}")
+    print("loading with transformers' GGUF path ...", flush=True)
+    return load_transformers_gguf(gguf_path)
+
+
 def load_transformers_gguf(gguf_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     folder, name = str(gguf_path.parent), gguf_path.name
@@ -356,14 +367,7 @@ def main():
     import transformers
     transformers.set_seed(0)
 
-    if not args.gguf.is_file():
-        fail(f"{args.gguf} not found; run packaging/install-models.sh first")
-    digest = sha256_of(args.gguf)
-    if digest != MODEL_SHA256:
-        fail(f"{args.gguf}: sha256 {digest}, expected {MODEL_SHA256}")
-
-    print("loading with transformers' GGUF path ...", flush=True)
-    hf_model, hf_tok = load_transformers_gguf(args.gguf)
+    hf_model, hf_tok = load_checked_gguf(args.gguf)
     config_problems = check_config(hf_model.config)
     print("  config:", "as expected" if not config_problems else "; ".join(config_problems))
 
@@ -440,7 +444,7 @@ def main():
             "torch": torch.__version__,
             "dtype": "float32",
             "attention": "eager",
-            "gguf_sha256": digest,
+            "gguf_sha256": MODEL_SHA256,
             "reference_path": reference_name,
             "checks": {
                 "transformers_config_problems": config_problems,
