@@ -325,8 +325,9 @@ private slots:
         QTest::addColumn<QString>("key");
         QTest::addColumn<QString>("json");
         QTest::addColumn<QStringList>("mentions");
-        QTest::newRow("rope yarn (v5 layout)") << "rope_parameters" << R"({"rope_type": "yarn", "factor": 4.0, "rope_theta": 10000.0})"
-                                               << QStringList{"rope_type", "yarn"};
+        QTest::newRow("rope longrope (v5 layout)")
+            << "rope_parameters" << R"({"rope_type": "longrope", "factor": 4.0, "rope_theta": 10000.0})"
+            << QStringList{"rope_type", "longrope"};
         QTest::newRow("rope dynamic (v4 layout)") << "rope_scaling" << R"({"type": "dynamic", "factor": 2.0})"
                                                   << QStringList{"rope_scaling", "dynamic"};
         QTest::newRow("sliding window on llama") << "sliding_window" << "4096" << QStringList{"sliding_window", "4096"};

@@ -432,8 +432,13 @@ private slots:
 
     void unsupportedRopeType() {
         expectBad(R"({"model_type": "llama", "hidden_size": 64, "intermediate_size": 8, "num_hidden_layers": 1,
-                      "num_attention_heads": 4, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}})",
-                  "unsupported rope_type 'yarn'");
+                      "num_attention_heads": 4, "rope_scaling": {"rope_type": "longrope", "factor": 4.0}})",
+                  "unsupported rope_type 'longrope'");
+        // YaRN is implemented for Llama, Qwen2 and Qwen3, not for Gemma 3's two ropes.
+        expectBad(R"({"model_type": "gemma3_text", "hidden_size": 64, "intermediate_size": 8, "num_hidden_layers": 1,
+                      "rope_parameters": {"full_attention": {"rope_type": "yarn", "factor": 4.0, "rope_theta": 1e6},
+                                          "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}}})",
+                  "'yarn' is not supported for Gemma 3");
     }
 
     void scalingWithoutFactor() {
