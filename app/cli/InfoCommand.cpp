@@ -84,8 +84,13 @@ Status infoCommand(const std::vector<std::string>& argv) {
     STRATA_TRY(args);
     auto path = modelPath(args.value());
     STRATA_TRY(path);
+    auto options = modelOptions(args.value());
+    STRATA_TRY(options);
     auto opened = Checkpoint::open(path.value());
     STRATA_TRY(opened);
+    // As the model will be loaded: the CPU backend multiplies Q8_0 packed (CpuOps::multipliesPacked).
+    const bool packed = options.value().vramBudget == 0;
+    if (packed) opened.value()->keepPacked(DType::Q8_0);
     const Checkpoint& checkpoint = *opened.value();
     auto config = loadModelConfig(checkpoint);
     STRATA_TRY(config);
@@ -93,8 +98,6 @@ Status infoCommand(const std::vector<std::string>& argv) {
     auto built = buildWeightLayout(config.value(), checkpoint);
     STRATA_TRY(built);
     const WeightLayout& layout = built.value();
-    auto options = modelOptions(args.value());
-    STRATA_TRY(options);
     auto planned = planResidency(layout, residencyOptionsFor(config.value(), options.value()));
     STRATA_TRY(planned);
     const ResidencyPlan& plan = planned.value();
@@ -122,7 +125,9 @@ Status infoCommand(const std::vector<std::string>& argv) {
     std::printf("parameters     %.3f B (%s) in %s: %s as loaded, %s on disk in %zu file(s)%s\n",
                 double(params) / 1e9, groupDigits(int64_t(params)).c_str(), dtypeList.c_str(),
                 formatBytes(bytes).c_str(), formatBytes(onDisk).c_str(), checkpoint.files().size(),
-                checkpoint.gguf() ? " (GGUF, dequantised as read)" : "");
+                !checkpoint.gguf() ? ""
+                : packed           ? " (GGUF; Q8_0 kept packed, other quantised types widened to F16 as read)"
+                                   : " (GGUF, quantised types widened to F16 as read)");
     std::printf("layers         %lld (%lld sliding-window, window %s)\n", static_cast<long long>(c.numLayers),
                 static_cast<long long>(sliding), groupDigits(c.slidingWindow).c_str());
     std::printf("hidden         %s, ffn %s, heads %lld q / %lld kv, head_dim %lld, vocab %s\n",

@@ -87,6 +87,10 @@ public:
 
     virtual HostMemory hostMemory() const { return HostMemory::aligned(); }
 
+    // Whether matmul takes weights of this packed type as they are stored (DType::Q8_0). A backend
+    // that does not gets them widened to float16 when they are read.
+    virtual bool multipliesPacked(DType) const { return false; }
+
     virtual float* allocate(size_t floats) = 0;
     virtual void release(float* p) = 0;
     virtual void upload(float* dst, const float* hostSrc, size_t floats) = 0;

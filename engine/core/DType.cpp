@@ -28,6 +28,18 @@ void widenToFloat(const void* src, DType t, size_t n, float* dst) {
         }
         return;
     }
+    case DType::Q8_0: {
+        const auto* block = static_cast<const unsigned char*>(src);
+        for (size_t b = 0; b < n / kQ8_0BlockElements; ++b, block += kQ8_0BlockBytes) {
+            uint16_t scale;
+            std::memcpy(&scale, block, 2);
+            const float d = f16ToFloat(scale);
+            const auto* q = reinterpret_cast<const int8_t*>(block + 2);
+            float* y = dst + b * kQ8_0BlockElements;
+            for (int64_t j = 0; j < kQ8_0BlockElements; ++j) y[j] = d * float(q[j]);
+        }
+        return;
+    }
     }
 }
 

@@ -8,15 +8,30 @@
 namespace strata {
 
 // Element types of stored weights. Compute on the CPU backend is always fp32.
-enum class DType { F32, F16, BF16 };
+// Q8_0 is a packed type, GGML's: blocks of 32 elements, each a float16 scale and 32 int8 values
+// (value = scale * q), kept packed in memory by backends whose products read it (Ops::multipliesPacked).
+enum class DType { F32, F16, BF16, Q8_0 };
 
+constexpr int64_t kQ8_0BlockElements = 32;
+constexpr size_t kQ8_0BlockBytes = 2 + 32;
+
+// Bytes of one element of a plain type; packed types have no per-element size (use dtypeBytes).
 inline size_t dtypeSize(DType t) { return t == DType::F32 ? 4 : 2; }
+
+// Bytes of `count` elements; for a packed type, count is a whole number of blocks.
+inline uint64_t dtypeBytes(DType t, int64_t count) {
+    if (t == DType::Q8_0) return uint64_t(count / kQ8_0BlockElements) * kQ8_0BlockBytes;
+    return uint64_t(count) * dtypeSize(t);
+}
+
+inline bool isPacked(DType t) { return t == DType::Q8_0; }
 
 inline std::string_view dtypeName(DType t) {
     switch (t) {
     case DType::F32: return "F32";
     case DType::F16: return "F16";
     case DType::BF16: return "BF16";
+    case DType::Q8_0: return "Q8_0";
     }
     return "?";
 }
@@ -77,7 +92,8 @@ inline uint16_t floatToF16(float f) {
     return uint16_t(sign | h);
 }
 
-// Widen n stored elements of type t to fp32.
+// Widen n stored elements of type t to fp32 (for Q8_0, n is a whole number of blocks; each value
+// is scale * q in fp32, exact, as gguf-py computes it).
 void widenToFloat(const void* src, DType t, size_t n, float* dst);
 
 }  // namespace strata

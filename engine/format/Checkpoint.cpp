@@ -282,19 +282,41 @@ Status narrowFromFloat(const float* src, const TensorInfo& info, size_t n, void*
 // llama.cpp stores each head's rows as interleaved rope pairs (r0, r_half, r1, r_half+1, ...);
 // Hugging Face keeps the two halves apart. Row j of a head in the file is row
 // (j % 2) * half + j / 2 of the head in Hugging Face order.
-void unpermuteRows(const std::vector<float>& in, int64_t rows, int64_t cols, int64_t heads, float* out) {
+void unpermuteRows(const void* in, int64_t rows, uint64_t rowBytes, int64_t heads, void* out) {
     const int64_t perHead = rows / heads, half = perHead / 2;
     for (int64_t h = 0; h < heads; ++h)
         for (int64_t j = 0; j < perHead; ++j) {
             const int64_t hfRow = h * perHead + (j % 2) * half + j / 2;
-            std::memcpy(out + hfRow * cols, in.data() + (h * perHead + j) * cols, size_t(cols) * sizeof(float));
+            std::memcpy(static_cast<char*>(out) + uint64_t(hfRow) * rowBytes,
+                        static_cast<const char*>(in) + uint64_t(h * perHead + j) * rowBytes, rowBytes);
         }
 }
 
 }  // namespace
 
+void Checkpoint::keepPacked(DType packed) {
+    const uint32_t ggmlType = packed == DType::Q8_0 ? uint32_t(GgmlType::Q8_0) : UINT32_MAX;
+    for (auto& [name, info] : tensors_) {
+        if (!info.encoding || info.encoding->ggmlType != ggmlType || info.encoding->addend != 0 ||
+            info.shape.size() != 2 || info.shape.back() % kQ8_0BlockElements != 0)
+            continue;
+        info.dtype = packed;
+        info.nbytes = dtypeBytes(packed, info.numel());
+        // Stored rows need no decoding; only llama.cpp's Q/K row order is undone, on whole rows.
+        if (info.encoding->unpermuteHeads == 0) info.encoding.reset();
+    }
+}
+
 Status Checkpoint::read(const TensorInfo& info, void* dst) const {
     if (!info.encoding) return readBytes(info.fileIndex, info.offset, info.nbytes, dst, "tensor '" + info.name + "'");
+    if (isPacked(info.dtype)) {
+        // Packed rows in the file's order, moved to Hugging Face's.
+        const int64_t rows = info.shape.front();
+        std::vector<uint8_t> stored(size_t(info.nbytes));
+        STRATA_TRY(readBytes(info.fileIndex, info.offset, info.nbytes, stored.data(), "tensor '" + info.name + "'"));
+        unpermuteRows(stored.data(), rows, info.nbytes / uint64_t(rows), info.encoding->unpermuteHeads, dst);
+        return {};
+    }
     const int64_t cols = info.shape.empty() ? 1 : info.shape.back();
     const int64_t rows = info.numel() / cols;
     std::vector<float> values;
@@ -303,7 +325,8 @@ Status Checkpoint::read(const TensorInfo& info, void* dst) const {
         // A matrix's rows, or a bias's values: one per row of the matrix it goes with.
         const int64_t permuted = info.shape.front();
         std::vector<float> ordered(values.size());
-        unpermuteRows(values, permuted, info.numel() / permuted, info.encoding->unpermuteHeads, ordered.data());
+        unpermuteRows(values.data(), permuted, uint64_t(info.numel() / permuted) * sizeof(float),
+                      info.encoding->unpermuteHeads, ordered.data());
         values.swap(ordered);
     }
     return narrowFromFloat(values.data(), info, values.size(), dst);
@@ -315,7 +338,7 @@ Status Checkpoint::readRows(const TensorInfo& info, int64_t first, int64_t count
                              info.name + "' are out of range");
     if (info.encoding && info.encoding->unpermuteHeads > 0)
         return internalError("tensor '" + info.name + "' is stored permuted and can only be read whole");
-    const uint64_t rowBytes = uint64_t(info.shape[1]) * dtypeSize(info.dtype);
+    const uint64_t rowBytes = dtypeBytes(info.dtype, info.shape[1]);
     if (!info.encoding)
         return readBytes(info.fileIndex, info.offset + uint64_t(first) * rowBytes, uint64_t(count) * rowBytes, dst,
                          "rows of tensor '" + info.name + "'");

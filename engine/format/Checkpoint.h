@@ -65,6 +65,11 @@ public:
     // Reads nbytes starting at an absolute offset of files()[fileIndex] into dst. Thread-safe.
     Status readRange(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst) const;
 
+    // Keeps the GGUF matrices stored as `packed` (Q8_0) in that type instead of widening them to
+    // float16 as they are read: read() then returns their blocks, rows in Hugging Face order. For
+    // a backend whose products read the packed type (Ops::multipliesPacked).
+    void keepPacked(DType packed);
+
     // The folder of a safetensors checkpoint, the folder holding a GGUF file.
     const std::filesystem::path& dir() const { return dir_; }
     // The parsed GGUF file (metadata included), or nullptr for a safetensors checkpoint.

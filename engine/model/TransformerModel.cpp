@@ -81,6 +81,7 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
                                                                  const ModelOptions& options) {
     auto checkpoint = Checkpoint::open(dir);
     STRATA_TRY(checkpoint);
+    if (ops.multipliesPacked(DType::Q8_0)) checkpoint.value()->keepPacked(DType::Q8_0);
     auto config = loadModelConfig(*checkpoint.value());
     STRATA_TRY(config);
     STRATA_TRY(resolveTensorNames(config.value(), *checkpoint.value()));
@@ -144,7 +145,7 @@ std::vector<EmbeddedSpan> spansWithin(std::span<const EmbeddedSpan> spans, int64
 Status TransformerModel::embed(std::span<const SequenceStep> steps, int64_t rows, float* hidden) {
     const TensorInfo& table = *layout_.embedding;
     const int64_t h = config_.hiddenSize;
-    const uint64_t rowBytes = uint64_t(h) * dtypeSize(table.dtype);
+    const uint64_t rowBytes = dtypeBytes(table.dtype, h);
     Scratch& s = *scratch_;
     s.hostHidden.resize(size_t(rows * h));
     s.hostRow.resize(rowBytes);

@@ -84,8 +84,7 @@ void TestCliPerplexity::logProbsMatchTransformers_data() {
 }
 
 // Metric: max |log-prob in --json - log_softmax(transformers' logits)[token]| over the 47 scored
-// positions, within 1e-3 (gguf/llama_q8: 1e-2, whose Q8_0 weights Strata holds in float16 and its
-// reference in fp32; see parityLogProbTolerance); every top-1 id as transformers'; the printed
+// positions, within 1e-3 (kParityLogProbTolerance); every top-1 id as transformers'; the printed
 // perplexity as the JSON's and as transformers' logits give it.
 void TestCliPerplexity::logProbsMatchTransformers() {
     QFETCH(QString, fixture);
@@ -115,7 +114,7 @@ void TestCliPerplexity::logProbsMatchTransformers() {
     const double printed = printedFigure(r.out, "perplexity");
     qInfo("%s: max |log-prob diff| %.3g; perplexity %.6g printed, %.6g in the JSON, %.6g from transformers' logits",
           qPrintable(fixture), maxDiff, printed, j["perplexity"].get<double>(), perplexity);
-    QVERIFY2(maxDiff < parityLogProbTolerance(fixture), "log-probs differ from transformers' by more than the tolerance");
+    QVERIFY2(maxDiff < kParityLogProbTolerance, "log-probs differ from transformers' by more than the tolerance");
     QVERIFY(std::fabs(printed / j["perplexity"].get<double>() - 1) < 1e-8);
     QVERIFY(std::fabs(j["perplexity"].get<double>() / perplexity - 1) < 1e-3);
 }

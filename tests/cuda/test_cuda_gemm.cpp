@@ -32,6 +32,7 @@ double inputRoundoff(DType t) {
     case DType::BF16: return 1.0 / 512.0;   // 2^-9
     case DType::F16: return 1.0 / 2048.0;   // 2^-11
     case DType::F32: return 0.0;
+    case DType::Q8_0: break;  // packed: never reaches the CUDA product
     }
     return 0.0;
 }
@@ -41,6 +42,7 @@ float roundTo(DType t, float v) {
     case DType::BF16: return bf16ToFloat(floatToBf16(v));
     case DType::F16: return f16ToFloat(floatToF16(v));
     case DType::F32: return v;
+    case DType::Q8_0: break;
     }
     return v;
 }

@@ -2,9 +2,9 @@
 // fixtures do not reach (attention soft-capping, interleaved rope, f32 weights).
 #include <QtTest>
 
-#include <cstring>
-
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "../support/RandomValues.h"
 #include "backend/cpu/CpuOps.h"
@@ -75,6 +75,45 @@ private slots:
         std::vector<float> y(size_t(rows * out));
         CpuOps ops;
         ops.matmul(x.data(), rows, w, y.data());
+        for (int r = 0; r < rows; ++r)
+            for (int64_t o = 0; o < out; ++o) {
+                double ref = 0;
+                for (int64_t i = 0; i < in; ++i) ref += double(x[size_t(r * in + i)]) * wExact[size_t(o * in + i)];
+                QVERIFY(std::fabs(y[size_t(r * out + o)] - ref) < 1e-4 * (1 + std::fabs(ref)));
+            }
+    }
+
+    // Packed Q8_0 weights (a float16 scale and 32 int8 values per block) through the fused product
+    // (1 and 3 tokens) and the widened sgemm (17 tokens), against the values the blocks denote.
+    void matmulQ8_0_data() {
+        QTest::addColumn<int>("rows");
+        for (int n : {1, 3, 17}) QTest::newRow(std::to_string(n).c_str()) << n;
+    }
+    void matmulQ8_0() {
+        QFETCH(int, rows);
+        const int64_t out = 70, in = 96, blocks = in / kQ8_0BlockElements;
+        const auto scales = randomVector(size_t(out * blocks), 3), quants = randomVector(size_t(out * in), 4);
+        std::vector<uint8_t> packed(size_t(out * blocks) * kQ8_0BlockBytes);
+        std::vector<float> wExact(size_t(out * in));
+        for (int64_t b = 0; b < out * blocks; ++b) {
+            uint8_t* block = packed.data() + size_t(b) * kQ8_0BlockBytes;
+            const uint16_t d = floatToF16(0.01f + 0.02f * std::fabs(scales[size_t(b)]));
+            std::memcpy(block, &d, 2);
+            for (int64_t j = 0; j < kQ8_0BlockElements; ++j) {
+                const int8_t q = int8_t(std::clamp<long>(std::lround(quants[size_t(b * 32 + j)] * 60), -128, 127));
+                block[2 + j] = uint8_t(q);
+                wExact[size_t(b * 32 + j)] = f16ToFloat(d) * float(q);
+            }
+        }
+        QCOMPARE(dtypeBytes(DType::Q8_0, out * in), uint64_t(packed.size()));
+        std::vector<float> widened(wExact.size());
+        widenToFloat(packed.data(), DType::Q8_0, widened.size(), widened.data());
+        QVERIFY(widened == wExact);
+        const auto x = randomVector(size_t(rows * in), 5);
+        std::vector<float> y(size_t(rows * out));
+        CpuOps ops;
+        QVERIFY(ops.multipliesPacked(DType::Q8_0));
+        ops.matmul(x.data(), rows, WeightRef{packed.data(), DType::Q8_0, out, in}, y.data());
         for (int r = 0; r < rows; ++r)
             for (int64_t o = 0; o < out; ++o) {
                 double ref = 0;

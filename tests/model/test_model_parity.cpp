@@ -14,9 +14,10 @@
 using namespace strata;
 using namespace strata::testsupport;
 
-// Q8_0 weights are dequantised to float16 while the reference keeps them in fp32; that rounding
-// (2^-12 of each weight) moves these logits by about 1.6e-3 of their size.
-double tolerance(const QString& fixture) { return fixture == "gguf/llama_q8" ? 3e-3 : 1e-4; }
+// The CPU backend multiplies Q8_0 weights packed, so gguf/llama_q8 is held to the same tolerance as
+// the others. (Widened to float16, as a backend without packed products holds them, its logits
+// moved by 1.6e-3 of their size.)
+double tolerance(const QString&) { return 1e-4; }
 
 class TestModelParity : public QObject {
     Q_OBJECT

@@ -93,7 +93,7 @@ void TestTokenScorer::logProbsMatchTransformers_data() {
 }
 
 // Metric: max |our log-prob - log_softmax(transformers' logits)| of each scored token (1 to 47,
-// one window), within 1e-3 (gguf/llama_q8: 1e-2, see parityLogProbTolerance), and the top-1 ids.
+// one window), within 1e-3 (kParityLogProbTolerance), and the top-1 ids.
 void TestTokenScorer::logProbsMatchTransformers() {
     QFETCH(QString, fixture);
     QFETCH(int, piece);
@@ -122,7 +122,7 @@ void TestTokenScorer::logProbsMatchTransformers() {
     qInfo("%s, pieces of %d: max |log-prob diff| %.3g over %zu tokens; top-1 agrees at %d; perplexity %.6g "
           "(transformers' logits %.6g)",
           qPrintable(fixture), piece, maxDiff, result->positions.size(), agree, result->perplexity, perplexity);
-    QVERIFY2(maxDiff < parityLogProbTolerance(fixture), "log-probs differ from transformers' by more than the tolerance");
+    QVERIFY2(maxDiff < kParityLogProbTolerance, "log-probs differ from transformers' by more than the tolerance");
     QCOMPARE(size_t(agree), result->positions.size());
     QVERIFY(std::fabs(result->perplexity / perplexity - 1) < 1e-3);
 }
@@ -198,7 +198,7 @@ void TestTokenScorer::comparisonMatchesTransformers() {
         for (size_t v = 0; v < la.size(); ++v) k += std::exp(la[v]) * (la[v] - lb[v]);
         kl += k;
         agree += argmax(a.logits.data() + row, a.vocab) == argmax(b.logits.data() + row, b.vocab);
-        QVERIFY(std::fabs(p.second.logProb - lb[size_t(p.token)]) < parityLogProbTolerance(second));
+        QVERIFY(std::fabs(p.second.logProb - lb[size_t(p.token)]) < kParityLogProbTolerance);
     }
     const double n = double(result->positions.size());
     qInfo("%s || %s: mean KL %.6g (transformers' logits %.6g), top-1 agreement %.4f (%.4f)", qPrintable(first),

@@ -21,11 +21,12 @@ pass from an empty cache. The log-probability of token t is log_softmax(logits o
 The perplexity is exp of the mean negative log-probability over the scored tokens; it is checked against
 the recipe's own computation from the model's loss with labels masked to -100.
 
-Strata holds the GGUF's quantised matrices dequantised to float16, transformers in float32. For scale, each
-run also records how far transformers' own log-probs move when its matrices are rounded to float16
-(`float16_weights_max_logprob_shift`): the size of difference a parity tolerance has to allow; and the
-log-probs, top-1 ids and perplexity of that float16-rounded model (`float16_weights_*`), which hold the
-same weights as Strata does. Log-probs are stored rounded to 6 decimals (the perplexities are not).
+Strata's CPU backend keeps the GGUF's Q8_0 matrices packed (exact) and holds its other quantised
+matrices dequantised to float16; transformers holds them all in float32. For scale, each run also
+records how far transformers' own log-probs move when its matrices are held as Strata holds them
+(`strata_weights_max_logprob_shift`): the size of difference a parity tolerance has to allow; and the
+log-probs, top-1 ids and perplexity of that model (`strata_weights_*`), which holds the same weights as
+Strata does. Log-probs are stored rounded to 6 decimals (the perplexities are not).
 """
 
 import argparse
@@ -104,15 +105,32 @@ def score(model, ids, context, stride):
 
 
 @torch.inference_mode()
-def float16_rounded(model):
+def as_strata_holds(model, gguf_path):
     """A copy of the model whose matrices (embedding and linear weights) are rounded to float16 and
-    held in float32 again; norms stay as they are, as Strata keeps them."""
+    held in float32 again, except those the GGUF stores as Q8_0, which Strata's CPU backend keeps
+    packed and so exact; norms stay as they are, as Strata keeps them."""
     import copy
-    rounded = copy.deepcopy(model)
-    for name, param in rounded.named_parameters():
-        if param.dim() == 2:
+    import gguf
+    hf_name = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+               "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
+               "ffn_down": "mlp.down_proj"}
+    exact = set()
+    for t in gguf.GGUFReader(gguf_path).tensors:
+        if t.tensor_type != gguf.GGMLQuantizationType.Q8_0:
+            continue
+        if t.name == "token_embd.weight":
+            exact.add("model.embed_tokens.weight")
+        else:
+            _, layer, kind, _ = t.name.split(".")
+            exact.add(f"model.layers.{layer}.{hf_name[kind]}.weight")
+    held = copy.deepcopy(model)
+    missing = exact - {name for name, _ in held.named_parameters()}
+    if missing:
+        fail(f"no parameter for the Q8_0 tensors {sorted(missing)}")
+    for name, param in held.named_parameters():
+        if param.dim() == 2 and name not in exact:
             param.copy_(param.to(torch.float16).to(torch.float32))
-    return rounded
+    return held
 
 
 def strata_ids(cli, text_file):
@@ -154,20 +172,20 @@ def main():
         checks["strata_ids_match"] = True
     print(f"  {len(ids)} tokens", flush=True)
 
-    rounded = float16_rounded(model)
+    held = as_strata_holds(model, args.gguf)
     runs = []
     for context, stride in RUNS:
         run = score(model, ids, context, stride)
-        shifted = score(rounded, ids, context, stride)
+        shifted = score(held, ids, context, stride)
         shift = max(abs(a - b) for a, b in zip(run["logprobs"], shifted["logprobs"]))
-        run["float16_weights_max_logprob_shift"] = shift
-        run["float16_weights_perplexity"] = shifted["perplexity"]
-        run["float16_weights_logprobs"] = shifted["logprobs"]
-        run["float16_weights_top1"] = shifted["top1"]
-        for key in ("logprobs", "float16_weights_logprobs"):
+        run["strata_weights_max_logprob_shift"] = shift
+        run["strata_weights_perplexity"] = shifted["perplexity"]
+        run["strata_weights_logprobs"] = shifted["logprobs"]
+        run["strata_weights_top1"] = shifted["top1"]
+        for key in ("logprobs", "strata_weights_logprobs"):
             run[key] = [round(x, 6) for x in run[key]]
         print(f"  context {context} stride {stride}: {run['windows']} windows, {run['scored']} scored, "
-              f"perplexity {run['perplexity']:.6f} (recipe {run['recipe_perplexity']:.6f}); float16 weights: "
+              f"perplexity {run['perplexity']:.6f} (recipe {run['recipe_perplexity']:.6f}); weights as Strata holds them: "
               f"perplexity {shifted['perplexity']:.6f}, log-probs move by up to {shift:.4f}", flush=True)
         runs.append(run)
 

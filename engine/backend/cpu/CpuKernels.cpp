@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -50,6 +51,21 @@ float dotStored(const float* x, const void* row, DType t, int64_t cols) {
         const uint16_t* r = static_cast<const uint16_t*>(row);
 #pragma omp simd reduction(+ : acc)
         for (int64_t i = 0; i < cols; ++i) acc += x[i] * f16ToFloat(r[i]);
+        break;
+    }
+    case DType::Q8_0: {
+        // Each block's int8 values against x, then its scale: one multiply per 32 weights.
+        const auto* block = static_cast<const uint8_t*>(row);
+        for (int64_t b = 0; b < cols / kQ8_0BlockElements; ++b, block += kQ8_0BlockBytes) {
+            uint16_t scale;
+            std::memcpy(&scale, block, 2);
+            const auto* q = reinterpret_cast<const int8_t*>(block + 2);
+            const float* xb = x + b * kQ8_0BlockElements;
+            float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+            for (int64_t j = 0; j < kQ8_0BlockElements; ++j) sum += xb[j] * float(q[j]);
+            acc += f16ToFloat(scale) * sum;
+        }
         break;
     }
     }
@@ -97,6 +113,50 @@ __attribute__((target("avx2,fma,f16c"))) void dotRowsAvx2(const float* x, int64_
     }
 }
 
+// Q8_0 rows: per block, the 32 int8 values widened to float (four sign extensions and
+// conversions) and multiplied into each token's block sum, which the block's scale then scales
+// into the total.
+template <int N>
+__attribute__((target("avx2,fma,f16c"))) void dotRowsQ8_0Avx2(const float* x, int64_t cols, const void* row,
+                                                              float* y, int64_t yStride) {
+    __m256 acc[N];
+    for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+    const auto* block = static_cast<const uint8_t*>(row);
+    for (int64_t i = 0; i < cols; i += kQ8_0BlockElements, block += kQ8_0BlockBytes) {
+        uint16_t scale;
+        std::memcpy(&scale, block, 2);
+        const __m256 d = _mm256_set1_ps(f16ToFloat(scale));
+        __m256 w[4];
+        for (int k = 0; k < 4; ++k) {
+            const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + 8 * k));
+            w[k] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+        }
+        for (int t = 0; t < N; ++t) {
+            const float* xb = x + t * cols + i;
+            __m256 sum = _mm256_mul_ps(_mm256_loadu_ps(xb), w[0]);
+            sum = _mm256_fmadd_ps(_mm256_loadu_ps(xb + 8), w[1], sum);
+            sum = _mm256_fmadd_ps(_mm256_loadu_ps(xb + 16), w[2], sum);
+            sum = _mm256_fmadd_ps(_mm256_loadu_ps(xb + 24), w[3], sum);
+            acc[t] = _mm256_fmadd_ps(sum, d, acc[t]);
+        }
+    }
+    for (int t = 0; t < N; ++t) {
+        __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(acc[t]), _mm256_extractf128_ps(acc[t], 1));
+        sum4 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+        sum4 = _mm_add_ss(sum4, _mm_shuffle_ps(sum4, sum4, 1));
+        y[t * yStride] = _mm_cvtss_f32(sum4);
+    }
+}
+
+void dotRowsQ8_0Avx2(const float* x, int64_t n, int64_t cols, const void* row, float* y, int64_t yStride) {
+    switch (n) {
+    case 1: return dotRowsQ8_0Avx2<1>(x, cols, row, y, yStride);
+    case 2: return dotRowsQ8_0Avx2<2>(x, cols, row, y, yStride);
+    case 3: return dotRowsQ8_0Avx2<3>(x, cols, row, y, yStride);
+    default: return dotRowsQ8_0Avx2<4>(x, cols, row, y, yStride);
+    }
+}
+
 template <DType T>
 void dotRowsAvx2(const float* x, int64_t n, int64_t cols, const void* row, float* y, int64_t yStride) {
     switch (n) {
@@ -124,6 +184,7 @@ void dotRows(const float* x, int64_t n, int64_t cols, const void* row, DType t, 
         case DType::F32: return dotRowsAvx2<DType::F32>(x, n, cols, row, y, yStride);
         case DType::BF16: return dotRowsAvx2<DType::BF16>(x, n, cols, row, y, yStride);
         case DType::F16: return dotRowsAvx2<DType::F16>(x, n, cols, row, y, yStride);
+        case DType::Q8_0: return dotRowsQ8_0Avx2(x, n, cols, row, y, yStride);
         }
     }
 #endif
@@ -139,7 +200,7 @@ constexpr int64_t kWidenBlockFloats = int64_t(4) << 20;
 
 void matmul(const float* x, int64_t n, const WeightRef& w, float* y) {
     const int64_t rows = w.rows, cols = w.cols;
-    const size_t elem = dtypeSize(w.dtype);
+    const size_t rowBytes = size_t(dtypeBytes(w.dtype, cols));
     const char* base = static_cast<const char*>(w.data);
     if (w.dtype == DType::F32 && n > kGemvMaxRows) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(rows), int(cols), 1.0f, x, int(cols),
@@ -148,7 +209,7 @@ void matmul(const float* x, int64_t n, const WeightRef& w, float* y) {
     }
     if (n <= kGemvMaxRows) {
 #pragma omp parallel for schedule(static)
-        for (int64_t o = 0; o < rows; ++o) dotRows(x, n, cols, base + size_t(o) * size_t(cols) * elem, w.dtype, y + o, rows);
+        for (int64_t o = 0; o < rows; ++o) dotRows(x, n, cols, base + size_t(o) * rowBytes, w.dtype, y + o, rows);
         return;
     }
     thread_local std::vector<float> widened;
@@ -159,7 +220,7 @@ void matmul(const float* x, int64_t n, const WeightRef& w, float* y) {
         float* dst = widened.data();
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < nr; ++r)
-            widenToFloat(base + size_t(r0 + r) * size_t(cols) * elem, w.dtype, size_t(cols), dst + r * cols);
+            widenToFloat(base + size_t(r0 + r) * rowBytes, w.dtype, size_t(cols), dst + r * cols);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(nr), int(cols), 1.0f, x, int(cols), dst,
                     int(cols), 0.0f, y + r0, int(rows));
     }
