@@ -20,7 +20,7 @@
 #include "core/ProcessMemory.h"
 #include "format/Checkpoint.h"
 #include "format/JsonText.h"
-#include "runtime/TokenScorer.h"
+#include "model/TokenScorer.h"
 
 namespace strata::cli {
 

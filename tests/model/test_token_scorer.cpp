@@ -12,7 +12,7 @@
 #include "../support/ParityFixture.h"
 #include "backend/cpu/CpuOps.h"
 #include "model/TransformerModel.h"
-#include "runtime/TokenScorer.h"
+#include "model/TokenScorer.h"
 
 using namespace strata;
 using namespace strata::testsupport;

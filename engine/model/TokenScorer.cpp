@@ -1,4 +1,4 @@
-#include "runtime/TokenScorer.h"
+#include "model/TokenScorer.h"
 
 #include <algorithm>
 #include <chrono>
