@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -232,6 +233,13 @@ Status perplexityCommand(const std::vector<std::string>& argv) {
         models.push_back(path);
     }
     for (const std::string& m : models) STRATA_TRY(givenModelPath(m));
+    // Checked before the scoring, which may take hours, rather than when its result is written.
+    if (auto out = args->get("json")) {
+        const std::filesystem::path folder = std::filesystem::path(*out).parent_path();
+        std::error_code ec;
+        if (!folder.empty() && !std::filesystem::is_directory(folder, ec))
+            return badInput("--json " + *out + ": the folder " + folder.string() + " does not exist");
+    }
 
     // The first model's tokenizer: it turns --text-file into ids, and names each token in --json
     // (where a model without one leaves the names out).

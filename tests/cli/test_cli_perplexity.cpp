@@ -250,6 +250,9 @@ void TestCliPerplexity::badInputIsOneErrorLine_data() {
     QTest::newRow("three models") << QStringList{"--model", tiny, "--model", tiny, "--model", tiny, "--tokens-file",
                                                  tokens}
                                   << QStringList{"at most twice"};
+    QTest::newRow("--json into a missing folder")
+        << QStringList{"--model", tiny, "--tokens-file", tokens, "--json", path("absent-folder/out.json")}
+        << QStringList{"--json", "absent-folder", "does not exist"};
     QTest::newRow("tokenizers disagree")
         << QStringList{"--model", tiny, "--model", path("llama_swapped"), "--text-file", path("words.txt")}
         << QStringList{"words.txt", "different ids", "first different at token"};
