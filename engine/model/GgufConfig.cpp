@@ -78,8 +78,8 @@ Status checkGgufMetadata(const GgufFile& gguf, const std::string& arch) {
         "context_length", "embedding_length", "block_count", "feed_forward_length", "vocab_size",
         "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon",
         "attention.key_length", "attention.value_length", "rope.freq_base", "rope.dimension_count",
-        "rope.scaling.type", "rope.scaling.factor",
-        // Informational: the context the scaling was trained from, and whether it was fine-tuned.
+        "rope.scaling.type", "rope.scaling.factor", "rope.scaling.yarn_beta_fast", "rope.scaling.yarn_beta_slow",
+        // YaRN's original context; for the other types only informational, as is whether it was fine-tuned.
         "rope.scaling.original_context_length", "rope.scaling.finetuned",
     };
     static const std::set<std::string> gemma3 = {"attention.sliding_window", "final_logit_softcapping",
@@ -162,10 +162,22 @@ Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
     json scaling = nullptr;
     if (auto type = gguf->getString(key("rope.scaling.type")); type.ok() && type.value() != "none") {
         const double factor = gguf->numberOr(key("rope.scaling.factor")).value_or(1.0);
-        if (type.value() != "linear")
+        if (type.value() == "yarn") {
+            // As convert_hf_to_gguf writes YaRN: the factor, the original context and the ramp's
+            // betas; llama.cpp derives the attention factor from the factor, as transformers does.
+            // (An explicit yarn_attn_factor, yarn_ext_factor or yarn_log_multiplier is refused
+            // as a key Strata does not read.)
+            scaling = {{"rope_type", "yarn"}, {"factor", factor}};
+            if (auto original = gguf->intOr(key("rope.scaling.original_context_length")))
+                scaling["original_max_position_embeddings"] = *original;
+            if (auto fast = gguf->numberOr(key("rope.scaling.yarn_beta_fast"))) scaling["beta_fast"] = *fast;
+            if (auto slow = gguf->numberOr(key("rope.scaling.yarn_beta_slow"))) scaling["beta_slow"] = *slow;
+        } else if (type.value() == "linear") {
+            scaling = {{"rope_type", "linear"}, {"factor", factor}};
+        } else {
             return badInput(gguf->name() + ": " + key("rope.scaling.type") + " = '" + type.value() +
-                            "' is not supported (linear; llama3 comes as rope_freqs.weight)");
-        scaling = {{"rope_type", "linear"}, {"factor", factor}};
+                            "' is not supported (linear, yarn; llama3 comes as rope_freqs.weight)");
+        }
     }
 
     if (arch == "llama") {

@@ -227,6 +227,10 @@ const BadGguf kBadGgufs[] = {
     // Strict loading: a key or a tensor Strata does not implement is refused by name.
     {"unknown-metadata-key", "llama.expert_count",
      [](const std::string& b, const GgufLayout& l) { return withKeyRenamed(b, l, "llama.vocab_size", "llama.expert_count"); }},
+    {"yarn-attention-factor", "llama.rope.scaling.yarn_attn_factor",
+     [](const std::string& b, const GgufLayout& l) {
+         return withKeyRenamed(b, l, "llama.rope.dimension_count", "llama.rope.scaling.yarn_attn_factor");
+     }},
     {"unknown-tensor", "rope_factors_long.weight",
      [](const std::string& b, const GgufLayout& l) {
          return withTensorRenamed(b, l, "rope_freqs.weight", "rope_factors_long.weight");

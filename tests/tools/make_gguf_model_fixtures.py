@@ -18,6 +18,7 @@ Fixtures:
             q and k biases permuted like their matrices
   qwen3     tests/data/models/qwen3 as GGUF "qwen3" (F16 matrices, no permutation)
   qwen2     tests/data/models/qwen2 as GGUF "qwen2" (BF16 matrices, F32 q/k/v biases)
+  qwen2_yarn tests/data/models/qwen2_yarn as GGUF "qwen2" with rope.scaling.type "yarn"
   gemma3    a new tiny Gemma3ForCausalLM generated here, restricted to what GGUF gemma3 can say
             (query_pre_attn_scalar = head_dim, 5:1 sliding pattern, local rope base 1e4, no softcaps)
 
@@ -78,6 +79,7 @@ SPECS = [
     Spec("llama_bias", gguf.MODEL_ARCH.LLAMA, "llama-bpe", True, source="llama_bias"),
     Spec("qwen3", gguf.MODEL_ARCH.QWEN3, "qwen2", False, source="qwen3"),
     Spec("qwen2", gguf.MODEL_ARCH.QWEN2, "qwen2", False, source="qwen2"),
+    Spec("qwen2_yarn", gguf.MODEL_ARCH.QWEN2, "qwen2", False, source="qwen2_yarn"),
     Spec("gemma3", gguf.MODEL_ARCH.GEMMA3, "llama-bpe", True),
 ]
 
@@ -220,6 +222,10 @@ def add_hparams(w: gguf.GGUFWriter, spec: Spec, c: dict) -> None:
             w.add_rope_scaling_factor(full["factor"])
         return
     w.add_rope_freq_base(c["rope_parameters"]["rope_theta"])
+    if c["rope_parameters"].get("rope_type") == "yarn":  # as convert_hf_to_gguf writes YaRN
+        w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        w.add_rope_scaling_factor(c["rope_parameters"]["factor"])
+        w.add_rope_scaling_orig_ctx_len(c["rope_parameters"]["original_max_position_embeddings"])
     if head_dim != c["hidden_size"] // c["num_attention_heads"]:
         w.add_key_length(head_dim)
         w.add_value_length(head_dim)
