@@ -10,6 +10,8 @@ import pathlib
 
 from pypdf import PdfReader, PdfWriter
 
+from hand_pdf import pdf_file
+
 PAGES = ["Encrypted first page.", "Encrypted second page."]
 
 
@@ -25,18 +27,7 @@ def plain_pdf(pages):
                        f"/Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>")
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>"
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
-            f"startxref\n{xref}\n%%EOF\n").encode()
-    return bytes(out)
+    return pdf_file(objects)
 
 
 def main():

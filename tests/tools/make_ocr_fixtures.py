@@ -22,6 +22,8 @@ import zlib
 
 from PIL import Image, ImageDraw, ImageFont
 
+from hand_pdf import BINARY_HEADER, pdf_file
+
 DPI = 300
 PAGE_INCHES = (6.0, 3.5)
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -78,18 +80,7 @@ def pdf(pages):
                        f"/Resources << {resources} >> /Contents {content_id} 0 R >>")
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>"
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        body = body if isinstance(body, bytes) else body.encode("latin-1")
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return pdf_file(objects, BINARY_HEADER)
 
 
 def main():
