@@ -98,6 +98,13 @@ Result<WeightUnit> buildWeightUnit(const Checkpoint& checkpoint, std::string lab
     return std::move(b.unit);
 }
 
+std::set<std::string> WeightLayout::tensorNames() const {
+    std::set<std::string> names;
+    for (const WeightUnit& unit : units)
+        for (const UnitTensor& t : unit.tensors) names.insert(t.info->name);
+    return names;
+}
+
 Status refuseUnusedTensors(const Checkpoint& checkpoint, const std::function<bool(const std::string&)>& inScope,
                            const std::set<std::string>& used, const std::string& reader) {
     // Known to be unused: buffers some exports save beside the weights, recomputed from config.json.
@@ -173,9 +180,8 @@ Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& c
     placeTensors(head.unit);
     layout.units.push_back(std::move(head.unit));
 
-    std::set<std::string> used{embedName};
-    for (const WeightUnit& unit : layout.units)
-        for (const UnitTensor& t : unit.tensors) used.insert(t.info->name);
+    std::set<std::string> used = layout.tensorNames();
+    used.insert(embedName);
     // llama.cpp keeps Llama 3's rope scaling as a tensor, which the GGUF config reader consumed.
     if (checkpoint.gguf() && c.arch == Architecture::Llama) used.insert("rope_freqs.weight");
     // The multimodal wrappers' towers and projectors check their own tensors when they load.

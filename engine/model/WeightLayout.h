@@ -64,6 +64,8 @@ struct WeightLayout {
     const TensorInfo* embedding = nullptr;
 
     int headUnit() const { return int(units.size()) - 1; }
+    // The checkpoint names of every tensor of every unit.
+    std::set<std::string> tensorNames() const;
     uint64_t totalBytes() const;
 };
 

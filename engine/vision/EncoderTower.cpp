@@ -1,7 +1,6 @@
 #include "vision/EncoderTower.h"
 
 #include <new>
-#include <set>
 
 namespace strata {
 
@@ -55,11 +54,9 @@ Result<std::unique_ptr<EncoderTower>> EncoderTower::create(Ops& ops, std::unique
     STRATA_TRY(add(buildWeightUnit(c, "final norm",
                                    {{WeightRole::FinalNorm, finalNorm + ".weight", {shape.hidden}},
                                     {WeightRole::FinalNormBias, finalNorm + ".bias", {shape.hidden}}})));
-    std::set<std::string> used;
-    for (const WeightUnit& unit : layout.units)
-        for (const UnitTensor& t : unit.tensors) used.insert(t.info->name);
     STRATA_TRY(refuseUnusedTensors(
-        c, [&](const std::string& name) { return name.rfind(scope, 0) == 0; }, used, "encoder at " + scope));
+        c, [&](const std::string& name) { return name.rfind(scope, 0) == 0; }, layout.tensorNames(),
+        "encoder at " + scope));
     return tower;
 }
 
