@@ -1,5 +1,7 @@
 #include "backend/Ops.h"
 
+#include "backend/cpu/CpuKernels.h"
+
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -39,6 +41,64 @@ void Ops::bidirectionalAttention(const float* q, const float* k, const float* v,
     attentionFinish(state, rows, headDim, out);
     release(max);
     release(sum);
+}
+
+namespace {
+
+// Host copies of backend memory for the defaults below: the memory itself on a host backend.
+struct HostView {
+    Ops& ops;
+    float* backend;
+    size_t floats;
+    std::vector<float> copy;
+    HostView(Ops& o, const float* p, size_t n, bool read) : ops(o), backend(const_cast<float*>(p)), floats(n) {
+        if (ops.memoryIsHost()) return;
+        copy.resize(n);
+        if (read) ops.download(copy.data(), p, n);
+    }
+    float* data() { return ops.memoryIsHost() ? backend : copy.data(); }
+    void writeBack() {
+        if (!ops.memoryIsHost()) ops.upload(backend, copy.data(), floats);
+    }
+};
+
+}  // namespace
+
+void Ops::clampedSwiGlu(const float* gateUp, int64_t n, int64_t width, float alpha, float limit, float* out) {
+    HostView in(*this, gateUp, size_t(n * 2 * width), true), result(*this, out, size_t(n * width), false);
+    cpu::clampedSwiGlu(in.data(), n, width, alpha, limit, result.data());
+    result.writeBack();
+}
+
+void Ops::gatherRows(const float* src, int64_t width, std::span<const int32_t> rows, float* dst) {
+    int64_t srcRows = 0;
+    for (int32_t r : rows) srcRows = std::max<int64_t>(srcRows, r + 1);
+    HostView in(*this, src, size_t(srcRows * width), true), result(*this, dst, rows.size() * size_t(width), false);
+    cpu::gatherRows(in.data(), width, rows, result.data());
+    result.writeBack();
+}
+
+void Ops::addScaledRows(float* y, int64_t width, const float* src, std::span<const int32_t> rows,
+                        std::span<const float> weights) {
+    int64_t yRows = 0;
+    for (int32_t r : rows) yRows = std::max<int64_t>(yRows, r + 1);
+    HostView in(*this, src, rows.size() * size_t(width), true), result(*this, y, size_t(yRows * width), true);
+    cpu::addScaledRows(result.data(), width, in.data(), rows, weights);
+    result.writeBack();
+}
+
+void Ops::attentionSinks(const AttentionState& state, int64_t n, int64_t numHeads, int64_t headDim,
+                         const WeightRef& sinks) {
+    // The sinks are a weight: host memory only on a host backend, which is all this default serves.
+    std::vector<float> values(static_cast<size_t>(numHeads));
+    widenToFloat(sinks.data, sinks.dtype, values.size(), values.data());
+    const int64_t rows = n * numHeads;
+    HostView acc(*this, state.acc, size_t(rows * headDim), true), max(*this, state.max, size_t(rows), true),
+        sum(*this, state.sum, size_t(rows), true);
+    cpu::attentionSinks({acc.data(), max.data(), sum.data()}, n, numHeads, headDim, values.data());
+    acc.writeBack();
+    max.writeBack();
+    sum.writeBack();
 }
 
 }  // namespace strata

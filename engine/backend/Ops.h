@@ -26,6 +26,11 @@ struct WeightRef {
     DType dtype = DType::BF16;
     int64_t rows = 0;
     int64_t cols = 0;
+    // MXFP4: the scale bytes, one per block of 32 along each row ([rows, cols / 32]).
+    const uint8_t* scales = nullptr;
+    // Stored input-major, [cols, rows] (gpt-oss's bf16 experts, x @ W as transformers applies them);
+    // the product is the same. Plain types only.
+    bool inputMajor = false;
 };
 
 enum class RopeStyle {
@@ -87,8 +92,8 @@ public:
 
     virtual HostMemory hostMemory() const { return HostMemory::aligned(); }
 
-    // Whether matmul takes weights of this packed type as they are stored (DType::Q8_0). A backend
-    // that does not gets them widened to float16 when they are read.
+    // Whether matmul takes weights of this packed type as they are stored (DType::Q8_0, MXFP4). A
+    // backend that does not gets Q8_0 widened to float16 when it is read, and refuses MXFP4.
     virtual bool multipliesPacked(DType) const { return false; }
 
     virtual float* allocate(size_t floats) = 0;
@@ -117,6 +122,23 @@ public:
     virtual void addWeightRows(float* y, int64_t rows, const WeightRef& w) = 0;
     // x = act(x)
     virtual void activate(float* x, int64_t count, Activation act) = 0;
+
+    // Mixture-of-experts blocks. The default of each goes through host memory and the CPU
+    // reference; a device backend overrides them with kernels.
+    // gpt-oss's clamped SwiGLU over gate/up pairs interleaved along each row of gateUp [n, 2 * width]
+    // (gate at even columns, up at odd): g = min(gate, limit), u = clamp(up, -limit, limit),
+    // out [n, width] = (u + 1) * g * sigmoid(alpha * g).
+    virtual void clampedSwiGlu(const float* gateUp, int64_t n, int64_t width, float alpha, float limit, float* out);
+    // dst[i, :] = src[rows[i], :] over rows of `width` floats; rows in host memory.
+    virtual void gatherRows(const float* src, int64_t width, std::span<const int32_t> rows, float* dst);
+    // y[rows[i], :] += weights[i] * src[i, :], in order of i; rows and weights in host memory.
+    virtual void addScaledRows(float* y, int64_t width, const float* src, std::span<const int32_t> rows,
+                               std::span<const float> weights);
+    // Attention sinks (gpt-oss): a per-head logit that joins each query's softmax as a key with a
+    // zero value, so the weights of the real keys sum to less than one. Merges sinks (numHeads
+    // values) into the state of n * numHeads query heads, between the accumulation and the finish.
+    virtual void attentionSinks(const AttentionState& state, int64_t n, int64_t numHeads, int64_t headDim,
+                                const WeightRef& sinks);
     // Attention of an encoder, with no cache: every query of q [n, heads, headDim] sees every key
     // of k and v (the same shape), scaled by 1/sqrt(headDim); out [n, heads, headDim]. The
     // default goes through the three attention steps below with every key visible.

@@ -1,5 +1,8 @@
 #include "core/DType.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace strata {
 
 void widenToFloat(const void* src, DType t, size_t n, float* dst) {
@@ -28,6 +31,15 @@ void widenToFloat(const void* src, DType t, size_t n, float* dst) {
         }
         return;
     }
+    case DType::U8: {
+        const auto* s = static_cast<const unsigned char*>(src);
+        for (size_t i = 0; i < n; ++i) dst[i] = float(s[i]);
+        return;
+    }
+    case DType::MXFP4:
+        // Its scales lie in another tensor: widenWeightRow (backend/cpu) reads both.
+        std::fill_n(dst, n, std::numeric_limits<float>::quiet_NaN());
+        return;
     case DType::Q8_0: {
         const auto* block = static_cast<const unsigned char*>(src);
         for (size_t b = 0; b < n / kQ8_0BlockElements; ++b, block += kQ8_0BlockBytes) {

@@ -8,33 +8,46 @@
 namespace strata {
 
 // Element types of stored weights. Compute on the CPU backend is always fp32.
-// Q8_0 is a packed type, GGML's: blocks of 32 elements, each a float16 scale and 32 int8 values
-// (value = scale * q), kept packed in memory by backends whose products read it (Ops::multipliesPacked).
-enum class DType { F32, F16, BF16, Q8_0 };
+//  - F32, F16, BF16: plain floats.
+//  - U8: raw bytes, as safetensors stores MXFP4's packed nibbles and scales (never a weight by itself).
+//  - Q8_0, GGML's: blocks of 32 elements, each a float16 scale and 32 int8 values (value = scale * q).
+//  - MXFP4, as gpt-oss's Hugging Face checkpoints store it: blocks of 32 FP4 (E2M1) elements in 16
+//    bytes, with their E8M0 scale bytes in a separate tensor (WeightRef::scales); see format/Mxfp4.h.
+// Packed types stay packed in memory for backends whose products read them (Ops::multipliesPacked).
+enum class DType { F32, F16, BF16, U8, Q8_0, MXFP4 };
+
+// What each stored type costs: elements per block (1 for plain types) and the bytes of a block in
+// the weight's own data (MXFP4's scale bytes, one per block, lie in their own tensor).
+struct DTypeTraits {
+    std::string_view name;
+    int64_t blockElements;
+    uint64_t blockBytes;
+    bool packed;
+};
+
+inline const DTypeTraits& dtypeTraits(DType t) {
+    static constexpr DTypeTraits table[] = {
+        {"F32", 1, 4, false}, {"F16", 1, 2, false},   {"BF16", 1, 2, false},
+        {"U8", 1, 1, false},  {"Q8_0", 32, 34, true}, {"MXFP4", 32, 16, true},
+    };
+    return table[int(t)];
+}
 
 constexpr int64_t kQ8_0BlockElements = 32;
 constexpr size_t kQ8_0BlockBytes = 2 + 32;
 
 // Bytes of one element of a plain type; packed types have no per-element size (use dtypeBytes).
-inline size_t dtypeSize(DType t) { return t == DType::F32 ? 4 : 2; }
+inline size_t dtypeSize(DType t) { return size_t(dtypeTraits(t).blockBytes); }
 
 // Bytes of `count` elements; for a packed type, count is a whole number of blocks.
 inline uint64_t dtypeBytes(DType t, int64_t count) {
-    if (t == DType::Q8_0) return uint64_t(count / kQ8_0BlockElements) * kQ8_0BlockBytes;
-    return uint64_t(count) * dtypeSize(t);
+    const DTypeTraits& traits = dtypeTraits(t);
+    return uint64_t(count / traits.blockElements) * traits.blockBytes;
 }
 
-inline bool isPacked(DType t) { return t == DType::Q8_0; }
+inline bool isPacked(DType t) { return dtypeTraits(t).packed; }
 
-inline std::string_view dtypeName(DType t) {
-    switch (t) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::Q8_0: return "Q8_0";
-    }
-    return "?";
-}
+inline std::string_view dtypeName(DType t) { return dtypeTraits(t).name; }
 
 inline float bf16ToFloat(uint16_t h) {
     uint32_t bits = uint32_t(h) << 16;

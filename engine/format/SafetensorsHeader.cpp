@@ -17,6 +17,7 @@ std::optional<DType> dtypeFromName(const std::string& s) {
     if (s == "F32") return DType::F32;
     if (s == "F16") return DType::F16;
     if (s == "BF16") return DType::BF16;
+    if (s == "U8") return DType::U8;
     return std::nullopt;
 }
 
@@ -50,7 +51,7 @@ Result<TensorInfo> parseEntry(const std::string& name, const json& entry, uint64
     std::optional<DType> dtype = dtypeFromName(dtypeName);
     if (!dtype)
         return badInput("unsupported dtype " + dtypeName + " for tensor '" + name + "' in file " + fileName +
-                        " (supported: BF16, F16, F32)");
+                        " (supported: BF16, F16, F32, U8)");
 
     auto sh = entry.find("shape");
     if (sh == entry.end() || !sh->is_array())

@@ -43,7 +43,9 @@ uint32_t storedTypeCode(DType t) {
     case DType::F32: return 1;
     case DType::F16: return 2;
     case DType::BF16: return 3;
-    case DType::Q8_0: return 0;  // weights only, never a KV type
+    case DType::U8:
+    case DType::Q8_0:
+    case DType::MXFP4: return 0;  // weights only, never a KV type
     }
     return 0;
 }

@@ -32,7 +32,9 @@ double inputRoundoff(DType t) {
     case DType::BF16: return 1.0 / 512.0;   // 2^-9
     case DType::F16: return 1.0 / 2048.0;   // 2^-11
     case DType::F32: return 0.0;
-    case DType::Q8_0: break;  // packed: never reaches the CUDA product
+    case DType::U8:
+    case DType::Q8_0:
+    case DType::MXFP4: break;  // packed: never reaches the CUDA product
     }
     return 0.0;
 }
@@ -42,7 +44,9 @@ float roundTo(DType t, float v) {
     case DType::BF16: return bf16ToFloat(floatToBf16(v));
     case DType::F16: return f16ToFloat(floatToF16(v));
     case DType::F32: return v;
-    case DType::Q8_0: break;
+    case DType::U8:
+    case DType::Q8_0:
+    case DType::MXFP4: break;
     }
     return v;
 }

@@ -11,6 +11,8 @@
 #include <limits>
 #include <vector>
 
+#include "format/Mxfp4.h"
+
 namespace strata::cpu {
 
 void rmsNorm(const float* x, int64_t rows, int64_t dim, const float* w, float eps, bool addOne, float* y) {
@@ -53,6 +55,11 @@ float dotStored(const float* x, const void* row, DType t, int64_t cols) {
         for (int64_t i = 0; i < cols; ++i) acc += x[i] * f16ToFloat(r[i]);
         break;
     }
+    case DType::U8:
+    case DType::MXFP4:
+        // Never a row of a product: MXFP4 goes through widenWeightRow, U8 is raw bytes.
+        acc = std::numeric_limits<float>::quiet_NaN();
+        break;
     case DType::Q8_0: {
         // Each block's int8 values against x, then its scale: one multiply per 32 weights.
         const auto* block = static_cast<const uint8_t*>(row);
@@ -185,6 +192,8 @@ void dotRows(const float* x, int64_t n, int64_t cols, const void* row, DType t, 
         case DType::BF16: return dotRowsAvx2<DType::BF16>(x, n, cols, row, y, yStride);
         case DType::F16: return dotRowsAvx2<DType::F16>(x, n, cols, row, y, yStride);
         case DType::Q8_0: return dotRowsQ8_0Avx2(x, n, cols, row, y, yStride);
+        case DType::U8:
+        case DType::MXFP4: break;
         }
     }
 #endif
@@ -198,13 +207,65 @@ constexpr int64_t kWidenBlockFloats = int64_t(4) << 20;
 
 }  // namespace
 
+void widenWeightRow(const WeightRef& w, int64_t r, float* dst) {
+    if (w.dtype == DType::MXFP4) {
+        const int64_t groups = w.cols / kMxfp4BlockElements;
+        dequantizeMxfp4Groups(static_cast<const uint8_t*>(w.data) + r * groups * 16, w.scales + r * groups, groups,
+                              dst);
+        return;
+    }
+    const size_t rowBytes = size_t(dtypeBytes(w.dtype, w.cols));
+    widenToFloat(static_cast<const char*>(w.data) + size_t(r) * rowBytes, w.dtype, size_t(w.cols), dst);
+}
+
+namespace {
+
+// y[n, w.rows] = x[n, w.cols] * W for W stored [w.cols, w.rows]: blocks of its rows (input
+// features) widened and multiplied in, y accumulating over the blocks.
+void matmulInputMajor(const float* x, int64_t n, const WeightRef& w, float* y) {
+    const int64_t in = w.cols, out = w.rows;
+    if (w.dtype == DType::F32) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(out), int(in), 1.0f, x, int(in),
+                    static_cast<const float*>(w.data), int(out), 0.0f, y, int(out));
+        return;
+    }
+    thread_local std::vector<float> widened;
+    const int64_t blockRows = std::clamp<int64_t>(kWidenBlockFloats / out, 1, in);
+    widened.resize(size_t(blockRows * out));
+    const size_t rowBytes = size_t(dtypeBytes(w.dtype, out));
+    const char* base = static_cast<const char*>(w.data);
+    for (int64_t r0 = 0; r0 < in; r0 += blockRows) {
+        const int64_t nr = std::min(blockRows, in - r0);
+        float* dst = widened.data();
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < nr; ++r)
+            widenToFloat(base + size_t(r0 + r) * rowBytes, w.dtype, size_t(out), dst + r * out);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(out), int(nr), 1.0f, x + r0, int(in), dst,
+                    int(out), r0 == 0 ? 0.0f : 1.0f, y, int(out));
+    }
+}
+
+}  // namespace
+
 void matmul(const float* x, int64_t n, const WeightRef& w, float* y) {
+    if (w.inputMajor) return matmulInputMajor(x, n, w, y);
     const int64_t rows = w.rows, cols = w.cols;
     const size_t rowBytes = size_t(dtypeBytes(w.dtype, cols));
     const char* base = static_cast<const char*>(w.data);
     if (w.dtype == DType::F32 && n > kGemvMaxRows) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(rows), int(cols), 1.0f, x, int(cols),
                     static_cast<const float*>(w.data), int(cols), 0.0f, y, int(rows));
+        return;
+    }
+    if (n <= kGemvMaxRows && w.dtype == DType::MXFP4) {
+        // Each row dequantised once (4.25 bits a weight read) and applied to every token.
+#pragma omp parallel for schedule(static)
+        for (int64_t o = 0; o < rows; ++o) {
+            thread_local std::vector<float> row;
+            row.resize(size_t(cols));
+            widenWeightRow(w, o, row.data());
+            dotRows(x, n, cols, row.data(), DType::F32, y + o, rows);
+        }
         return;
     }
     if (n <= kGemvMaxRows) {
@@ -219,8 +280,7 @@ void matmul(const float* x, int64_t n, const WeightRef& w, float* y) {
         const int64_t nr = std::min(blockRows, rows - r0);
         float* dst = widened.data();
 #pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < nr; ++r)
-            widenToFloat(base + size_t(r0 + r) * rowBytes, w.dtype, size_t(cols), dst + r * cols);
+        for (int64_t r = 0; r < nr; ++r) widenWeightRow(w, r0 + r, dst + r * cols);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(nr), int(cols), 1.0f, x, int(cols), dst,
                     int(cols), 0.0f, y + r0, int(rows));
     }
@@ -319,6 +379,46 @@ void attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim,
     for (int64_t r = 0; r < rows; ++r) {
         const float inv = state.sum[r] > 0.0f ? 1.0f / state.sum[r] : 0.0f;
         for (int64_t d = 0; d < headDim; ++d) out[r * headDim + d] = state.acc[r * headDim + d] * inv;
+    }
+}
+
+void attentionSinks(const AttentionState& state, int64_t n, int64_t numHeads, int64_t headDim, const float* sinks) {
+    for (int64_t r = 0; r < n * numHeads; ++r) {
+        const float sink = sinks[r % numHeads];
+        const float oldMax = state.max[r];
+        const float newMax = std::max(oldMax, sink);
+        // A row that saw no key keeps a zero accumulator: its output stays zero.
+        const float correction = oldMax == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(oldMax - newMax);
+        for (int64_t d = 0; d < headDim; ++d) state.acc[r * headDim + d] *= correction;
+        state.sum[r] = state.sum[r] * correction + std::exp(sink - newMax);
+        state.max[r] = newMax;
+    }
+}
+
+void clampedSwiGlu(const float* gateUp, int64_t n, int64_t width, float alpha, float limit, float* out) {
+#pragma omp parallel for schedule(static) if (n * width > 65536)
+    for (int64_t t = 0; t < n; ++t) {
+        const float* in = gateUp + t * 2 * width;
+        for (int64_t i = 0; i < width; ++i) {
+            const float gate = std::min(in[2 * i], limit);
+            const float up = std::clamp(in[2 * i + 1], -limit, limit);
+            const float glu = gate / (1.0f + std::exp(-alpha * gate));
+            out[t * width + i] = (up + 1.0f) * glu;
+        }
+    }
+}
+
+void gatherRows(const float* src, int64_t width, std::span<const int32_t> rows, float* dst) {
+    for (size_t i = 0; i < rows.size(); ++i) std::copy_n(src + int64_t(rows[i]) * width, width, dst + int64_t(i) * width);
+}
+
+void addScaledRows(float* y, int64_t width, const float* src, std::span<const int32_t> rows,
+                   std::span<const float> weights) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+        float* yr = y + int64_t(rows[i]) * width;
+        const float* sr = src + int64_t(i) * width;
+        const float wt = weights[i];
+        for (int64_t c = 0; c < width; ++c) yr[c] += wt * sr[c];
     }
 }
 

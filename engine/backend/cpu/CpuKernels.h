@@ -30,6 +30,17 @@ void attentionBegin(const AttentionState& state, int64_t rows, int64_t headDim);
 void attentionAccumulate(const float* q, int64_t n, const int32_t* positions, std::span<const KvSegment> segments,
                          const AttentionShape& shape, const AttentionState& state);
 void attentionFinish(const AttentionState& state, int64_t rows, int64_t headDim, float* out);
+// Ops::attentionSinks with the sinks as floats; acc, max and sum in host memory.
+void attentionSinks(const AttentionState& state, int64_t n, int64_t numHeads, int64_t headDim, const float* sinks);
+
+// The mixture-of-experts blocks of Ops (see there), on host memory.
+void clampedSwiGlu(const float* gateUp, int64_t n, int64_t width, float alpha, float limit, float* out);
+void gatherRows(const float* src, int64_t width, std::span<const int32_t> rows, float* dst);
+void addScaledRows(float* y, int64_t width, const float* src, std::span<const int32_t> rows,
+                   std::span<const float> weights);
+
+// Row r of a stored weight widened to fp32 (w.cols values); not for input-major weights.
+void widenWeightRow(const WeightRef& w, int64_t r, float* dst);
 
 float geluTanh(float x);
 float geluErf(float x);

@@ -13,7 +13,7 @@ public:
     static int threadCount(int requested);
 
     const char* name() const override { return "cpu"; }
-    bool multipliesPacked(DType t) const override { return t == DType::Q8_0; }
+    bool multipliesPacked(DType t) const override { return t == DType::Q8_0 || t == DType::MXFP4; }
     int threads() const { return threads_; }
 
     float* allocate(size_t floats) override;
