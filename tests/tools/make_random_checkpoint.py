@@ -1,14 +1,33 @@
 #!/usr/bin/env python3
-"""Writes a random-weight Llama 3 checkpoint of a real model's exact shape, for benchmarks.
+"""Writes a random-weight Llama 3 or gpt-oss checkpoint of a real model's exact shape, for benchmarks.
 
     python3 tests/tools/make_random_checkpoint.py --shape llama-3.2-1b --out /tmp/llama-1b-random
     python3 tests/tools/make_random_checkpoint.py --shape llama-3.1-8b --out build/llama-8b --shard-gb 5
+    python3 tests/tools/make_random_checkpoint.py --shape gpt-oss-20b --out /tmp/gpt-oss-20b-random
 
 The folder looks like a Hugging Face download: config.json, bf16 *.safetensors shards with
 model.safetensors.index.json (a single model.safetensors when it fits in one shard), and the real
 Llama 3.1 tokenizer copied from <repo>/../shared/tokenizers/llama3_1. The weights are noise
 (matrices ~ N(0, 0.02), norms ~ 1), so the output text is meaningless, but every byte the engine
 streams, and every FLOP it spends, is the real model's.
+
+gpt-oss-20b is openai/gpt-oss-20b as published on the Hub: 24 layers alternating sliding (window
+128, even layers) and full attention, 64 q / 8 kv heads of 64, q/k/v/o biases and per-head sinks,
+a router (weight + bias) over 32 experts, top 4, and the experts in MXFP4 exactly as that
+checkpoint stores them: mlp.experts.gate_up_proj_blocks u8 [32, 5760, 90, 16] and
+gate_up_proj_scales u8 [32, 5760, 90] (rows = 2 x 2880 interleaved gate/up outputs, 90 groups of 32
+inputs), down_proj_blocks u8 [32, 2880, 90, 16] and down_proj_scales u8 [32, 2880, 90], bf16
+gate_up_proj_bias [32, 5760] and down_proj_bias [32, 2880]; untied lm_head; 13.76 GB in three
+shards named, like the real ones, model-00000-of-00002 .. model-00002-of-00002.safetensors.
+Nibbles are uniform random bytes and scale bytes uniform in 118..124 (2^-9 .. 2^-3), so weights
+stay below 0.75 in magnitude; every other tensor is bf16 noise as above (biases and sinks
+~ N(0, 0.02)). config.json copies the real one (transformers 4 layout: rope_theta 150000 and
+rope_scaling yarn, factor 32, original 4096, beta_fast 32, beta_slow 1, truncate false;
+quantization_config mxfp4 with its modules_to_not_convert; no torch_dtype, as published) except
+the token ids. The real o200k tokenizer is not available here, so the Llama 3.1 tokenizer is
+copied instead (its ids, all < 128256, fit the 201088-row embedding) and bos / eos / pad are
+Llama 3.1's 128000 / [128001, 128008, 128009] / 128004. gpt-oss-tiny is the same layout around a
+toy body (real vocabulary), for quick end-to-end checks.
 
 --tokenizer DIR copies the tokenizer from elsewhere (the GPU bundle keeps its own copy), and
 --reuse leaves a folder alone when it already holds a complete checkpoint of the same shape and
@@ -50,11 +69,18 @@ class Shape:
     heads: int
     kv_heads: int
     head_dim: int
-    ffn: int
+    ffn: int  # gpt-oss: each expert's intermediate size
     vocab: int
     tied: bool
     rope_factor: float
     max_positions: int = 131072
+    # > 0: a gpt-oss body (GptOssForCausalLM) with this many MXFP4 experts instead of Llama's MLP
+    experts: int = 0
+    experts_per_token: int = 0
+    sliding_window: int = 0
+    shard_gb: float = 2.0  # default --shard-gb
+    # gpt-oss's published shards are numbered from 0: model-00000-of-00002 .. model-00002-of-00002
+    zero_based_shard_names: bool = False
 
 
 SHAPES = {
@@ -62,11 +88,27 @@ SHAPES = {
     "llama-3.1-8b": Shape(4096, 32, 32, 8, 128, 14336, 128256, tied=False, rope_factor=8.0),
     # Real vocabulary (so the real tokenizer fits) around a toy body: quick end-to-end checks.
     "tiny": Shape(64, 2, 4, 2, 16, 256, 128256, tied=True, rope_factor=32.0),
+    # 4.5 GiB shards give three like the published ones (about 4.8, 4.8 and 4.2 GB; here 4.83, 4.77 and 4.16).
+    "gpt-oss-20b": Shape(2880, 24, 64, 8, 64, 2880, 201088, tied=False, rope_factor=32.0, experts=32,
+                         experts_per_token=4, sliding_window=128, shard_gb=4.5, zero_based_shard_names=True),
+    "gpt-oss-tiny": Shape(64, 2, 4, 2, 16, 64, 201088, tied=False, rope_factor=32.0, experts=8,
+                          experts_per_token=4, sliding_window=128, zero_based_shard_names=True),
 }
 
+# How each kind of tensor is stored and drawn (see make_chunk).
+DTYPE_OF_KIND = {"matrix": "BF16", "norm": "BF16", "mxfp4_blocks": "U8", "mxfp4_scales": "U8"}
+BYTES_OF_DTYPE = {"BF16": 2, "U8": 1}
+MXFP4_SCALE_BYTES = (118, 124)  # inclusive: 2^-9 .. 2^-3
 
-def tensor_plan(s: Shape) -> list[tuple[str, tuple[int, ...]]]:
-    """Tensor names and shapes in the order transformers' Llama writes them."""
+
+def nbytes(shape: tuple[int, ...], kind: str) -> int:
+    return BYTES_OF_DTYPE[DTYPE_OF_KIND[kind]] * int(np.prod(shape))
+
+
+def tensor_plan(s: Shape) -> list[tuple[str, tuple[int, ...], str]]:
+    """Tensor names, shapes and kinds; Llama's in the order transformers writes them."""
+    if s.experts:
+        return gpt_oss_tensor_plan(s)
     q, kv = s.heads * s.head_dim, s.kv_heads * s.head_dim
     plan = [("model.embed_tokens.weight", (s.vocab, s.hidden))]
     for i in range(s.layers):
@@ -85,10 +127,46 @@ def tensor_plan(s: Shape) -> list[tuple[str, tuple[int, ...]]]:
     plan.append(("model.norm.weight", (s.hidden,)))
     if not s.tied:
         plan.append(("lm_head.weight", (s.vocab, s.hidden)))
+    return [(name, shape, "norm" if len(shape) == 1 else "matrix") for name, shape in plan]
+
+
+def gpt_oss_tensor_plan(s: Shape) -> list[tuple[str, tuple[int, ...], str]]:
+    """The tensors of openai/gpt-oss-20b's Hugging Face checkpoint (MXFP4 experts)."""
+    q, kv, e, groups = s.heads * s.head_dim, s.kv_heads * s.head_dim, s.experts, s.hidden // 32
+    assert s.hidden % 32 == 0 and s.ffn % 32 == 0, "MXFP4 groups are 32 inputs"
+    plan = [("model.embed_tokens.weight", (s.vocab, s.hidden), "matrix")]
+    for i in range(s.layers):
+        p = f"model.layers.{i}."
+        plan += [
+            (p + "input_layernorm.weight", (s.hidden,), "norm"),
+            (p + "self_attn.q_proj.weight", (q, s.hidden), "matrix"),
+            (p + "self_attn.q_proj.bias", (q,), "matrix"),
+            (p + "self_attn.k_proj.weight", (kv, s.hidden), "matrix"),
+            (p + "self_attn.k_proj.bias", (kv,), "matrix"),
+            (p + "self_attn.v_proj.weight", (kv, s.hidden), "matrix"),
+            (p + "self_attn.v_proj.bias", (kv,), "matrix"),
+            (p + "self_attn.o_proj.weight", (s.hidden, q), "matrix"),
+            (p + "self_attn.o_proj.bias", (s.hidden,), "matrix"),
+            (p + "self_attn.sinks", (s.heads,), "matrix"),
+            (p + "post_attention_layernorm.weight", (s.hidden,), "norm"),
+            (p + "mlp.router.weight", (e, s.hidden), "matrix"),
+            (p + "mlp.router.bias", (e,), "matrix"),
+            # [experts, output rows, input groups of 32, 16 bytes of two nibbles]
+            (p + "mlp.experts.gate_up_proj_blocks", (e, 2 * s.ffn, groups, 16), "mxfp4_blocks"),
+            (p + "mlp.experts.gate_up_proj_scales", (e, 2 * s.ffn, groups), "mxfp4_scales"),
+            (p + "mlp.experts.gate_up_proj_bias", (e, 2 * s.ffn), "matrix"),
+            (p + "mlp.experts.down_proj_blocks", (e, s.hidden, s.ffn // 32, 16), "mxfp4_blocks"),
+            (p + "mlp.experts.down_proj_scales", (e, s.hidden, s.ffn // 32), "mxfp4_scales"),
+            (p + "mlp.experts.down_proj_bias", (e, s.hidden), "matrix"),
+        ]
+    plan.append(("model.norm.weight", (s.hidden,), "norm"))
+    plan.append(("lm_head.weight", (s.vocab, s.hidden), "matrix"))
     return plan
 
 
 def config_json(s: Shape, v5_layout: bool) -> dict:
+    if s.experts:
+        return gpt_oss_config_json(s, v5_layout)
     rope_scaling = {
         "factor": s.rope_factor,
         "high_freq_factor": 4.0,
@@ -130,24 +208,83 @@ def config_json(s: Shape, v5_layout: bool) -> dict:
     return dict(sorted(cfg.items()))
 
 
-def split_into_shards(plan, shard_bytes: int) -> list[list[tuple[str, tuple[int, ...]]]]:
+def gpt_oss_config_json(s: Shape, v5_layout: bool) -> dict:
+    """openai/gpt-oss-20b's config.json, token ids aside (see the module docstring)."""
+    rope_scaling = {
+        "beta_fast": 32.0,
+        "beta_slow": 1.0,
+        "factor": s.rope_factor,
+        "original_max_position_embeddings": 4096,
+        "rope_type": "yarn",
+        "truncate": False,
+    }
+    cfg = {
+        "architectures": ["GptOssForCausalLM"],
+        "attention_bias": True,
+        "attention_dropout": 0.0,
+        "bos_token_id": 128000,
+        "eos_token_id": [128001, 128008, 128009],
+        "experts_per_token": s.experts_per_token,
+        "head_dim": s.head_dim,
+        "hidden_act": "silu",
+        "hidden_size": s.hidden,
+        "initial_context_length": 4096,
+        "initializer_range": 0.02,
+        "intermediate_size": s.ffn,
+        "layer_types": ["sliding_attention" if i % 2 == 0 else "full_attention" for i in range(s.layers)],
+        "max_position_embeddings": s.max_positions,
+        "model_type": "gpt_oss",
+        "num_attention_heads": s.heads,
+        "num_experts_per_tok": s.experts_per_token,
+        "num_hidden_layers": s.layers,
+        "num_key_value_heads": s.kv_heads,
+        "num_local_experts": s.experts,
+        "output_router_logits": False,
+        "pad_token_id": 128004,
+        "quantization_config": {
+            "modules_to_not_convert": [
+                "model.layers.*.self_attn",
+                "model.layers.*.mlp.router",
+                "model.embed_tokens",
+                "lm_head",
+            ],
+            "quant_method": "mxfp4",
+        },
+        "rms_norm_eps": 1e-05,
+        "router_aux_loss_coef": 0.9,
+        "sliding_window": s.sliding_window,
+        "swiglu_limit": 7.0,
+        "tie_word_embeddings": s.tied,
+        "use_cache": True,
+        "vocab_size": s.vocab,
+    }
+    if v5_layout:
+        cfg["rope_parameters"] = dict(rope_scaling, rope_theta=150000.0)
+        cfg["dtype"] = "bfloat16"
+    else:  # as published: rope_theta an integer, no torch_dtype
+        cfg["rope_scaling"] = rope_scaling
+        cfg["rope_theta"] = 150000
+    return dict(sorted(cfg.items()))
+
+
+def split_into_shards(plan, shard_bytes: int) -> list[list[tuple[str, tuple[int, ...], str]]]:
     shards, current, size = [], [], 0
-    for name, shape in plan:
-        nbytes = 2 * int(np.prod(shape))
-        if current and size + nbytes > shard_bytes:
+    for name, shape, kind in plan:
+        n = nbytes(shape, kind)
+        if current and size + n > shard_bytes:
             shards.append(current)
             current, size = [], 0
-        current.append((name, shape))
-        size += nbytes
+        current.append((name, shape, kind))
+        size += n
     shards.append(current)
     return shards
 
 
-def safetensors_header(tensors: list[tuple[str, tuple[int, ...]]]) -> bytes:
+def safetensors_header(tensors: list[tuple[str, tuple[int, ...], str]]) -> bytes:
     entries, offset = {}, 0
-    for name, shape in tensors:
-        end = offset + 2 * int(np.prod(shape))
-        entries[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [offset, end]}
+    for name, shape, kind in tensors:
+        end = offset + nbytes(shape, kind)
+        entries[name] = {"dtype": DTYPE_OF_KIND[kind], "shape": list(shape), "data_offsets": [offset, end]}
         offset = end
     entries["__metadata__"] = {"format": "pt"}
     header = json.dumps(entries, separators=(",", ":")).encode()
@@ -175,21 +312,25 @@ MATRIX_TABLE = normal_table(0.0, MATRIX_STD)
 NORM_TABLE = normal_table(1.0, NORM_STD)
 
 
-def make_chunk(seed: int, tensor_index: int, chunk_index: int, count: int, is_norm: bool) -> bytes:
+def make_chunk(seed: int, tensor_index: int, chunk_index: int, count: int, kind: str) -> bytes:
     rng = np.random.default_rng([seed, tensor_index, chunk_index])
+    if kind == "mxfp4_blocks":  # two uniform random nibbles a byte
+        return rng.integers(0, 256, count, dtype=np.uint8).tobytes()
+    if kind == "mxfp4_scales":
+        return rng.integers(MXFP4_SCALE_BYTES[0], MXFP4_SCALE_BYTES[1] + 1, count, dtype=np.uint8).tobytes()
     draws = rng.integers(0, 65536, count, dtype=np.uint16)
-    return (NORM_TABLE if is_norm else MATRIX_TABLE)[draws].tobytes()
+    return (NORM_TABLE if kind == "norm" else MATRIX_TABLE)[draws].tobytes()
 
 
 def write_shard(path: Path, tensors, first_index: int, seed: int, pool: ThreadPoolExecutor, max_in_flight: int) -> None:
     in_flight: deque = deque()
     with open(path, "wb") as f:
         f.write(safetensors_header(tensors))
-        for t, (_, shape) in enumerate(tensors, start=first_index):
+        for t, (_, shape, kind) in enumerate(tensors, start=first_index):
             total = int(np.prod(shape))
             for c, start in enumerate(range(0, total, CHUNK_ELEMS)):
                 count = min(CHUNK_ELEMS, total - start)
-                in_flight.append(pool.submit(make_chunk, seed, t, c, count, len(shape) == 1))
+                in_flight.append(pool.submit(make_chunk, seed, t, c, count, kind))
                 while len(in_flight) >= max_in_flight:
                     f.write(in_flight.popleft().result())
         while in_flight:
@@ -219,19 +360,20 @@ def write_checkpoint(shape: Shape, out: Path, seed: int, shard_gb: float, v5_lay
         stale.unlink(missing_ok=True)
     plan = tensor_plan(shape)
     shards = split_into_shards(plan, int(shard_gb * (1 << 30)))
-    names = (
-        ["model.safetensors"]
-        if len(shards) == 1
-        else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
-    )
+    if len(shards) == 1:
+        names = ["model.safetensors"]
+    elif shape.zero_based_shard_names:
+        names = [f"model-{i:05d}-of-{len(shards) - 1:05d}.safetensors" for i in range(len(shards))]
+    else:
+        names = [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
     total_bytes, first, weight_map = 0, 0, {}
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for name, tensors in zip(names, shards):
             write_shard(out / name, tensors, first, seed, pool, max_in_flight=2 * threads + 1)
             first += len(tensors)
-            for t, _ in tensors:
+            for t, _, _ in tensors:
                 weight_map[t] = name
-            total_bytes += sum(2 * int(np.prod(s)) for _, s in tensors)
+            total_bytes += sum(nbytes(s, k) for _, s, k in tensors)
     if len(shards) > 1:
         index = {
             "metadata": {"total_size": total_bytes},
@@ -257,7 +399,8 @@ def main() -> int:
     ap.add_argument("--shape", required=True, choices=sorted(SHAPES))
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--shard-gb", type=float, default=2.0, help="largest shard size in GiB (default 2)")
+    ap.add_argument("--shard-gb", type=float, default=None,
+                    help="largest shard size in GiB (default 2; gpt-oss-20b: 4.5, which gives the real three shards)")
     ap.add_argument("--v5-config", action="store_true",
                     help="write config.json as transformers 5 does (rope_parameters, dtype)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -267,6 +410,8 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="keep --out as it is when it already holds a complete checkpoint of this shape and seed")
     args = ap.parse_args()
+    if args.shard_gb is None:
+        args.shard_gb = SHAPES[args.shape].shard_gb
     if args.shard_gb <= 0:
         ap.error("--shard-gb must be positive")
 
@@ -279,7 +424,8 @@ def main() -> int:
                              args.tokenizer)
     (args.out / MARKER).write_text(json.dumps(marker) + "\n")
     took = time.monotonic() - start
-    print(f"{args.shape}: {total / 1e9:.3f} GB of bf16 weights in {args.out} "
+    kind = "bf16 + MXFP4" if SHAPES[args.shape].experts else "bf16"
+    print(f"{args.shape}: {total / 1e9:.3f} GB of {kind} weights in {args.out} "
           f"({took:.1f} s, {total / 1e9 / max(took, 1e-9):.2f} GB/s)")
     return 0
 
