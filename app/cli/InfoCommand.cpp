@@ -20,6 +20,7 @@ const char* architectureName(Architecture a) {
     case Architecture::Qwen2: return "Qwen2";
     case Architecture::Qwen3: return "Qwen3";
     case Architecture::Gemma3Text: return "Gemma 3 (text)";
+    case Architecture::GptOss: return "gpt-oss";
     }
     return "?";
 }

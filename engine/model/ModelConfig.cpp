@@ -53,13 +53,26 @@ const json& familyDefaults(const std::string& modelType) {
         {"attn_logit_softcapping", nullptr}, {"rope_theta", 1000000.0}, {"rope_local_base_freq", 10000.0},
         {"use_bidirectional_attention", false},
     };
+    // GptOssConfig's: layer_types and rope_parameters are derived in its __post_init__ (even layers
+    // sliding; YaRN as the released models have it).
+    static const json gptOss = {
+        {"vocab_size", 201088}, {"num_attention_heads", 64}, {"num_key_value_heads", 8}, {"head_dim", 64},
+        {"hidden_act", "silu"}, {"max_position_embeddings", 131072}, {"rms_norm_eps", 1e-5},
+        {"bos_token_id", nullptr}, {"eos_token_id", nullptr}, {"tie_word_embeddings", false},
+        {"rope_theta", 150000.0}, {"sliding_window", 128}, {"attention_bias", true}, {"num_local_experts", 128},
+        {"num_experts_per_tok", 4}, {"swiglu_alpha", 1.702}, {"swiglu_limit", 7.0},
+        {"rope_parameters",
+         {{"rope_type", "yarn"}, {"factor", 32.0}, {"beta_fast", 32.0}, {"beta_slow", 1.0}, {"truncate", false},
+          {"original_max_position_embeddings", 4096}}},
+    };
     if (modelType == "llama") return llama;
     if (modelType == "qwen2") return qwen2;
     if (modelType == "qwen3") return qwen3;
+    if (modelType == "gpt_oss") return gptOss;
     return gemma3Text;
 }
 
-constexpr const char* kSupportedTypes = "llama, qwen2, qwen3, gemma3_text, gemma3, voxtral";
+constexpr const char* kSupportedTypes = "llama, qwen2, qwen3, gemma3_text, gemma3, voxtral, gpt_oss";
 
 // Keys every transformers config may carry that do not change what the model computes: naming,
 // training (dropout, initialisation), generation defaults, bookkeeping. Every other key must be
@@ -108,6 +121,12 @@ const std::set<std::string>& familyKeys(const std::string& modelType) {
         {"hidden_activation", "hidden_act", "attention_bias", "query_pre_attn_scalar", "attn_logit_softcapping",
          "final_logit_softcapping", "use_bidirectional_attention", "sliding_window", "layer_types",
          "sliding_window_pattern", "_sliding_window_pattern", "rope_local_base_freq"});
+    // The router's load-balancing loss and logits are training outputs; quantization_config is
+    // read (MXFP4 experts) and anything else in it refused.
+    static const std::set<std::string> gptOss =
+        with({"hidden_act", "attention_bias", "sliding_window", "layer_types", "num_local_experts",
+              "num_experts_per_tok", "swiglu_alpha", "swiglu_limit", "router_aux_loss_coef", "output_router_logits",
+              "quantization_config"});
     // The multimodal wrappers: their decoder is text_config; the encoders read their own sections.
     static const std::set<std::string> gemma3 = {"text_config", "vision_config", "mm_tokens_per_image",
                                                  "boi_token_index", "eoi_token_index", "image_token_index",
@@ -120,6 +139,7 @@ const std::set<std::string>& familyKeys(const std::string& modelType) {
     if (modelType == "qwen3") return qwen3;
     if (modelType == "gemma3") return gemma3;
     if (modelType == "voxtral") return voxtral;
+    if (modelType == "gpt_oss") return gptOss;
     return gemma3Text;
 }
 
@@ -510,6 +530,60 @@ Status parseGemma3Text(ModelConfig& c, const Keys& k) {
     return {};
 }
 
+// gpt-oss's quantization_config: MXFP4 experts, with everything else (attention, router,
+// embeddings, head) left unquantised, as the released checkpoints are.
+Status parseGptOssQuantization(ModelConfig& c, const Keys& k) {
+    const json& q = k.at("quantization_config");
+    if (q.is_null()) return {};
+    if (!q.is_object() || q.value("quant_method", json()) != "mxfp4")
+        return badInput(k.where() + ": \"quantization_config\" " + shortDump(q) +
+                        ": only MXFP4 experts (quant_method \"mxfp4\") are supported for gpt_oss");
+    for (auto it = q.begin(); it != q.end(); ++it)
+        if (it.key() != "quant_method" && it.key() != "modules_to_not_convert")
+            return badInput(k.where() + ": quantization_config key \"" + it.key() + "\" is not supported");
+    if (q.contains("modules_to_not_convert")) {
+        const json& kept = q["modules_to_not_convert"];
+        if (!kept.is_array()) return k.bad("quantization_config", "a modules_to_not_convert list");
+        for (const json& m : kept)
+            if (!m.is_string() || m.get<std::string>().find("experts") != std::string::npos)
+                return badInput(k.where() + ": quantization_config leaves " + shortDump(m) +
+                                " unquantised; only the experts are read as MXFP4");
+    }
+    c.expertsMxfp4 = true;
+    return {};
+}
+
+Status parseGptOss(ModelConfig& c, const Keys& k) {
+    c.arch = Architecture::GptOss;
+    c.attentionSinks = true;
+    STRATA_TRY(parseAttentionBias(c, k));
+    STRATA_TRY(parseActivation(c, k, "hidden_act"));
+    if (c.activation != Activation::SiLU) return k.bad("hidden_act", "\"silu\" (gpt-oss's experts are SwiGLU)");
+    STRATA_TRY(parseSingleRope(c, k));
+    STRATA_ASSIGN(c.numExperts, k.positiveInt("num_local_experts", 1 << 16));
+    STRATA_ASSIGN(c.expertsPerToken, k.positiveInt("num_experts_per_tok", 1 << 16));
+    if (c.expertsPerToken > c.numExperts)
+        return badInput(k.where() + ": num_experts_per_tok " + std::to_string(c.expertsPerToken) +
+                        " exceeds num_local_experts " + std::to_string(c.numExperts));
+    STRATA_ASSIGN(c.swigluAlpha, k.positiveNumber("swiglu_alpha"));
+    STRATA_ASSIGN(c.swigluLimit, k.positiveNumber("swiglu_limit"));
+    STRATA_TRY(parseGptOssQuantization(c, k));
+    std::optional<int64_t> window;
+    STRATA_ASSIGN(window, k.optionalInt("sliding_window"));
+    if (window && *window <= 0) return k.bad("sliding_window", "a positive integer");
+    if (k.isSet("layer_types")) {
+        STRATA_ASSIGN(c.layerTypes, parseLayerTypes(k, c.numLayers));
+    } else {
+        c.layerTypes.clear();
+        for (int64_t i = 0; i < c.numLayers; ++i)
+            c.layerTypes.push_back(i % 2 == 0 ? LayerAttention::Sliding : LayerAttention::Full);
+    }
+    if (anySliding(c.layerTypes) && !window)
+        return badInput(k.where() + ": sliding_window is null but some layers use sliding_attention");
+    c.slidingWindow = window.value_or(0);
+    return {};
+}
+
 // The family defaults with the file's keys laid over them.
 json withDefaults(const std::string& modelType, const json& keys) {
     json merged = familyDefaults(modelType);
@@ -525,7 +599,7 @@ Status checkKnownKeys(const json& obj, const std::string& modelType, const std::
     for (auto it = obj.begin(); it != obj.end(); ++it) {
         const std::string& key = it.key();
         if (known.count(key) || inertKeys().count(key) || it.value().is_null() || it.value() == false) continue;
-        if (key == "quantization_config")
+        if (key == "quantization_config" && modelType != "gpt_oss")
             return badInput(where + ": \"quantization_config\" " + shortDump(it.value()) +
                             ": quantised Hugging Face checkpoints are not supported; use the bf16 or f16 checkpoint, "
                             "or a GGUF file");
@@ -544,6 +618,7 @@ Status parseTextModel(ModelConfig& c, const std::string& textType, const json& k
     STRATA_TRY(parseTokens(c, k));
     if (textType == "llama") return parseLlama(c, k);
     if (textType == "qwen2" || textType == "qwen3") return parseQwen(c, k);
+    if (textType == "gpt_oss") return parseGptOss(c, k);
     return parseGemma3Text(c, k);
 }
 
@@ -599,7 +674,7 @@ Result<ModelConfig> parseModelConfig(const std::string& jsonText, const std::str
         return badInput(source + " has no \"model_type\" string; supported: " + kSupportedTypes);
     const std::string modelType = mt->get<std::string>();
     if (modelType != "llama" && modelType != "qwen2" && modelType != "qwen3" && modelType != "gemma3_text" &&
-        modelType != "gemma3" && modelType != "voxtral")
+        modelType != "gemma3" && modelType != "voxtral" && modelType != "gpt_oss")
         return badInput("unknown model_type '" + modelType + "' in " + source + "; supported: " + kSupportedTypes);
     try {
         return parseWithKnownType(root, modelType, source);

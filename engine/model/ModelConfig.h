@@ -10,7 +10,7 @@
 
 namespace strata {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Gemma3Text };
+enum class Architecture { Llama, Qwen2, Qwen3, Gemma3Text, GptOss };
 
 enum class RopeScalingType { None, Llama3, Linear, Yarn };
 
@@ -56,6 +56,20 @@ struct ModelConfig {
     bool outputBias = false;      // the attention's output projection adds one (attention_bias, not Qwen2)
     bool mlpBias = false;         // gate, up and down projections add one (Llama's mlp_bias)
     Activation activation = Activation::SiLU;
+
+    // gpt-oss: a learned logit per head joins each query's softmax as a key with no value.
+    bool attentionSinks = false;
+
+    // A mixture of experts in place of the dense MLP (gpt-oss): numExperts experts of
+    // intermediateSize, expertsPerToken routed per token (softmax over the top logits of a router
+    // with a bias), each a SwiGLU clamped at swigluLimit with sigmoid gain swigluAlpha, over gate
+    // and up projections interleaved in one matrix, with biases.
+    int64_t numExperts = 0;  // 0: a dense MLP
+    int64_t expertsPerToken = 0;
+    double swigluAlpha = 1.702;
+    double swigluLimit = 7.0;
+    bool expertsMxfp4 = false;  // experts stored as MXFP4 blocks and scales (quantization_config mxfp4)
+    bool isMixtureOfExperts() const { return numExperts > 0; }
 
     double attentionScale = 0;    // multiplies q.k; head_dim^-0.5, or query_pre_attn_scalar^-0.5 for Gemma
     double attnLogitSoftcap = 0;  // 0: off

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <new>
 
+#include "model/MixtureOfExperts.h"
 #include "model/Rope.h"
 
 namespace strata {
@@ -11,7 +12,12 @@ namespace strata {
 // Backend buffers reused across calls; they grow to the largest chunk seen and never shrink, so
 // the per-token loop allocates nothing.
 struct TransformerModel::Scratch {
-    enum Name { Hidden, Normed, Q, K, V, AttnOut, AttnAcc, AttnMax, AttnSum, Proj, Gate, Up, LastRows, Logits, Count };
+    enum Name {
+        Hidden, Normed, Q, K, V, AttnOut, AttnAcc, AttnMax, AttnSum, Proj, Gate, Up, LastRows, Logits,
+        // The mixture-of-experts block's (ExpertBuffers, in order).
+        RouterLogits, ExpertRows, ExpertGateUp, ExpertActivated, ExpertOut,
+        Count
+    };
     std::vector<float*> ptr = std::vector<float*>(Count, nullptr);
     std::vector<size_t> size = std::vector<size_t>(Count, 0);
     std::vector<float> hostHidden;
@@ -34,10 +40,11 @@ uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t
     // the logits and the normed rows they come from), and the GEMM's copy of its input rounded to
     // the weights' type.
     const int64_t widest = std::max({c.hiddenSize, q, c.intermediateSize});
-    const int64_t floats = contextTokens * c.hiddenSize +
-                           chunk * (2 * c.hiddenSize + 3 * q + 2 * c.numHeads + 2 * kv + 2 * c.intermediateSize +
-                                    widest) +
-                           std::max<int64_t>(logitRows - chunk, 0) * c.hiddenSize + logitRows * c.vocabSize;
+    int64_t floats = contextTokens * c.hiddenSize +
+                     chunk * (2 * c.hiddenSize + 3 * q + 2 * c.numHeads + 2 * kv + 2 * c.intermediateSize + widest) +
+                     std::max<int64_t>(logitRows - chunk, 0) * c.hiddenSize + logitRows * c.vocabSize;
+    if (c.isMixtureOfExperts())
+        for (size_t f : expertBufferFloats(c, chunk)) floats += int64_t(f);
     uint64_t kvBytes = KvCache::bytesFor(c, contextTokens);
     if (kvBudget > 0) kvBytes = std::min(kvBytes, kvBudget);
     return kvBytes + uint64_t(floats) * sizeof(float) + kDeviceWorkspaceBytes;
@@ -87,6 +94,9 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     STRATA_TRY(resolveTensorNames(config.value(), *checkpoint.value()));
     auto layout = buildWeightLayout(config.value(), *checkpoint.value());
     STRATA_TRY(layout);
+    if (config.value().expertsMxfp4 && !ops.multipliesPacked(DType::MXFP4))
+        return badInput(std::string("the ") + ops.name() + " backend cannot multiply MXFP4 weights, which " +
+                        dir.string() + " stores its experts in");
     auto plan = planResidency(layout.value(), residencyOptionsFor(config.value(), options));
     STRATA_TRY(plan);
     if (options.prefillChunk <= 0) return badInput("the prefill chunk must be at least one token");
@@ -265,6 +275,10 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
         buffer(Scratch::Gate, size_t(chunk * c.intermediateSize));
         buffer(Scratch::Up, size_t(chunk * c.intermediateSize));
         if (!allLogits && steps.size() > 1) buffer(Scratch::LastRows, size_t(rows * h));
+        if (c.isMixtureOfExperts()) {
+            const std::vector<size_t> floats = expertBufferFloats(c, chunk);
+            for (size_t i = 0; i < floats.size(); ++i) buffer(Scratch::RouterLogits + int(i), floats[i]);
+        }
     } catch (const std::bad_alloc&) {
         // A device backend knows which budget ran out and which setting to change.
         Status backend = ops_.takeError();
@@ -373,6 +387,7 @@ Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float
         STRATA_TRY(shared ? p.kv->accumulate(layer, pq, p.rows, pp, pieceShape, part)
                           : p.kv->accumulateAll(layer, pq, p.rows, pp, pieceShape, part));
     }
+    if (c.attentionSinks) ops_.attentionSinks(state, n, c.numHeads, c.headDim, w.get(WeightRole::AttentionSinks));
     ops_.attentionFinish(state, n * c.numHeads, c.headDim, attn);
     linear(ops_, w, WeightRole::OProj, WeightRole::OProjBias, attn, n, proj);
     if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostAttentionNorm), eps, c.normAddOne, proj);
@@ -381,6 +396,12 @@ Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float
     // Feed-forward block. Llama's "post_attention_layernorm" is the pre-MLP norm; Gemma has its own.
     const WeightRole preMlp = c.sandwichNorms ? WeightRole::PreFeedforwardNorm : WeightRole::PostAttentionNorm;
     ops_.rmsNorm(x, n, w.get(preMlp), eps, c.normAddOne, normed);
+    if (c.isMixtureOfExperts()) {
+        const ExpertBuffers buffers{s.ptr[Scratch::RouterLogits], s.ptr[Scratch::ExpertRows],
+                                    s.ptr[Scratch::ExpertGateUp], s.ptr[Scratch::ExpertActivated],
+                                    s.ptr[Scratch::ExpertOut]};
+        return mixtureOfExperts(ops_, c, w, normed, n, x, buffers, &expertUse_);
+    }
     linear(ops_, w, WeightRole::GateProj, WeightRole::GateProjBias, normed, n, gate);
     linear(ops_, w, WeightRole::UpProj, WeightRole::UpProjBias, normed, n, up);
     ops_.gatedActivation(gate, up, n * c.intermediateSize, c.activation, gate);

@@ -12,6 +12,7 @@
 #include "backend/Ops.h"
 #include "core/Result.h"
 #include "format/Checkpoint.h"
+#include "model/MixtureOfExperts.h"
 #include "model/ModelConfig.h"
 #include "model/WeightLayout.h"
 #include "kv/KvCache.h"
@@ -99,6 +100,8 @@ public:
                    const LayerProgress& progress = {});
     // Tokens run through the model since it was loaded: the engine's count of prefill work.
     int64_t tokensForwarded() const { return tokensForwarded_; }
+    // Experts run since the model was loaded (mixture-of-experts models).
+    const ExpertUse& expertUse() const { return expertUse_; }
 
 private:
     struct Scratch;
@@ -119,6 +122,7 @@ private:
     std::vector<std::vector<float>> invFreq_;  // per layer
     std::unique_ptr<Scratch> scratch_;
     int64_t tokensForwarded_ = 0;
+    ExpertUse expertUse_;
 };
 
 }  // namespace strata

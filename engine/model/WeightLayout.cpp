@@ -20,7 +20,9 @@ struct Builder {
     const Checkpoint& checkpoint;
     WeightUnit unit;
 
-    Status add(WeightRole role, const std::string& name, std::vector<int64_t> expected) {
+    // bytes: the tensor is packed data stored as U8 (MXFP4 blocks and scales); any other tensor
+    // must be a floating-point type.
+    Status add(WeightRole role, const std::string& name, std::vector<int64_t> expected, bool bytes = false) {
         const TensorInfo* info = checkpoint.find(name);
         if (!info)
             return badInput("tensor '" + name + "' is missing from the checkpoint in " +
@@ -28,10 +30,38 @@ struct Builder {
         if (info->shape != expected)
             return badInput("tensor '" + name + "' has shape " + shapeText(info->shape) + " but config.json implies " +
                             shapeText(expected));
+        if (bytes != (info->dtype == DType::U8))
+            return badInput("tensor '" + name + "' is " + std::string(dtypeName(info->dtype)) +
+                            (bytes ? " but MXFP4 blocks and scales are stored as U8 bytes"
+                                   : ", raw bytes where a floating-point weight is expected"));
         unit.tensors.push_back({role, info});
         return {};
     }
 };
+
+// gpt-oss's router and experts, as its Hugging Face checkpoints store them: bf16 experts
+// input-major ([experts, in, out], applied as x @ W), MXFP4 experts as [experts, out, in / 32]
+// groups of 16 bytes with one scale byte per group. Biases are [experts, out].
+Status addExperts(Builder& b, const ModelConfig& c, const std::string& mlp) {
+    const int64_t h = c.hiddenSize, ffn = c.intermediateSize, e = c.numExperts;
+    STRATA_TRY(b.add(WeightRole::Router, mlp + "router.weight", {e, h}));
+    STRATA_TRY(b.add(WeightRole::RouterBias, mlp + "router.bias", {e}));
+    const std::string x = mlp + "experts.";
+    if (c.expertsMxfp4) {
+        if (h % 32 != 0 || ffn % 32 != 0)
+            return badInput("MXFP4 experts need hidden_size and intermediate_size in multiples of 32");
+        STRATA_TRY(b.add(WeightRole::ExpertGateUp, x + "gate_up_proj_blocks", {e, 2 * ffn, h / 32, 16}, true));
+        STRATA_TRY(b.add(WeightRole::ExpertGateUpScales, x + "gate_up_proj_scales", {e, 2 * ffn, h / 32}, true));
+        STRATA_TRY(b.add(WeightRole::ExpertDown, x + "down_proj_blocks", {e, h, ffn / 32, 16}, true));
+        STRATA_TRY(b.add(WeightRole::ExpertDownScales, x + "down_proj_scales", {e, h, ffn / 32}, true));
+    } else {
+        STRATA_TRY(b.add(WeightRole::ExpertGateUp, x + "gate_up_proj", {e, h, 2 * ffn}));
+        STRATA_TRY(b.add(WeightRole::ExpertDown, x + "down_proj", {e, ffn, h}));
+    }
+    STRATA_TRY(b.add(WeightRole::ExpertGateUpBias, x + "gate_up_proj_bias", {e, 2 * ffn}));
+    STRATA_TRY(b.add(WeightRole::ExpertDownBias, x + "down_proj_bias", {e, h}));
+    return {};
+}
 
 uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
@@ -132,6 +162,8 @@ Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& c
     const std::string embedName = p + "embed_tokens.weight";
     layout.embedding = checkpoint.find(embedName);
     if (!layout.embedding) return badInput("tensor '" + embedName + "' is missing from the checkpoint");
+    if (layout.embedding->dtype == DType::U8)
+        return badInput("tensor '" + embedName + "' holds raw bytes (U8), not a floating-point embedding table");
     if (layout.embedding->shape != std::vector<int64_t>{c.vocabSize, c.hiddenSize})
         return badInput("tensor '" + embedName + "' has shape " + shapeText(layout.embedding->shape) +
                         " but config.json implies " + shapeText({c.vocabSize, c.hiddenSize}));
@@ -157,7 +189,14 @@ Result<WeightLayout> buildWeightLayout(const ModelConfig& c, const Checkpoint& c
             STRATA_TRY(b.add(WeightRole::QNorm, l + "self_attn.q_norm.weight", {c.headDim}));
             STRATA_TRY(b.add(WeightRole::KNorm, l + "self_attn.k_norm.weight", {c.headDim}));
         }
+        if (c.attentionSinks) STRATA_TRY(b.add(WeightRole::AttentionSinks, l + "self_attn.sinks", {c.numHeads}));
         STRATA_TRY(b.add(WeightRole::PostAttentionNorm, l + "post_attention_layernorm.weight", {h}));
+        if (c.isMixtureOfExperts()) {
+            STRATA_TRY(addExperts(b, c, l + "mlp."));
+            placeTensors(b.unit);
+            layout.units.push_back(std::move(b.unit));
+            continue;
+        }
         if (c.sandwichNorms) {
             STRATA_TRY(b.add(WeightRole::PreFeedforwardNorm, l + "pre_feedforward_layernorm.weight", {h}));
             STRATA_TRY(b.add(WeightRole::PostFeedforwardNorm, l + "post_feedforward_layernorm.weight", {h}));

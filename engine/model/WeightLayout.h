@@ -30,6 +30,13 @@ enum class WeightRole {
     // convolution (Whisper's second) and learned positions.
     InputNormBias, PostAttentionNormBias, FinalNormBias,
     InputConv, InputConvBias, DownsampleConv, DownsampleConvBias, PositionEmbedding,
+    // Attention sinks (gpt-oss): one logit per query head.
+    AttentionSinks,
+    // A mixture of experts: the router and its bias, then every expert's tensors stacked along a
+    // first dimension of numExperts (expertWeight() takes one expert's slice). Gate and up share
+    // one matrix, interleaved; MXFP4 experts keep their scale bytes in a tensor of their own.
+    Router, RouterBias, ExpertGateUp, ExpertGateUpScales, ExpertGateUpBias, ExpertDown, ExpertDownScales,
+    ExpertDownBias,
     Count
 };
 
