@@ -8,6 +8,8 @@
 
 #include "../support/RandomValues.h"
 #include "backend/cpu/CpuOps.h"
+#include "format/Mxfp4.h"
+#include "model/MixtureOfExperts.h"
 
 using namespace strata;
 using strata::testsupport::randomVector;
@@ -120,6 +122,130 @@ private slots:
                 for (int64_t i = 0; i < in; ++i) ref += double(x[size_t(r * in + i)]) * wExact[size_t(o * in + i)];
                 QVERIFY(std::fabs(y[size_t(r * out + o)] - ref) < 1e-4 * (1 + std::fabs(ref)));
             }
+    }
+
+    // MXFP4 rows dequantised inside the product, and input-major bf16 weights (gpt-oss's
+    // experts), against double-precision sums over the exact values.
+    void matmulMxfp4AndInputMajor_data() { matmulQ8_0_data(); }
+    void matmulMxfp4AndInputMajor() {
+        QFETCH(int, rows);
+        const int64_t out = 70, in = 96, groups = in / kMxfp4BlockElements;
+        const auto noise = randomVector(size_t(out * in), 6);
+        std::vector<uint8_t> blocks(size_t(out * in / 2)), scales(size_t(out * groups));
+        for (size_t i = 0; i < blocks.size(); ++i) blocks[i] = uint8_t(std::lround(std::fabs(noise[i]) * 1e4)) & 0xff;
+        for (size_t g = 0; g < scales.size(); ++g) scales[g] = uint8_t(120 + g % 9);  // 2^-7 .. 2^1
+        std::vector<float> wExact(size_t(out * in));
+        dequantizeMxfp4Groups(blocks.data(), scales.data(), out * groups, wExact.data());
+        QCOMPARE(dtypeBytes(DType::MXFP4, out * in), uint64_t(blocks.size()));
+        // The same matrix input-major in bf16 (its values are exact in bf16).
+        std::vector<uint16_t> transposed(size_t(out * in));
+        for (int64_t o = 0; o < out; ++o)
+            for (int64_t i = 0; i < in; ++i) transposed[size_t(i * out + o)] = floatToBf16(wExact[size_t(o * in + i)]);
+        const auto x = randomVector(size_t(rows * in), 7);
+        CpuOps ops;
+        QVERIFY(ops.multipliesPacked(DType::MXFP4));
+        WeightRef packed{blocks.data(), DType::MXFP4, out, in};
+        packed.scales = scales.data();
+        WeightRef inputMajor{transposed.data(), DType::BF16, out, in};
+        inputMajor.inputMajor = true;
+        for (const WeightRef& w : {packed, inputMajor}) {
+            std::vector<float> y(size_t(rows * out));
+            ops.matmul(x.data(), rows, w, y.data());
+            for (int r = 0; r < rows; ++r)
+                for (int64_t o = 0; o < out; ++o) {
+                    double ref = 0;
+                    for (int64_t i = 0; i < in; ++i) ref += double(x[size_t(r * in + i)]) * wExact[size_t(o * in + i)];
+                    QVERIFY2(std::fabs(y[size_t(r * out + o)] - ref) < 1e-4 * (1 + std::fabs(ref)),
+                             w.inputMajor ? "input-major" : "mxfp4");
+                }
+        }
+    }
+
+    // gpt-oss's blocks: the clamped SwiGLU on interleaved gate/up pairs (values past the limit on
+    // both sides), attention sinks as an extra softmax column, and the weighted gather/scatter.
+    void mixtureOfExpertsBlocks() {
+        CpuOps ops;
+        const int64_t n = 3, width = 5;
+        const auto gateUp = randomVector(size_t(n * 2 * width), 8);
+        std::vector<float> scaled(gateUp);
+        for (float& v : scaled) v *= 12.0f;  // many beyond +-7
+        std::vector<float> out(size_t(n * width));
+        ops.clampedSwiGlu(scaled.data(), n, width, 1.702f, 7.0f, out.data());
+        for (int64_t i = 0; i < n * width; ++i) {
+            const double g = std::min(double(scaled[size_t(2 * i)]), 7.0);
+            const double u = std::clamp(double(scaled[size_t(2 * i + 1)]), -7.0, 7.0);
+            const double ref = (u + 1) * g / (1 + std::exp(-1.702 * g));
+            QVERIFY(std::fabs(out[size_t(i)] - ref) < 1e-5 * (1 + std::fabs(ref)));
+        }
+
+        // Sinks: two query heads over three keys; one head's sink dominates its scores. A third
+        // query row sees no key at all and stays zero.
+        const int64_t heads = 2, hd = 4, keys = 3;
+        const auto q = randomVector(size_t(2 * heads * hd), 9), k = randomVector(size_t(keys * heads * hd), 10),
+                   v = randomVector(size_t(keys * heads * hd), 11);
+        const std::vector<uint16_t> sinks{floatToBf16(0.5f), floatToBf16(30.0f)};
+        std::vector<float> acc(size_t(2 * heads * hd)), max(size_t(2 * heads)), sum(size_t(2 * heads)),
+            got(size_t(2 * heads * hd));
+        const AttentionState state{acc.data(), max.data(), sum.data()};
+        AttentionShape shape;
+        shape.numHeads = shape.numKvHeads = heads;
+        shape.headDim = hd;
+        shape.scale = 0.5f;
+        const std::vector<int32_t> positions{2, 2};
+        const KvSegment seg{k.data(), v.data(), 0, keys};
+        ops.attentionBegin(state, 2 * heads, hd);
+        ops.attentionAccumulate(q.data(), 1, positions.data(), {&seg, 1}, shape, state);  // row 0 only
+        ops.attentionSinks(state, 2, heads, hd, WeightRef{sinks.data(), DType::BF16, 1, heads});
+        ops.attentionFinish(state, 2 * heads, hd, got.data());
+        for (int64_t h = 0; h < heads; ++h) {
+            const double sink = bf16ToFloat(sinks[size_t(h)]);
+            std::vector<double> scores;
+            double top = sink;
+            for (int64_t j = 0; j < keys; ++j) {
+                double dot = 0;
+                for (int64_t d = 0; d < hd; ++d) dot += double(q[size_t(h * hd + d)]) * k[size_t((j * heads + h) * hd + d)];
+                scores.push_back(dot * 0.5);
+                top = std::max(top, dot * 0.5);
+            }
+            double denom = std::exp(sink - top);
+            for (double s : scores) denom += std::exp(s - top);
+            for (int64_t d = 0; d < hd; ++d) {
+                double ref = 0;
+                for (int64_t j = 0; j < keys; ++j)
+                    ref += std::exp(scores[size_t(j)] - top) / denom * v[size_t((j * heads + h) * hd + d)];
+                QVERIFY(std::fabs(got[size_t(h * hd + d)] - ref) < 1e-5);
+                QCOMPARE(got[size_t((heads + h) * hd + d)], 0.0f);  // the row that saw no key
+            }
+        }
+
+        // Gather rows 2, 0, 2 and add them back weighted, in order.
+        const std::vector<float> src{1, 2, 3, 4, 5, 6};  // three rows of two
+        const std::vector<int32_t> picked{2, 0, 2};
+        std::vector<float> gathered(6);
+        ops.gatherRows(src.data(), 2, picked, gathered.data());
+        QCOMPARE(gathered, (std::vector<float>{5, 6, 1, 2, 5, 6}));
+        std::vector<float> y(6, 1.0f);
+        const std::vector<float> weights{0.5f, 2.0f, 0.25f};
+        ops.addScaledRows(y.data(), 2, gathered.data(), picked, weights);
+        QCOMPARE(y, (std::vector<float>{3, 5, 1, 1, 1 + 2.5f + 1.25f, 1 + 3.0f + 1.5f}));
+    }
+
+    // The router's top-k softmax: experts in ascending order, each with its rows and weights.
+    void routing() {
+        const std::vector<float> logits{0.0f, 3.0f, 1.0f, 2.0f,   // row 0 picks 1 and 3
+                                        5.0f, -1.0f, 5.0f, 5.0f};  // row 1: a three-way tie, the lower two win
+        const auto routes = routeTopK(logits.data(), 2, 4, 2);
+        QCOMPARE(routes.size(), size_t(4));
+        for (int e = 0; e < 4; ++e) QCOMPARE(routes[size_t(e)].expert, e);
+        QCOMPARE(routes[0].rows, std::vector<int32_t>{1});
+        QCOMPARE(routes[1].rows, std::vector<int32_t>{0});
+        QCOMPARE(routes[2].rows, std::vector<int32_t>{1});
+        QCOMPARE(routes[3].rows, std::vector<int32_t>{0});
+        const float w = 1.0f / (1.0f + std::exp(-1.0f));
+        QVERIFY(std::fabs(routes[1].weights[0] - w) < 1e-6f);
+        QVERIFY(std::fabs(routes[3].weights[0] - (1 - w)) < 1e-6f);
+        QVERIFY(std::fabs(routes[0].weights[0] - 0.5f) < 1e-6f);
+        QVERIFY(std::fabs(routes[2].weights[0] - 0.5f) < 1e-6f);
     }
 
     void attention_data() {
