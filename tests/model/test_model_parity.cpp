@@ -10,6 +10,7 @@
 #include "backend/cpu/CpuOps.h"
 #include "model/TransformerModel.h"
 #include "runtime/Generator.h"
+#include "runtime/ResidencyPlan.h"
 
 using namespace strata;
 using namespace strata::testsupport;
@@ -39,6 +40,8 @@ private slots:
     void logits();
     void greedy_data() { logits_data(); }
     void greedy();
+    void streamed_data();
+    void streamed();
 };
 
 void TestModelParity::logits_data() {
@@ -87,6 +90,49 @@ void TestModelParity::greedy() {
     request.promptIds = ref.greedyPrompt;
     request.maxNewTokens = int64_t(ref.greedyNew.size());
     auto result = generate(*model, nullptr, request);
+    QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+    QCOMPARE(result->outputIds, ref.greedyNew);
+}
+
+void TestModelParity::streamed_data() {
+    QTest::addColumn<QString>("fixture");
+    for (const char* name : {"gpt_oss", "gpt_oss_mxfp4", "llama_untied_sharded"}) QTest::newRow(name) << QString(name);
+}
+
+// The same logits and greedy continuation with a RAM budget that keeps the first layer resident and
+// streams the others from the checkpoint files through the RAM slots.
+void TestModelParity::streamed() {
+    QFETCH(QString, fixture);
+    const ParityReference ref = readParityReference(fixture);
+    auto whole = loadFixture(fixture, 7);
+    QVERIFY(whole);
+    uint64_t largest = 0;
+    for (const WeightUnit& unit : whole->layout().units) largest = std::max(largest, unit.bytes);
+    ModelOptions options;
+    options.prefillChunk = 7;
+    options.ramBudget = 2 * largest + whole->layout().units.front().bytes;
+    auto model = TransformerModel::load(parityModelPath(fixture).toStdString(), ops_, options);
+    QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
+    const ResidencyPlan& plan = model.value()->streamer().plan();
+    QVERIFY(plan.unitsIn(Residency::Ram) >= 1);
+    QVERIFY(plan.unitsIn(Residency::Disk) >= 2);
+
+    auto kv = KvCache::create(ops_, model.value()->config(), KvCacheOptions{});
+    QVERIFY(kv.ok());
+    std::vector<float> logits;
+    const Status st = model.value()->forward(ref.inputIds, *kv.value(), true, logits);
+    QVERIFY2(st.ok(), st.ok() ? "" : st.error().message.c_str());
+    const LogitComparison c = compareLogits(logits, ref);
+    qInfo("%s streamed (%d units on disk): relative logit diff %.3g", qPrintable(fixture),
+          plan.unitsIn(Residency::Disk), c.maxAbs / c.maxRef);
+    QVERIFY(c.maxAbs / c.maxRef < tolerance(fixture));
+    QCOMPARE(size_t(c.agree), ref.inputIds.size());
+    QVERIFY(model.value()->streamer().stats().bytesRead > 0);
+
+    GenerationRequest request;
+    request.promptIds = ref.greedyPrompt;
+    request.maxNewTokens = int64_t(ref.greedyNew.size());
+    auto result = generate(*model.value(), nullptr, request);
     QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
     QCOMPARE(result->outputIds, ref.greedyNew);
 }
