@@ -7,11 +7,13 @@
 //       tensorF32("model.norm.weight", {4}, {1, 2, 3, 4}),
 //       tensorBf16("model.embed_tokens.weight", {2, 4}, values),
 //   });
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -84,6 +86,31 @@ inline bool writeFile(const std::filesystem::path& path, const std::string& byte
 
 inline bool writeSafetensors(const std::filesystem::path& path, const std::vector<TensorSpec>& tensors) {
     return writeFile(path, safetensorsBytes(safetensorsHeader(tensors), tensors));
+}
+
+// The tensors of a well-formed file, in the order of their data (to rewrite a fixture with a
+// fault in it); empty when the file cannot be read.
+inline std::vector<TensorSpec> readSafetensors(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    uint64_t headerBytes = 0;
+    if (!in.read(reinterpret_cast<char*>(&headerBytes), 8)) return {};
+    std::string header(headerBytes, '\0');
+    if (!in.read(header.data(), std::streamsize(headerBytes))) return {};
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::pair<uint64_t, TensorSpec>> found;
+    const nlohmann::json entries = nlohmann::json::parse(header);
+    for (const auto& [name, entry] : entries.items()) {
+        if (name == "__metadata__") continue;
+        const uint64_t begin = entry["data_offsets"][0], end = entry["data_offsets"][1];
+        if (end > data.size()) return {};
+        TensorSpec t{name, entry["dtype"], entry["shape"].get<std::vector<int64_t>>(),
+                     std::vector<uint8_t>(data.begin() + std::ptrdiff_t(begin), data.begin() + std::ptrdiff_t(end))};
+        found.emplace_back(begin, std::move(t));
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<TensorSpec> tensors;
+    for (auto& [offset, t] : found) tensors.push_back(std::move(t));
+    return tensors;
 }
 
 // model.safetensors.index.json mapping each tensor name to its shard's file name.
