@@ -45,11 +45,8 @@ const char* expertSlice(const WeightRef& stacked, int64_t expert) {
 
 }  // namespace
 
-WeightRef expertWeight(const UnitWeights& w, WeightRole role, int64_t expert) {
+WeightRef expertWeight(const UnitWeights& w, WeightRole role, int64_t expert, int64_t out) {
     const WeightRef stacked = w.get(role);
-    const WeightRef bias = w.get(role == WeightRole::ExpertGateUp ? WeightRole::ExpertGateUpBias
-                                                                  : WeightRole::ExpertDownBias);
-    const int64_t out = bias.cols;  // the bias has the product's output width
     WeightRef ref;
     ref.data = expertSlice(stacked, expert);
     ref.rows = out;
@@ -72,14 +69,14 @@ WeightRef expertBias(const UnitWeights& w, WeightRole role, int64_t expert) {
     return WeightRef{expertSlice(stacked, expert), stacked.dtype, 1, stacked.cols};
 }
 
-std::vector<size_t> expertBufferFloats(const ModelConfig& c, int64_t rows) {
-    const auto r = size_t(rows);
-    return {r * size_t(c.numExperts), r * size_t(c.hiddenSize), r * size_t(2 * c.intermediateSize),
-            r * size_t(c.intermediateSize), r * size_t(c.hiddenSize)};
+std::vector<size_t> expertBufferFloats(const ModelConfig& c, int64_t rows, int64_t pieceRows) {
+    const auto p = size_t(pieceRows);
+    return {size_t(rows) * size_t(c.numExperts), p * size_t(c.hiddenSize), p * size_t(2 * c.intermediateSize),
+            p * size_t(c.intermediateSize), p * size_t(c.hiddenSize)};
 }
 
 Status mixtureOfExperts(Ops& ops, const ModelConfig& c, const UnitWeights& w, const float* normed, int64_t n,
-                        float* x, const ExpertBuffers& b, ExpertUse* use) {
+                        float* x, const ExpertBuffers& b, WeightSource* source, int layer, ExpertUse* use) {
     const int64_t h = c.hiddenSize, ffn = c.intermediateSize;
     linear(ops, w, WeightRole::Router, WeightRole::RouterBias, normed, n, b.routerLogits);
     // The routing decides which experts are read, so it is made on the host.
@@ -89,17 +86,33 @@ Status mixtureOfExperts(Ops& ops, const ModelConfig& c, const UnitWeights& w, co
     for (float v : logits)
         if (!std::isfinite(v)) return internalError("the router's logits are not finite; the model's weights may be damaged");
     for (const ExpertRoute& route : routeTopK(logits.data(), n, c.numExperts, c.expertsPerToken)) {
-        const auto m = int64_t(route.rows.size());
-        ops.gatherRows(normed, h, route.rows, b.gathered);
-        ops.matmul(b.gathered, m, expertWeight(w, WeightRole::ExpertGateUp, route.expert), b.gateUp);
-        ops.addWeightRows(b.gateUp, m, expertBias(w, WeightRole::ExpertGateUpBias, route.expert));
-        ops.clampedSwiGlu(b.gateUp, m, ffn, float(c.swigluAlpha), float(c.swigluLimit), b.activated);
-        ops.matmul(b.activated, m, expertWeight(w, WeightRole::ExpertDown, route.expert), b.out);
-        ops.addWeightRows(b.out, m, expertBias(w, WeightRole::ExpertDownBias, route.expert));
-        ops.addScaledRows(x, h, b.out, route.rows, route.weights);
+        UnitWeights matrices = w;
+        int64_t slice = route.expert;
+        if (source) {
+            auto part = source->acquireExpert(layer, route.expert);
+            STRATA_TRY(part);
+            matrices = part.value();
+            slice = 0;
+        }
+        const WeightRef gateUp = expertWeight(matrices, WeightRole::ExpertGateUp, slice, 2 * ffn);
+        const WeightRef down = expertWeight(matrices, WeightRole::ExpertDown, slice, h);
+        const WeightRef gateUpBias = expertBias(w, WeightRole::ExpertGateUpBias, route.expert);
+        const WeightRef downBias = expertBias(w, WeightRole::ExpertDownBias, route.expert);
+        for (size_t first = 0; first < route.rows.size(); first += size_t(b.pieceRows)) {
+            const size_t m = std::min(route.rows.size() - first, size_t(b.pieceRows));
+            const std::span<const int32_t> rows(route.rows.data() + first, m);
+            ops.gatherRows(normed, h, rows, b.gathered);
+            ops.matmul(b.gathered, int64_t(m), gateUp, b.gateUp);
+            ops.addWeightRows(b.gateUp, int64_t(m), gateUpBias);
+            ops.clampedSwiGlu(b.gateUp, int64_t(m), ffn, float(c.swigluAlpha), float(c.swigluLimit), b.activated);
+            ops.matmul(b.activated, int64_t(m), down, b.out);
+            ops.addWeightRows(b.out, int64_t(m), downBias);
+            ops.addScaledRows(x, h, b.out, rows, std::span<const float>(route.weights.data() + first, m));
+        }
+        if (source) source->releaseExpert(layer, route.expert);
         if (use) {
             ++use->expertsRun;
-            use->rowsServed += m;
+            use->rowsServed += int64_t(route.rows.size());
         }
     }
     return {};

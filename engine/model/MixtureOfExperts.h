@@ -24,23 +24,27 @@ struct ExpertRoute {
 // k. Routes come out in ascending expert order, only for experts some row picked.
 std::vector<ExpertRoute> routeTopK(const float* logits, int64_t rows, int64_t numExperts, int64_t k);
 
-// One expert's slice of a stacked expert tensor (role ExpertGateUp or ExpertDown) as the matrix
-// its product takes: [out, in] rows, MXFP4 with its scales, or input-major for plain types.
-WeightRef expertWeight(const UnitWeights& w, WeightRole role, int64_t expert);
+// One expert's slice of a stacked expert tensor (role ExpertGateUp or ExpertDown, of `out` output
+// features) as the matrix its product takes: [out, in] rows, MXFP4 with its scales, or
+// input-major for plain types. An expert part (WeightLayout::experts) holds a stack of one: expert 0.
+WeightRef expertWeight(const UnitWeights& w, WeightRole role, int64_t expert, int64_t out);
 // One expert's bias row (ExpertGateUpBias or ExpertDownBias).
 WeightRef expertBias(const UnitWeights& w, WeightRole role, int64_t expert);
 
-// Backend buffers the block works in, for up to `rows` rows at once.
+// Backend buffers the block works in: the router's logits for every row of the pass, and an
+// expert's work on up to `pieceRows` of its rows at a time.
 struct ExpertBuffers {
+    int64_t pieceRows = 0;
     float* routerLogits = nullptr;  // [rows, numExperts]
-    float* gathered = nullptr;      // [rows, hiddenSize]
-    float* gateUp = nullptr;        // [rows, 2 * intermediateSize]
-    float* activated = nullptr;     // [rows, intermediateSize]
-    float* out = nullptr;           // [rows, hiddenSize]
+    float* gathered = nullptr;      // [pieceRows, hiddenSize]
+    float* gateUp = nullptr;        // [pieceRows, 2 * intermediateSize]
+    float* activated = nullptr;     // [pieceRows, intermediateSize]
+    float* out = nullptr;           // [pieceRows, hiddenSize]
 };
 
-// Floats of each ExpertBuffers member for `rows` rows, in declaration order.
-std::vector<size_t> expertBufferFloats(const ModelConfig& config, int64_t rows);
+// Floats of each ExpertBuffers buffer, in declaration order, for a pass of `rows` rows taken
+// `pieceRows` at a time.
+std::vector<size_t> expertBufferFloats(const ModelConfig& config, int64_t rows, int64_t pieceRows);
 
 // Experts read, and rows they served, in one pass: what each expert costs is one read whatever
 // the number of rows routed to it.
@@ -49,8 +53,12 @@ struct ExpertUse {
     int64_t rowsServed = 0;   // rows over all of them
 };
 
-// x[n, hiddenSize] += MoE(normed): the block of one layer over the n rows of a chunk.
+// x[n, hiddenSize] += MoE(normed): the block of one layer over the n rows of a pass (every chunk,
+// every sequence), grouped by expert, so that each picked expert is read once per pass. With a
+// source, the experts' matrices come from its expert parts (acquireExpert), one at a time;
+// without one, from the layer's unit w.
 Status mixtureOfExperts(Ops& ops, const ModelConfig& config, const UnitWeights& w, const float* normed, int64_t n,
-                        float* x, const ExpertBuffers& buffers, ExpertUse* use = nullptr);
+                        float* x, const ExpertBuffers& buffers, WeightSource* source = nullptr, int layer = 0,
+                        ExpertUse* use = nullptr);
 
 }  // namespace strata

@@ -14,8 +14,9 @@ namespace strata {
 struct TransformerModel::Scratch {
     enum Name {
         Hidden, Normed, Q, K, V, AttnOut, AttnAcc, AttnMax, AttnSum, Proj, Gate, Up, LastRows, Logits,
-        // The mixture-of-experts block's (ExpertBuffers, in order).
-        RouterLogits, ExpertRows, ExpertGateUp, ExpertActivated, ExpertOut,
+        // The mixture-of-experts block's: its normed input for every row of the pass, then
+        // ExpertBuffers' in order.
+        ExpertInput, RouterLogits, ExpertRows, ExpertGateUp, ExpertActivated, ExpertOut,
         Count
     };
     std::vector<float*> ptr = std::vector<float*>(Count, nullptr);
@@ -43,8 +44,10 @@ uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t
     int64_t floats = contextTokens * c.hiddenSize +
                      chunk * (2 * c.hiddenSize + 3 * q + 2 * c.numHeads + 2 * kv + 2 * c.intermediateSize + widest) +
                      std::max<int64_t>(logitRows - chunk, 0) * c.hiddenSize + logitRows * c.vocabSize;
-    if (c.isMixtureOfExperts())
-        for (size_t f : expertBufferFloats(c, chunk)) floats += int64_t(f);
+    if (c.isMixtureOfExperts()) {
+        floats += contextTokens * c.hiddenSize;
+        for (size_t f : expertBufferFloats(c, contextTokens, chunk)) floats += int64_t(f);
+    }
     uint64_t kvBytes = KvCache::bytesFor(c, contextTokens);
     if (kvBudget > 0) kvBytes = std::min(kvBytes, kvBudget);
     return kvBytes + uint64_t(floats) * sizeof(float) + kDeviceWorkspaceBytes;
@@ -94,6 +97,10 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     STRATA_TRY(resolveTensorNames(config.value(), *checkpoint.value()));
     auto layout = buildWeightLayout(config.value(), *checkpoint.value());
     STRATA_TRY(layout);
+    // With a RAM budget on the CPU, experts become parts of their own, read only when routed to
+    // and cached; without one, every layer is held whole.
+    if (config.value().isMixtureOfExperts() && options.ramBudget > 0 && options.vramBudget == 0)
+        splitExperts(layout.value(), config.value().numExperts);
     if (config.value().expertsMxfp4 && !ops.multipliesPacked(DType::MXFP4))
         return badInput(std::string("the ") + ops.name() + " backend cannot multiply MXFP4 weights, which " +
                         dir.string() + " stores its experts in");
@@ -276,7 +283,8 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
         buffer(Scratch::Up, size_t(chunk * c.intermediateSize));
         if (!allLogits && steps.size() > 1) buffer(Scratch::LastRows, size_t(rows * h));
         if (c.isMixtureOfExperts()) {
-            const std::vector<size_t> floats = expertBufferFloats(c, chunk);
+            buffer(Scratch::ExpertInput, size_t(n * h));
+            const std::vector<size_t> floats = expertBufferFloats(c, n, chunk);
             for (size_t i = 0; i < floats.size(); ++i) buffer(Scratch::RouterLogits + int(i), floats[i]);
         }
     } catch (const std::bad_alloc&) {
@@ -297,6 +305,22 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
             const Status done = layerForward(layer, w.value(), hidden + c0 * h, chunkStart[ci + 1] - c0,
                                              s.positions.data() + c0, s.lastKeys.empty() ? nullptr : s.lastKeys.data() + c0,
                                              chunks[ci]);
+            if (!done.ok()) {
+                streamer_->release(int(layer));
+                return done;
+            }
+        }
+        // A mixture of experts runs once over every row of the pass, after the attention of every
+        // chunk: each expert the pass routes to is then read once, for all its rows.
+        if (c.isMixtureOfExperts()) {
+            float* normed = s.ptr[Scratch::ExpertInput];
+            ops_.rmsNorm(hidden, n, w->get(WeightRole::PostAttentionNorm), float(c.rmsNormEps), c.normAddOne, normed);
+            const ExpertBuffers buffers{chunk, s.ptr[Scratch::RouterLogits], s.ptr[Scratch::ExpertRows],
+                                        s.ptr[Scratch::ExpertGateUp], s.ptr[Scratch::ExpertActivated],
+                                        s.ptr[Scratch::ExpertOut]};
+            WeightSource* parts = layout_.expertsSplit() ? streamer_.get() : nullptr;
+            const Status done = mixtureOfExperts(ops_, c, w.value(), normed, n, hidden, buffers, parts, int(layer),
+                                                 &expertUse_);
             if (!done.ok()) {
                 streamer_->release(int(layer));
                 return done;
@@ -392,16 +416,11 @@ Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float
     linear(ops_, w, WeightRole::OProj, WeightRole::OProjBias, attn, n, proj);
     if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostAttentionNorm), eps, c.normAddOne, proj);
     ops_.add(x, proj, n * h);
+    if (c.isMixtureOfExperts()) return {};  // forward() runs the experts over the whole pass
 
     // Feed-forward block. Llama's "post_attention_layernorm" is the pre-MLP norm; Gemma has its own.
     const WeightRole preMlp = c.sandwichNorms ? WeightRole::PreFeedforwardNorm : WeightRole::PostAttentionNorm;
     ops_.rmsNorm(x, n, w.get(preMlp), eps, c.normAddOne, normed);
-    if (c.isMixtureOfExperts()) {
-        const ExpertBuffers buffers{s.ptr[Scratch::RouterLogits], s.ptr[Scratch::ExpertRows],
-                                    s.ptr[Scratch::ExpertGateUp], s.ptr[Scratch::ExpertActivated],
-                                    s.ptr[Scratch::ExpertOut]};
-        return mixtureOfExperts(ops_, c, w, normed, n, x, buffers, &expertUse_);
-    }
     linear(ops_, w, WeightRole::GateProj, WeightRole::GateProjBias, normed, n, gate);
     linear(ops_, w, WeightRole::UpProj, WeightRole::UpProjBias, normed, n, up);
     ops_.gatedActivation(gate, up, n * c.intermediateSize, c.activation, gate);

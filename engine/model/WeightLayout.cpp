@@ -116,7 +116,46 @@ void placeTensors(WeightUnit& unit) {
 uint64_t WeightLayout::totalBytes() const {
     uint64_t total = embedding ? embedding->nbytes : 0;
     for (const WeightUnit& u : units) total += u.bytes;
+    for (const auto& layer : experts)
+        for (const WeightUnit& u : layer) total += u.bytes;
     return total;
+}
+
+void splitExperts(WeightLayout& layout, int64_t numExperts) {
+    auto isExpertMatrix = [](WeightRole r) {
+        return r == WeightRole::ExpertGateUp || r == WeightRole::ExpertGateUpScales || r == WeightRole::ExpertDown ||
+               r == WeightRole::ExpertDownScales;
+    };
+    layout.expertSlices = std::make_shared<std::deque<TensorInfo>>();
+    for (int layer = 0; layer < layout.headUnit(); ++layer) {
+        WeightUnit& unit = layout.units[size_t(layer)];
+        std::vector<UnitTensor> stacked;
+        std::erase_if(unit.tensors, [&](const UnitTensor& t) {
+            if (isExpertMatrix(t.role)) stacked.push_back(t);
+            return isExpertMatrix(t.role);
+        });
+        if (stacked.empty()) continue;
+        layout.experts.resize(size_t(layout.headUnit()));
+        for (int64_t e = 0; e < numExperts; ++e) {
+            WeightUnit part;
+            part.label = unit.label + " expert " + std::to_string(e);
+            for (const UnitTensor& t : stacked) {
+                // Expert e's slice: the same name, one expert's bytes, a first dimension of 1.
+                TensorInfo slice = *t.info;
+                slice.nbytes = t.info->nbytes / uint64_t(numExperts);
+                slice.offset = t.info->offset + uint64_t(e) * slice.nbytes;
+                slice.shape[0] = 1;
+                layout.expertSlices->push_back(std::move(slice));
+                part.tensors.push_back({t.role, &layout.expertSlices->back()});
+            }
+            placeTensors(part);
+            layout.largestExpertBytes = std::max(layout.largestExpertBytes, part.bytes);
+            layout.experts[size_t(layer)].push_back(std::move(part));
+        }
+        unit.extents.clear();
+        for (UnitTensor& t : unit.tensors) t.inExtent = false;
+        placeTensors(unit);
+    }
 }
 
 Result<WeightUnit> buildWeightUnit(const Checkpoint& checkpoint, std::string label,
@@ -132,6 +171,9 @@ std::set<std::string> WeightLayout::tensorNames() const {
     std::set<std::string> names;
     for (const WeightUnit& unit : units)
         for (const UnitTensor& t : unit.tensors) names.insert(t.info->name);
+    for (const auto& layer : experts)
+        for (const WeightUnit& unit : layer)
+            for (const UnitTensor& t : unit.tensors) names.insert(t.info->name);
     return names;
 }
 

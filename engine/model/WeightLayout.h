@@ -7,6 +7,8 @@
 // 4096-aligned buffer offset, so that one large direct (O_DIRECT) read fills it with no copy.
 #include <cstdint>
 #include <functional>
+#include <deque>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -70,11 +72,27 @@ struct WeightLayout {
     std::vector<WeightUnit> units;
     const TensorInfo* embedding = nullptr;
 
+    // Experts as parts of their own (splitExperts): per layer, one unit per expert holding its
+    // slice of each stacked expert matrix, so that a token reads only the experts routed to it.
+    // Empty while the experts stay in their layer's unit.
+    std::vector<std::vector<WeightUnit>> experts;
+    std::shared_ptr<std::deque<TensorInfo>> expertSlices;  // what the expert parts' tensors point at
+
     int headUnit() const { return int(units.size()) - 1; }
-    // The checkpoint names of every tensor of every unit.
+    bool expertsSplit() const { return !experts.empty(); }
+    // Bytes of the largest expert part (experts have the same shape, but where each lies in its
+    // file decides the alignment padding of its buffer); 0 unless split.
+    uint64_t expertBytes() const { return largestExpertBytes; }
+    uint64_t largestExpertBytes = 0;
+    // The checkpoint names of every tensor of every unit (and expert part).
     std::set<std::string> tensorNames() const;
     uint64_t totalBytes() const;
 };
+
+// Moves each mixture-of-experts layer's expert matrices (the ExpertGateUp and ExpertDown roles and
+// their MXFP4 scales) out of the layer's unit into one part per expert. The router and the
+// experts' biases, which every token reads, stay in the layer's unit.
+void splitExperts(WeightLayout& layout, int64_t numExperts);
 
 // Checks every tensor the architecture needs exists with the expected shape, and that the
 // checkpoint holds no tensor the decoder would leave unused (see refuseUnusedTensors); tensors of

@@ -1,5 +1,7 @@
 #include "runtime/ResidencyPlan.h"
 
+#include "runtime/ExpertCache.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -253,7 +255,7 @@ const char* residencyName(Residency r) {
 
 uint64_t ResidencyPlan::ramBytes() const {
     const bool embeddingHeld = embedding == Residency::Ram && !embeddingSharesHead;
-    return residentBytes + uint64_t(streamSlots) * slotBytes + (embeddingHeld ? embeddingBytes : 0);
+    return residentBytes + uint64_t(streamSlots) * slotBytes + (embeddingHeld ? embeddingBytes : 0) + expertCacheBytes;
 }
 
 uint64_t ResidencyPlan::vramBytes() const {
@@ -303,14 +305,22 @@ Result<ResidencyPlan> planResidency(const WeightLayout& layout, const ResidencyO
     describeEmbedding(layout, plan);
     plan.units.assign(n, Residency::Ram);
     const std::vector<int> all = allUnits(layout);
-    const uint64_t budget = options.ramBudget == 0 ? std::numeric_limits<uint64_t>::max() : options.ramBudget;
+    uint64_t budget = options.ramBudget == 0 ? std::numeric_limits<uint64_t>::max() : options.ramBudget;
+    // Split experts: the layers' other weights are planned first, with room for one expert per layer
+    // kept back; the expert cache takes what they leave.
+    const uint64_t expertMinimum = ExpertCache::minimumBytes(layout);
+    if (budget < expertMinimum)
+        return badInput("--ram-budget " + formatBytes(options.ramBudget) + " cannot hold one expert of each layer (" +
+                        formatBytes(expertMinimum) + "); use at least " + formatBytesAtLeast(expertMinimum * 2));
+    if (options.ramBudget > 0) budget -= expertMinimum;
     const std::vector<TierFill> fills = tierFills(layout, all, budget, options.ramSlots);
     if (fills.empty()) {
         const TierNeed need = tierNeed(layout, all, options.ramSlots);
         return badInput("--ram-budget " + formatBytes(options.ramBudget) +
                         " is too small for this model: streaming from disk needs " +
-                        describeNeed(layout, need, options.ramSlots, "RAM") + "; use at least " +
-                        formatBytesAtLeast(need.minimum) + ", or 0 for no limit");
+                        describeNeed(layout, need, options.ramSlots, "RAM") +
+                        (expertMinimum ? " besides " + formatBytes(expertMinimum) + " for one expert of each layer" : "") +
+                        "; use at least " + formatBytesAtLeast(need.minimum + expertMinimum) + ", or 0 for no limit");
     }
     const TierFill& best = fills.front();
     for (size_t u = 0; u < n; ++u) plan.units[u] = best.held[u] ? Residency::Ram : Residency::Disk;
@@ -318,6 +328,13 @@ Result<ResidencyPlan> planResidency(const WeightLayout& layout, const ResidencyO
     plan.streamSlots = best.slots;
     plan.slotBytes = best.slotBytes;
     plan.streamedBytesPerPass = best.outsideBytes;
+    if (layout.expertsSplit()) {
+        // The cache's slots each fit the largest part: holding every expert takes this much.
+        uint64_t allExperts = 0;
+        for (const auto& parts : layout.experts) allExperts += parts.size() * layout.expertBytes();
+        const uint64_t left = options.ramBudget == 0 ? allExperts : options.ramBudget - plan.ramBytes();
+        plan.expertCacheBytes = std::clamp(left, expertMinimum, allExperts);
+    }
     return plan;
 }
 

@@ -53,6 +53,10 @@ struct ResidencyPlan {
     uint64_t residentBytes = 0;    // units kept in RAM
     uint64_t ramBytes() const;     // resident units, RAM slots and the embedding when held in RAM
     uint64_t streamedBytesPerPass = 0;  // disk-tier units, read for each pass over the layers
+    // Experts split into parts (WeightLayout::experts): RAM for the expert cache, which holds the
+    // experts recent tokens used and reads the others when routed to. Not in the passes' bytes:
+    // what a token reads of them depends on its routing.
+    uint64_t expertCacheBytes = 0;
 
     // VRAM tier; all zero on the CPU backend.
     bool deviceTier = false;     // planned with a VRAM budget

@@ -76,8 +76,9 @@ void UnitReader::workerLoop() {
     }
 }
 
-Status UnitReader::read(int unit, char* dst) {
-    const WeightUnit& u = layout_.units[size_t(unit)];
+Status UnitReader::read(int unit, char* dst) { return read(layout_.units[size_t(unit)], dst); }
+
+Status UnitReader::read(const WeightUnit& u, char* dst) {
     {
         std::unique_lock lock(mutex_);
         pieces_.clear();

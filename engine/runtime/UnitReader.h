@@ -28,6 +28,8 @@ public:
 
     // dst: UnitExtent::kAlignment-aligned, layout.units[unit].bytes long. One call at a time.
     Status read(int unit, char* dst);
+    // The same for a unit that is not one of the layout's (an expert part).
+    Status read(const WeightUnit& unit, char* dst);
 
     // Every file was opened with O_DIRECT (false on file systems that refuse it, such as tmpfs).
     bool direct() const { return direct_; }

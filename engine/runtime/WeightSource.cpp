@@ -1,5 +1,7 @@
 #include "runtime/WeightSource.h"
 
+#include <string>
+
 namespace strata {
 
 bool UnitWeights::has(WeightRole role) const {
@@ -23,6 +25,11 @@ WeightRef UnitWeights::get(WeightRole role) const {
         return ref;
     }
     return {};
+}
+
+Result<UnitWeights> WeightSource::acquireExpert(int layer, int expert) {
+    return internalError("this weight source keeps experts in their layers' units (layer " + std::to_string(layer) +
+                         ", expert " + std::to_string(expert) + ")");
 }
 
 void linear(Ops& ops, const UnitWeights& unit, WeightRole weight, WeightRole bias, const float* x, int64_t n,

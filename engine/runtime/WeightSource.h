@@ -38,6 +38,15 @@ struct StreamerStats {
     double stallSeconds = 0;     // caller time spent waiting for a unit to be read
 };
 
+// Expert parts served since the source started (layouts whose experts are split into parts).
+struct ExpertCacheStats {
+    int64_t acquired = 0;    // acquire calls: one per expert per layer per forward pass
+    int64_t hits = 0;        // served from the cache
+    int64_t misses = 0;      // read from the checkpoint
+    uint64_t bytesRead = 0;  // by the misses
+    double readSeconds = 0;
+};
+
 class WeightSource {
 public:
     virtual ~WeightSource() = default;
@@ -45,6 +54,11 @@ public:
     virtual Result<UnitWeights> acquire(int unit) = 0;
     // After the work that uses the unit has been queued.
     virtual void release(int unit) = 0;
+    // One expert part of a layer (WeightLayout::experts), for layouts whose experts are split;
+    // paired with releaseExpert. Sources that do not split experts refuse.
+    virtual Result<UnitWeights> acquireExpert(int layer, int expert);
+    virtual void releaseExpert(int layer, int expert) {}
+    virtual ExpertCacheStats expertStats() const { return {}; }
     virtual const ResidencyPlan& plan() const = 0;
     virtual StreamerStats stats() const = 0;
 };

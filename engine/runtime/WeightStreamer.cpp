@@ -34,6 +34,17 @@ WeightStreamer::WeightStreamer(const Checkpoint& checkpoint, const WeightLayout&
 
 WeightStreamer::~WeightStreamer() { stopReader(); }
 
+Result<UnitWeights> WeightStreamer::acquireExpert(int layer, int expert) {
+    if (!experts_) return WeightSource::acquireExpert(layer, expert);
+    return experts_->acquire(layer, expert);
+}
+
+void WeightStreamer::releaseExpert(int layer, int expert) {
+    if (experts_) experts_->release(layer, expert);
+}
+
+ExpertCacheStats WeightStreamer::expertStats() const { return experts_ ? experts_->stats() : ExpertCacheStats{}; }
+
 Status WeightStreamer::readUnit(int unit, char* dst) const {
     std::lock_guard lock(readMutex_);
     return reader_->read(unit, dst);
@@ -67,6 +78,12 @@ Status WeightStreamer::start() {
         resident_[u] = std::move(buffer.value());
     }
     stats_.readSeconds += secondsSince(t0);
+    if (layout_.expertsSplit())
+        experts_ = std::make_unique<ExpertCache>(layout_, plan_.expertCacheBytes, memory_,
+                                                 [this](const WeightUnit& part, char* dst) {
+                                                     std::lock_guard lock(readMutex_);
+                                                     return reader_->read(part, dst);
+                                                 });
     if (streamed_.empty()) return {};
     slots_.resize(size_t(plan_.streamSlots));
     for (Slot& s : slots_) {

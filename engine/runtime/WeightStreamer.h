@@ -15,6 +15,7 @@
 #include "backend/Ops.h"
 #include "format/Checkpoint.h"
 #include "runtime/UnitReader.h"
+#include "runtime/ExpertCache.h"
 #include "runtime/WeightSource.h"
 
 namespace strata {
@@ -38,6 +39,11 @@ public:
     // Reads any unit into dst (UnitExtent::kAlignment-aligned); for units held elsewhere.
     Status readUnit(int unit, char* dst) const;
     bool directReads() const { return reader_ && reader_->direct(); }
+
+    // Experts of a split layout, through the expert cache (plan().expertCacheBytes of RAM).
+    Result<UnitWeights> acquireExpert(int layer, int expert) override;
+    void releaseExpert(int layer, int expert) override;
+    ExpertCacheStats expertStats() const override;
 
     const ResidencyPlan& plan() const override { return plan_; }
     StreamerStats stats() const override;
@@ -69,6 +75,7 @@ private:
     HostMemory memory_;
     int readerThreads_;
     std::unique_ptr<UnitReader> reader_;
+    std::unique_ptr<ExpertCache> experts_;
     mutable std::mutex readMutex_;  // the UnitReader takes one unit at a time
     std::vector<std::unique_ptr<Buffer>> resident_;  // per unit; null unless RAM tier
     std::vector<int> streamed_;                      // disk-tier unit ids in use order

@@ -10,6 +10,7 @@
 #include "backend/cpu/CpuOps.h"
 #include "model/TransformerModel.h"
 #include "runtime/Generator.h"
+#include "runtime/ExpertCache.h"
 #include "runtime/ResidencyPlan.h"
 
 using namespace strata;
@@ -100,22 +101,36 @@ void TestModelParity::streamed_data() {
 }
 
 // The same logits and greedy continuation with a RAM budget that keeps the first layer resident and
-// streams the others from the checkpoint files through the RAM slots.
+// streams the others from the checkpoint files through the RAM slots. A mixture of experts keeps
+// five experts of each layer in its expert cache, so routing to the others reads them from disk.
 void TestModelParity::streamed() {
     QFETCH(QString, fixture);
     const ParityReference ref = readParityReference(fixture);
     auto whole = loadFixture(fixture, 7);
     QVERIFY(whole);
-    uint64_t largest = 0;
-    for (const WeightUnit& unit : whole->layout().units) largest = std::max(largest, unit.bytes);
+    WeightLayout layout = whole->layout();
+    const ModelConfig& config = whole->config();
+    if (config.isMixtureOfExperts()) splitExperts(layout, config.numExperts);
+    // Dense: a budget that holds the first layer and streams the rest. Experts: the smallest budget
+    // (in 4 KiB steps) whose expert cache holds five of the eight experts of each layer (top-4 routing).
     ModelOptions options;
     options.prefillChunk = 7;
-    options.ramBudget = 2 * largest + whole->layout().units.front().bytes;
+    uint64_t largest = 0;
+    for (const WeightUnit& unit : layout.units) largest = std::max(largest, unit.bytes);
+    options.ramBudget = 2 * largest + layout.units.front().bytes;
+    const uint64_t experts = ExpertCache::minimumBytes(layout);
     auto model = TransformerModel::load(parityModelPath(fixture).toStdString(), ops_, options);
+    for (options.ramBudget = 2 * experts; experts > 0; options.ramBudget += 4096) {
+        model = TransformerModel::load(parityModelPath(fixture).toStdString(), ops_, options);
+        if (model.ok() && model.value()->streamer().plan().expertCacheBytes >= 5 * experts) break;
+    }
     QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
     const ResidencyPlan& plan = model.value()->streamer().plan();
-    QVERIFY(plan.unitsIn(Residency::Ram) >= 1);
-    QVERIFY(plan.unitsIn(Residency::Disk) >= 2);
+    if (!config.isMixtureOfExperts()) {
+        QVERIFY(plan.unitsIn(Residency::Ram) >= 1);
+        QVERIFY(plan.unitsIn(Residency::Disk) >= 2);
+    }
+    QCOMPARE(model.value()->layout().expertsSplit(), config.isMixtureOfExperts());
 
     auto kv = KvCache::create(ops_, model.value()->config(), KvCacheOptions{});
     QVERIFY(kv.ok());
@@ -127,7 +142,12 @@ void TestModelParity::streamed() {
           plan.unitsIn(Residency::Disk), c.maxAbs / c.maxRef);
     QVERIFY(c.maxAbs / c.maxRef < tolerance(fixture));
     QCOMPARE(size_t(c.agree), ref.inputIds.size());
-    QVERIFY(model.value()->streamer().stats().bytesRead > 0);
+    if (!config.isMixtureOfExperts()) QVERIFY(model.value()->streamer().stats().bytesRead > 0);
+    if (config.isMixtureOfExperts()) {
+        // Prefill reads each expert of each layer once for the whole pass, whatever the chunks.
+        const ExpertCacheStats prefill = model.value()->streamer().expertStats();
+        QCOMPARE(prefill.acquired, int64_t(config.numLayers * config.numExperts));
+    }
 
     GenerationRequest request;
     request.promptIds = ref.greedyPrompt;
@@ -135,6 +155,13 @@ void TestModelParity::streamed() {
     auto result = generate(*model.value(), nullptr, request);
     QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
     QCOMPARE(result->outputIds, ref.greedyNew);
+    if (config.isMixtureOfExperts()) {
+        const ExpertCacheStats experts = model.value()->streamer().expertStats();
+        qInfo("expert cache: %lld acquired, %lld hits, %lld misses, %llu bytes read", (long long)experts.acquired,
+              (long long)experts.hits, (long long)experts.misses, (unsigned long long)experts.bytesRead);
+        QVERIFY(experts.misses > 0 && experts.hits > 0);
+        QCOMPARE(experts.acquired, experts.hits + experts.misses);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestModelParity)
