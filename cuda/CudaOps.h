@@ -49,6 +49,13 @@ public:
                    float* y) override;
     void addWeightRows(float* y, int64_t rows, const WeightRef& w) override;
     void activate(float* x, int64_t count, Activation act) override;
+    // Row indices and weights go to stream-ordered scratch inside the kernels' host functions.
+    void clampedSwiGlu(const float* gateUp, int64_t n, int64_t width, float alpha, float limit, float* out) override;
+    void gatherRows(const float* src, int64_t width, std::span<const int32_t> rows, float* dst) override;
+    void addScaledRows(float* y, int64_t width, const float* src, std::span<const int32_t> rows,
+                       std::span<const float> weights) override;
+    void attentionSinks(const AttentionState& state, int64_t n, int64_t numHeads, int64_t headDim,
+                        const WeightRef& sinks) override;
     uint64_t deviceBytesFree() const override { return pool_->freeBytes(); }
     bool memoryIsHost() const override { return false; }
     HostMemory hostMemory() const override;
