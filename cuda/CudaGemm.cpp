@@ -84,9 +84,13 @@ Status CudaGemm::matmul(const float* dX, int64_t n, const WeightRef& w, float* d
     const float alpha = 1.0f, beta = 0.0f;
     // Column-major view: row-major W[rows, cols] is W'[cols, rows] with ld = cols, so op(A) = T
     // gives [rows, cols]; x[n, cols] is x'[cols, n]; y' = [rows, n] with ld = rows is y[n, rows].
+    // An input-major W, row-major [cols, rows], is already [rows, cols] column-major with
+    // ld = rows: op(A) = N.
+    const cublasOperation_t opW = w.inputMajor ? CUBLAS_OP_N : CUBLAS_OP_T;
+    const int ldw = w.inputMajor ? m : k;
     if (w.dtype == DType::F32) {
-        return cublasStatus(api_->sgemm(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, cols, k, &alpha,
-                                        static_cast<const float*>(w.data), k, dX, k, &beta, dY, m),
+        return cublasStatus(api_->sgemm(handle_, opW, CUBLAS_OP_N, m, cols, k, &alpha,
+                                        static_cast<const float*>(w.data), ldw, dX, k, &beta, dY, m),
                             "cublasSgemm");
     }
 
@@ -94,17 +98,17 @@ Status CudaGemm::matmul(const float* dX, int64_t n, const WeightRef& w, float* d
     switch (w.dtype) {
     case DType::BF16: type = CUDA_R_16BF; break;
     case DType::F16: type = CUDA_R_16F; break;
-    default: return badInput("cudaMatmul: unsupported weight type");
+    default: return badInput("cudaMatmul: unsupported weight type " + std::string(dtypeName(w.dtype)));
     }
     STRATA_TRY(reserveScratch(uint64_t(n) * uint64_t(k)));
     STRATA_TRY(cudaConvertFromF32(dX, n * int64_t(k), w.dtype, scratch_, stream_));
     // Tensor cores need 16-byte aligned rows: cols a multiple of 8. Other widths still work;
     // cuBLAS picks a slower kernel for them.
-    return cublasStatus(api_->gemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, m, cols, k, &alpha, w.data, type, k,
-                                     scratch_, type, k, &beta, dY, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
-                                     CUBLAS_GEMM_DEFAULT),
-                        "cublasGemmEx(" + std::string(dtypeName(w.dtype)) + " weight [" + std::to_string(m) + ", " +
-                            std::to_string(k) + "], n = " + std::to_string(n) + ")");
+    return cublasStatus(api_->gemmEx(handle_, opW, CUBLAS_OP_N, m, cols, k, &alpha, w.data, type, ldw, scratch_,
+                                     type, k, &beta, dY, CUDA_R_32F, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                        "cublasGemmEx(" + std::string(dtypeName(w.dtype)) + (w.inputMajor ? " input-major" : "") +
+                            " weight [" + std::to_string(m) + ", " + std::to_string(k) + "], n = " +
+                            std::to_string(n) + ")");
 }
 
 }  // namespace strata

@@ -1,6 +1,7 @@
 #pragma once
 // The matrix product of the CUDA backend: y[n, rows] (fp32) = x[n, cols] (fp32) * W^T, with W a
-// device-resident weight [rows, cols], row-major, stored as BF16, F16 or F32.
+// device-resident weight [rows, cols], row-major, stored as BF16, F16 or F32, or input-major
+// ([cols, rows], WeightRef::inputMajor: the other transpose flag, nothing else).
 //
 // Why x is converted: cuBLAS multiplies two 16-bit operands on tensor cores, but has no product
 // of a 16-bit matrix with an fp32 one (neither cublasGemmEx nor cuBLASLt offers that pair). For

@@ -1,5 +1,6 @@
 // The device memory pool and the cuBLAS matrix product against the CPU reference, across token
-// counts, shapes (multiples of 8 and not) and the three weight types.
+// counts, shapes (multiples of 8 and not) and the three weight types, stored row-major and
+// input-major.
 #include <QtTest>
 
 #include <algorithm>
@@ -56,6 +57,76 @@ Status upload(void* dst, const void* src, size_t bytes) {
 }
 Status download(void* dst, const void* src, size_t bytes) {
     return cudaStatus(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy from the device");
+}
+
+// The CPU references a device product is checked against. `values` are the stored weight's values
+// widened, in [rows, cols] order whatever the storage order.
+struct Reference {
+    std::vector<float> want;         // the fp32 product
+    std::vector<float> wantRounded;  // the product of x rounded as the device rounds it (xRounding)
+    std::vector<float> absSum;       // sum_k |x_k| |w_k| per output: the scale of every bound
+    std::vector<double> rowAbsW;     // sum_k |w_k| per weight row: F16's subnormal inputs
+};
+
+Reference cpuReference(const std::vector<float>& x, int n, const WeightRef& hostW, const std::vector<float>& values,
+                       DType xRounding) {
+    const int64_t rows = hostW.rows, cols = hostW.cols;
+    Reference ref;
+    ref.want.resize(size_t(n) * size_t(rows));
+    ref.wantRounded.resize(ref.want.size());
+    ref.absSum.resize(ref.want.size());
+    cpu::matmul(x.data(), n, hostW, ref.want.data());
+    std::vector<float> xr(x.size()), absX(x.size()), absW(values.size());
+    for (size_t i = 0; i < x.size(); ++i) xr[i] = roundTo(xRounding, x[i]), absX[i] = std::fabs(xr[i]);
+    for (size_t i = 0; i < values.size(); ++i) absW[i] = std::fabs(values[i]);
+    cpu::matmul(xr.data(), n, hostW, ref.wantRounded.data());
+    cpu::matmul(absX.data(), n, WeightRef{absW.data(), DType::F32, rows, cols}, ref.absSum.data());
+    ref.rowAbsW.assign(size_t(rows), 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) ref.rowAbsW[size_t(r)] += absW[size_t(r * cols + c)];
+    return ref;
+}
+
+struct Check {
+    QString failure;  // empty when every output is within its bounds
+    double worstTight = 0, worstLoose = 0, accum = 0;
+};
+
+// Accumulation: fp32 over k = cols terms, on the device and in the reference, in any order; 4 k u
+// rather than 2 k u leaves room for tensor cores that truncate when they align addends. Against
+// the product of x rounded as on the device only that; against the fp32 product also u, the unit
+// roundoff of x's rounding, and F16's subnormal inputs (absolute `subnormal` per |w|).
+Check checkProduct(const std::vector<float>& got, const Reference& ref, int n, int64_t rows, int64_t cols, double u,
+                   double subnormal, const QString& rounding) {
+    Check check;
+    check.accum = (4.0 * double(cols) + 16.0) * kU32;
+    for (int t = 0; t < n; ++t)
+        for (int64_t r = 0; r < rows; ++r) {
+            const size_t i = size_t(t) * size_t(rows) + size_t(r);
+            if (!std::isfinite(got[i])) {
+                check.failure = QString("y[%1, %2] = %3").arg(t).arg(r).arg(got[i]);
+                return check;
+            }
+            const double scaleSum = std::max(double(ref.absSum[i]), 1e-30);
+            const double tight = std::fabs(double(got[i]) - ref.wantRounded[i]);
+            const double loose = std::fabs(double(got[i]) - ref.want[i]);
+            check.worstTight = std::max(check.worstTight, tight / scaleSum);
+            check.worstLoose = std::max(check.worstLoose, loose / scaleSum);
+            if (tight > check.accum * scaleSum) {
+                check.failure = QString("y[%1, %2] = %3, CPU with x %4: %5; error %6 > %7 sum|x||w|")
+                                    .arg(t).arg(r).arg(got[i], 0, 'g', 9).arg(rounding)
+                                    .arg(ref.wantRounded[i], 0, 'g', 9).arg(tight / scaleSum).arg(check.accum);
+                return check;
+            }
+            const double bound = (u + check.accum) * scaleSum + subnormal * ref.rowAbsW[size_t(r)];
+            if (loose > bound) {
+                check.failure = QString("y[%1, %2] = %3, fp32 CPU: %4; error %5 exceeds the bound %6")
+                                    .arg(t).arg(r).arg(got[i], 0, 'g', 9).arg(ref.want[i], 0, 'g', 9)
+                                    .arg(loose).arg(bound);
+                return check;
+            }
+        }
+    return check;
 }
 
 }  // namespace
@@ -264,67 +335,82 @@ private slots:
 
         // Three references on the CPU: the fp32 product, the product of x rounded as the device
         // rounds it, and sum |x||w| per output, the scale of every rounding bound.
-        const WeightRef hostW{storedW, type, rows, cols};
-        std::vector<float> want(size_t(n) * rows), wantRounded(want.size()), absSum(want.size());
-        cpu::matmul(x.data(), n, hostW, want.data());
-        std::vector<float> xr(x.size()), absX(x.size()), absW(w.size());
-        for (size_t i = 0; i < x.size(); ++i) xr[i] = roundTo(type, x[i]), absX[i] = std::fabs(xr[i]);
-        for (size_t i = 0; i < w.size(); ++i) absW[i] = std::fabs(w[i]);
-        cpu::matmul(xr.data(), n, hostW, wantRounded.data());
-        cpu::matmul(absX.data(), n, WeightRef{absW.data(), DType::F32, rows, cols}, absSum.data());
-        std::vector<double> rowAbsW(size_t(rows), 0.0);
-        for (int r = 0; r < rows; ++r)
-            for (int c = 0; c < cols; ++c) rowAbsW[size_t(r)] += absW[size_t(r) * cols + c];
+        const Reference ref = cpuReference(x, n, WeightRef{storedW, type, rows, cols}, w, type);
+        std::vector<float> got;
+        runProduct(x, n, storedW, wBytes, WeightRef{nullptr, type, rows, cols}, got);
+        if (QTest::currentTestFailed()) return;
 
-        PoolBuffer dX, dW, dY;
-        {
-            auto a = pool_->allocateBuffer(x.size() * 4, "x"), b = pool_->allocateBuffer(wBytes, "W"),
-                 c = pool_->allocateBuffer(want.size() * 4, "y");
-            QVERIFY2(a.ok() && b.ok() && c.ok(), "the test pool is too small");
-            dX = std::move(*a);
-            dW = std::move(*b);
-            dY = std::move(*c);
-        }
-        QVERIFY(upload(dX.get(), x.data(), x.size() * 4).ok());
-        QVERIFY(upload(dW.get(), storedW, wBytes).ok());
-        // NaN everywhere first: an output the product fails to write cannot pass.
-        QVERIFY(cudaStatus(cudaMemset(dY.get(), 0xff, want.size() * 4), "cudaMemset").ok());
-
-        Status s = gemm_->matmul(dX.as<float>(), n, WeightRef{dW.get(), type, rows, cols}, dY.as<float>());
-        QVERIFY2(s.ok(), qPrintable(describe(s)));
-        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize").ok());
-        std::vector<float> got(want.size());
-        QVERIFY(download(got.data(), dY.get(), got.size() * 4).ok());
-
-        // Accumulation: fp32 over k = cols terms, on the device and in the reference, in any order;
-        // 4 k u rather than 2 k u leaves room for tensor cores that truncate when they align addends.
-        const double accum = (4.0 * cols + 16.0) * kU32;
-        const double u = inputRoundoff(type);
-        const double subnormal = type == DType::F16 ? std::ldexp(1.0, -25) : 0.0;
-        double worstTight = 0, worstLoose = 0;
-        for (int t = 0; t < n; ++t)
-            for (int r = 0; r < rows; ++r) {
-                const size_t i = size_t(t) * rows + r;
-                if (!std::isfinite(got[i])) QFAIL(qPrintable(QString("y[%1, %2] = %3").arg(t).arg(r).arg(got[i])));
-                const double scaleSum = std::max(double(absSum[i]), 1e-30);
-                const double tight = std::fabs(double(got[i]) - wantRounded[i]);
-                const double loose = std::fabs(double(got[i]) - want[i]);
-                worstTight = std::max(worstTight, tight / scaleSum);
-                worstLoose = std::max(worstLoose, loose / scaleSum);
-                if (tight > accum * scaleSum)
-                    QFAIL(qPrintable(QString("y[%1, %2] = %3, CPU with x rounded to %4: %5; error %6 > %7 sum|x||w|")
-                                         .arg(t).arg(r).arg(got[i], 0, 'g', 9)
-                                         .arg(QString::fromLatin1(dtypeName(type).data()))
-                                         .arg(wantRounded[i], 0, 'g', 9).arg(tight / scaleSum).arg(accum)));
-                const double bound = (u + accum) * scaleSum + subnormal * rowAbsW[size_t(r)];
-                if (loose > bound)
-                    QFAIL(qPrintable(QString("y[%1, %2] = %3, fp32 CPU: %4; error %5 exceeds the bound %6")
-                                         .arg(t).arg(r).arg(got[i], 0, 'g', 9).arg(want[i], 0, 'g', 9)
-                                         .arg(loose).arg(bound)));
-            }
+        const Check check = checkProduct(got, ref, n, rows, cols, inputRoundoff(type),
+                                         type == DType::F16 ? std::ldexp(1.0, -25) : 0.0,
+                                         "rounded to " + QString::fromLatin1(dtypeName(type).data()));
+        QVERIFY2(check.failure.isEmpty(), qPrintable(check.failure));
         qInfo("max error / sum|x||w|: %.3g against x rounded as on the device (bound %.3g), %.3g against fp32 x "
               "(bound %.3g)",
-              worstTight, accum, worstLoose, u + accum);
+              check.worstTight, check.accum, check.worstLoose, inputRoundoff(type) + check.accum);
+    }
+
+    // Input-major weights ([cols, rows] as stored, gpt-oss's bf16 experts): the same product with
+    // the other transpose flag, so the same bounds as matchesCpu.
+    void inputMajorMatchesCpu_data() {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<int>("wType");
+        auto row = [](int n, int rows, int cols, DType t) {
+            const std::string name = "n" + std::to_string(n) + " " + std::to_string(rows) + "x" +
+                                     std::to_string(cols) + " " + std::string(dtypeName(t));
+            QTest::newRow(name.c_str()) << n << rows << cols << int(t);
+        };
+        // gpt-oss's bf16 gate_up experts ([2880, 5760] stored) and odd shapes; the other types on
+        // the small ones only (the flag is the same for all).
+        for (int n : {1, 3, 17, 64}) {
+            row(n, 5760, 2880, DType::BF16);
+            row(n, 33, 100, DType::BF16);
+        }
+        for (DType t : {DType::F16, DType::F32})
+            for (int n : {1, 17}) {
+                row(n, 33, 100, t);
+                row(n, 257, 1000, t);
+            }
+    }
+
+    void inputMajorMatchesCpu() {
+        QFETCH(int, n);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        QFETCH(int, wType);
+        const DType type = DType(wType);
+        std::mt19937 rng(uint32_t(n * 7907 + rows * 37 + cols * 13 + wType));
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        std::vector<float> x(size_t(n) * cols);
+        for (float& v : x) v = 2.0f * normal(rng);
+        const float scale = 1.0f / std::sqrt(float(cols));
+        // Stored [cols, rows]; `w` keeps the values in [rows, cols] order for the bounds.
+        std::vector<float> stored(size_t(rows) * cols), w(stored.size());
+        std::vector<uint16_t> stored16(type == DType::F32 ? 0 : stored.size());
+        for (int c = 0; c < cols; ++c)
+            for (int r = 0; r < rows; ++r) {
+                const size_t at = size_t(c) * rows + r;
+                float v = scale * normal(rng);
+                if (type == DType::BF16) stored16[at] = floatToBf16(v), v = bf16ToFloat(stored16[at]);
+                else if (type == DType::F16) stored16[at] = floatToF16(v), v = f16ToFloat(stored16[at]);
+                stored[at] = v;
+                w[size_t(r) * cols + c] = v;
+            }
+        const void* storedW = type == DType::F32 ? static_cast<const void*>(stored.data()) : stored16.data();
+        WeightRef hostW{storedW, type, rows, cols};
+        hostW.inputMajor = true;
+        const Reference ref = cpuReference(x, n, hostW, w, type);
+        std::vector<float> got;
+        runProduct(x, n, storedW, stored.size() * dtypeSize(type), WeightRef{nullptr, type, rows, cols, nullptr, true},
+                   got);
+        if (QTest::currentTestFailed()) return;
+        const Check check = checkProduct(got, ref, n, rows, cols, inputRoundoff(type),
+                                         type == DType::F16 ? std::ldexp(1.0, -25) : 0.0,
+                                         "rounded to " + QString::fromLatin1(dtypeName(type).data()));
+        QVERIFY2(check.failure.isEmpty(), qPrintable(check.failure));
+        qInfo("max error / sum|x||w|: %.3g (bound %.3g), %.3g against fp32 x (bound %.3g)", check.worstTight,
+              check.accum, check.worstLoose, inputRoundoff(type) + check.accum);
     }
 
     void productNeedsNoNewPoolMemoryOnceWarm() {
@@ -339,6 +425,9 @@ private slots:
         for (DType t : {DType::BF16, DType::F16, DType::F32})
             for (int n : {1, 17, 300}) {
                 Status s = gemm_->matmul(dX->as<float>(), n, WeightRef{dW->get(), t, 64, 4096}, dY->as<float>());
+                QVERIFY2(s.ok(), qPrintable(describe(s)));
+                const WeightRef inputMajor{dW->get(), t, 64, 4096, nullptr, true};
+                s = gemm_->matmul(dX->as<float>(), n, inputMajor, dY->as<float>());
                 QVERIFY2(s.ok(), qPrintable(describe(s)));
             }
         QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
@@ -385,6 +474,7 @@ private slots:
         QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{nullptr, DType::BF16, 64, 64}, dummy).ok());
         QVERIFY(!gemm_->matmul(dummy, 1, w, nullptr).ok());
         QVERIFY(gemm_->matmul(nullptr, 0, WeightRef{nullptr, DType::F32, 64, 64}, nullptr).ok());
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::Q8_0, 64, 64}, dummy).ok());
     }
 
     void releasesEverything() {
@@ -395,6 +485,32 @@ private slots:
     }
 
 private:
+    // y = x * W^T on the device through CudaGemm, W uploaded from `stored` (wBytes) into the
+    // pool; `w` gives the type, shape and storage order. y starts as NaN, so an output the
+    // product fails to write cannot pass.
+    void runProduct(const std::vector<float>& x, int n, const void* stored, size_t wBytes, WeightRef w,
+                    std::vector<float>& y) {
+        PoolBuffer dX, dW, dY;
+        const size_t yFloats = size_t(n) * size_t(w.rows);
+        {
+            auto a = pool_->allocateBuffer(x.size() * 4, "x"), b = pool_->allocateBuffer(wBytes, "W"),
+                 c = pool_->allocateBuffer(yFloats * 4, "y");
+            QVERIFY2(a.ok() && b.ok() && c.ok(), "the test pool is too small");
+            dX = std::move(*a);
+            dW = std::move(*b);
+            dY = std::move(*c);
+        }
+        QVERIFY(upload(dX.get(), x.data(), x.size() * 4).ok());
+        QVERIFY(upload(dW.get(), stored, wBytes).ok());
+        QVERIFY(cudaStatus(cudaMemset(dY.get(), 0xff, yFloats * 4), "cudaMemset").ok());
+        w.data = dW.get();
+        Status s = gemm_->matmul(dX.as<float>(), n, w, dY.as<float>());
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize").ok());
+        y.resize(yFloats);
+        QVERIFY(download(y.data(), dY.get(), yFloats * 4).ok());
+    }
+
     uint64_t totalDeviceMemory_ = 0;
     std::unique_ptr<DevicePool> pool_;
     cudaStream_t stream_ = nullptr;
