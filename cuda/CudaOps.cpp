@@ -6,6 +6,7 @@
 #include "CudaDevice.h"
 #include "CudaKernels.h"
 #include "DeviceWeightStreamer.h"
+#include "format/Mxfp4.h"
 
 namespace strata {
 
@@ -109,9 +110,14 @@ void* CudaOps::stage(int slot, const void* host, size_t bytes) {
 }
 
 WeightRef CudaOps::deviceWeight(const WeightRef& w, int slot) {
-    if (pool_->contains(w.data)) return w;
     WeightRef d = w;
-    d.data = stage(slot, w.data, size_t(w.rows * w.cols) * dtypeSize(w.dtype));
+    // Packed types by whole blocks (MXFP4: 16 bytes a 32-element group), as they are stored.
+    if (!pool_->contains(w.data)) d.data = stage(slot, w.data, size_t(dtypeBytes(w.dtype, w.rows * w.cols)));
+    if (w.dtype == DType::MXFP4 && w.scales && !pool_->contains(w.scales)) {
+        const size_t scaleBytes = size_t(w.rows * (w.cols / kMxfp4BlockElements));
+        d.scales = static_cast<const uint8_t*>(stage(ScaleSlot, w.scales, scaleBytes));
+        if (!d.scales) d.data = nullptr;
+    }
     return d;
 }
 

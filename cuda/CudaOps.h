@@ -27,6 +27,8 @@ public:
     Status takeError() override;
     Result<std::unique_ptr<WeightSource>> makeWeightSource(const Checkpoint& checkpoint, const WeightLayout& layout,
                                                            const ResidencyPlan& plan) override;
+    // MXFP4 is multiplied packed (CudaGemm); Q8_0 is not, and is widened to float16 when read.
+    bool multipliesPacked(DType t) const override { return t == DType::MXFP4; }
     DevicePool& pool() { return *pool_; }
     uint64_t peakBytes() const { return pool_->peakBytes(); }
 
@@ -71,9 +73,11 @@ private:
     void record(Status s);
     // Device copies of host data, in staging buffers that grow (pool allocations) and are reused.
     void* stage(int slot, const void* host, size_t bytes);
+    // The weight with its data (and an MXFP4 weight's scales, in ScaleSlot) in device memory:
+    // as it is when already in the pool, else staged. Null data when staging failed.
     WeightRef deviceWeight(const WeightRef& w, int slot);
 
-    enum Slot { WeightSlot, BiasSlot, PositionSlot, InvFreqSlot, SlotCount };
+    enum Slot { WeightSlot, BiasSlot, ScaleSlot, PositionSlot, InvFreqSlot, SlotCount };
     std::unique_ptr<DevicePool> pool_;
     cudaStream_t stream_ = nullptr;
     std::unique_ptr<CudaGemm> gemm_;

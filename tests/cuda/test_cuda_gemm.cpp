@@ -1,6 +1,6 @@
-// The device memory pool and the cuBLAS matrix product against the CPU reference, across token
-// counts, shapes (multiples of 8 and not) and the three weight types, stored row-major and
-// input-major.
+// The device memory pool and the matrix product against the CPU reference, across token counts,
+// shapes (multiples of 8 and not), the three plain weight types stored row-major and input-major,
+// and MXFP4 (the GEMV and the path through cuBLAS, and its decoding bit for bit).
 #include <QtTest>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "CudaDevice.h"
@@ -18,6 +19,7 @@
 #include "backend/Ops.h"
 #include "backend/cpu/CpuKernels.h"
 #include "core/DType.h"
+#include "format/Mxfp4.h"
 
 using namespace strata;
 using namespace strata::cudatest;
@@ -35,7 +37,7 @@ double inputRoundoff(DType t) {
     case DType::F32: return 0.0;
     case DType::U8:
     case DType::Q8_0:
-    case DType::MXFP4: break;  // packed: never reaches the CUDA product
+    case DType::MXFP4: break;  // packed: mxfp4MatchesCpu says how x is rounded
     }
     return 0.0;
 }
@@ -127,6 +129,27 @@ Check checkProduct(const std::vector<float>& got, const Reference& ref, int n, i
             }
         }
     return check;
+}
+
+// A random MXFP4 matrix in gpt-oss's layout, with its values. Scale bytes 116..122 put the
+// weights at 2^-12 .. 6 * 2^-5, as in gpt-oss's experts (rows of about 1/sqrt(cols)).
+struct Mxfp4Matrix {
+    std::vector<uint8_t> blocks, scales;
+    std::vector<float> values;
+};
+
+Mxfp4Matrix randomMxfp4(int64_t rows, int64_t cols, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> byte(0, 255), scale(116, 122);
+    Mxfp4Matrix m;
+    const int64_t groups = rows * cols / kMxfp4BlockElements;
+    m.blocks.resize(size_t(groups) * 16);
+    m.scales.resize(size_t(groups));
+    for (uint8_t& b : m.blocks) b = uint8_t(byte(rng));
+    for (uint8_t& s : m.scales) s = uint8_t(scale(rng));
+    m.values.resize(size_t(rows * cols));
+    dequantizeMxfp4Groups(m.blocks.data(), m.scales.data(), groups, m.values.data());
+    return m;
 }
 
 }  // namespace
@@ -413,8 +436,156 @@ private slots:
               check.accum, check.worstLoose, inputRoundoff(type) + check.accum);
     }
 
+    // MXFP4 weights, gpt-oss's expert shapes and a small odd one, at n on both sides of the GEMV's
+    // limit; "unaligned" puts the packed bytes, the scales and x off their 16-byte boundaries (the
+    // GEMV's scalar loads, the widening's byte loads).
+    //
+    // Tolerance: both sides multiply the same weights, exactly dequantised (the device's fp32
+    // table times a power of two is exact, see kernels/mxfp4.cu). Up to kMxfp4GemvMaxTokens the
+    // device multiplies fp32 x in fp32, so only the accumulation order differs: the 4 k 2^-24
+    // bound of matchesCpu against the fp32 product. Past it x is rounded to bf16 for cuBLAS, as
+    // for a BF16 weight: that bound against the product of bf16-rounded x, plus 2^-9 against fp32 x.
+    void mxfp4MatchesCpu_data() {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<bool>("aligned");
+        const int shapes[][2] = {{5760, 2880}, {37, 224}};
+        for (const auto& s : shapes)
+            for (int n : {1, 3, 8, 9, 17, 64}) {
+                const std::string name = "n" + std::to_string(n) + " " + std::to_string(s[0]) + "x" +
+                                         std::to_string(s[1]);
+                QTest::newRow(name.c_str()) << n << s[0] << s[1] << true;
+            }
+        for (auto [n, rows, cols] : {std::tuple{1, 37, 224}, std::tuple{3, 37, 224}, std::tuple{17, 37, 224},
+                                     std::tuple{3, 5760, 2880}, std::tuple{17, 5760, 2880}}) {
+            const std::string name = "n" + std::to_string(n) + " " + std::to_string(rows) + "x" +
+                                     std::to_string(cols) + " unaligned";
+            QTest::newRow(name.c_str()) << n << rows << cols << false;
+        }
+    }
+
+    void mxfp4MatchesCpu() {
+        QFETCH(int, n);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        QFETCH(bool, aligned);
+        std::mt19937 rng(uint32_t(n * 7901 + rows * 41 + cols * 11 + aligned));
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        std::vector<float> x(size_t(n) * cols);
+        for (float& v : x) v = 2.0f * normal(rng);
+        const Mxfp4Matrix m = randomMxfp4(rows, cols, uint32_t(rows * 3 + cols + n));
+        WeightRef hostW{m.blocks.data(), DType::MXFP4, rows, cols};
+        hostW.scales = m.scales.data();
+        const bool gemv = n <= kMxfp4GemvMaxTokens;
+        const Reference ref = cpuReference(x, n, hostW, m.values, gemv ? DType::F32 : DType::BF16);
+
+        // One byte (x: one float) past each buffer's start when unaligned.
+        const size_t skew = aligned ? 0 : 1;
+        PoolBuffer dX, dBlocks, dScales, dY;
+        {
+            auto a = pool_->allocateBuffer((x.size() + skew) * 4, "x"),
+                 b = pool_->allocateBuffer(m.blocks.size() + skew, "blocks"),
+                 c = pool_->allocateBuffer(m.scales.size() + skew, "scales"),
+                 d = pool_->allocateBuffer(ref.want.size() * 4, "y");
+            QVERIFY2(a.ok() && b.ok() && c.ok() && d.ok(), "the test pool is too small");
+            dX = std::move(*a);
+            dBlocks = std::move(*b);
+            dScales = std::move(*c);
+            dY = std::move(*d);
+        }
+        float* xAt = dX.as<float>() + skew;
+        uint8_t* blocksAt = dBlocks.as<uint8_t>() + skew;
+        uint8_t* scalesAt = dScales.as<uint8_t>() + skew;
+        QVERIFY(upload(xAt, x.data(), x.size() * 4).ok());
+        QVERIFY(upload(blocksAt, m.blocks.data(), m.blocks.size()).ok());
+        QVERIFY(upload(scalesAt, m.scales.data(), m.scales.size()).ok());
+        QVERIFY(cudaStatus(cudaMemset(dY.get(), 0xff, ref.want.size() * 4), "cudaMemset").ok());
+        WeightRef dW{blocksAt, DType::MXFP4, rows, cols};
+        dW.scales = scalesAt;
+        Status s = gemm_->matmul(xAt, n, dW, dY.as<float>());
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize").ok());
+        std::vector<float> got(ref.want.size());
+        QVERIFY(download(got.data(), dY.get(), got.size() * 4).ok());
+
+        const double u = gemv ? 0.0 : inputRoundoff(DType::BF16);
+        const Check check = checkProduct(got, ref, n, rows, cols, u, 0.0, gemv ? "in fp32" : "rounded to BF16");
+        QVERIFY2(check.failure.isEmpty(), qPrintable(check.failure));
+        qInfo("%s: max error / sum|x||w|: %.3g (bound %.3g), %.3g against fp32 x (bound %.3g)",
+              gemv ? "GEMV" : "widened to bf16 + cuBLAS", check.worstTight, check.accum, check.worstLoose,
+              u + check.accum);
+    }
+
+    // Every nibble with every scale byte, bit for bit against format/Mxfp4.cpp (itself checked
+    // against transformers): the widening to bf16 for all 256 scale bytes (the subnormal 2^-127 of
+    // byte 0, the infinities of 254 and 255, -0), and the GEMV for the bytes whose values are all
+    // finite (0 .. 252), read one weight at a time through one-hot rows of x.
+    void mxfp4DecodesEveryValueExactly() {
+        // Group g of a row holds the bytes 16 g .. 16 g + 15, so 16 groups hold every byte value.
+        const int64_t groupsPerRow = 16, cols = groupsPerRow * kMxfp4BlockElements;
+        auto rowOfEveryByte = [&](int64_t rows, std::vector<uint8_t>& blocks, std::vector<uint8_t>& scales) {
+            blocks.resize(size_t(rows * groupsPerRow * 16));
+            scales.resize(size_t(rows * groupsPerRow));
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t g = 0; g < groupsPerRow; ++g) {
+                    scales[size_t(r * groupsPerRow + g)] = uint8_t(r);
+                    for (int j = 0; j < 16; ++j) blocks[size_t((r * groupsPerRow + g) * 16 + j)] = uint8_t(16 * g + j);
+                }
+        };
+        std::vector<uint8_t> blocks, scales;
+        rowOfEveryByte(256, blocks, scales);
+        std::vector<float> want(size_t(256 * cols));
+        dequantizeMxfp4Groups(blocks.data(), scales.data(), 256 * groupsPerRow, want.data());
+
+        auto dBlocks = pool_->allocateBuffer(blocks.size()), dScales = pool_->allocateBuffer(scales.size()),
+             dWide = pool_->allocateBuffer(want.size() * 2);
+        QVERIFY(dBlocks.ok() && dScales.ok() && dWide.ok());
+        QVERIFY(upload(dBlocks->get(), blocks.data(), blocks.size()).ok());
+        QVERIFY(upload(dScales->get(), scales.data(), scales.size()).ok());
+        Status s = cudaMxfp4ToBf16(dBlocks->get(), dScales->as<uint8_t>(), 256 * groupsPerRow, dWide->get(), stream_);
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
+        std::vector<uint16_t> wide(want.size());
+        QVERIFY(download(wide.data(), dWide->get(), wide.size() * 2).ok());
+        for (size_t i = 0; i < want.size(); ++i) {
+            const float got = bf16ToFloat(wide[i]);
+            if (std::memcmp(&got, &want[i], 4) != 0)
+                QFAIL(qPrintable(QString("scale byte %1, element %2: bf16 %3, want %4")
+                                     .arg(i / size_t(cols)).arg(i % size_t(cols))
+                                     .arg(double(got), 0, 'g', 9).arg(double(want[i]), 0, 'g', 9)));
+        }
+
+        // The GEMV, eight one-hot tokens at a time: y[t, r] = w[r, column of t] exactly, every
+        // other term being an exact zero.
+        const int64_t rows = 253;
+        constexpr int n = int(kMxfp4GemvMaxTokens);
+        auto dX = pool_->allocateBuffer(size_t(n * cols) * 4), dY = pool_->allocateBuffer(size_t(n * rows) * 4);
+        QVERIFY(dX.ok() && dY.ok());
+        std::vector<float> x(size_t(n * cols)), y(size_t(n * rows));
+        for (int64_t c0 = 0; c0 < cols; c0 += n) {
+            std::fill(x.begin(), x.end(), 0.0f);
+            for (int t = 0; t < n; ++t) x[size_t(t * cols + c0 + t)] = 1.0f;
+            QVERIFY(upload(dX->get(), x.data(), x.size() * 4).ok());
+            s = cudaMxfp4Gemv(dX->as<float>(), n, dBlocks->get(), dScales->as<uint8_t>(), rows, cols, dY->as<float>(),
+                              stream_);
+            QVERIFY2(s.ok(), qPrintable(describe(s)));
+            QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
+            QVERIFY(download(y.data(), dY->get(), y.size() * 4).ok());
+            for (int t = 0; t < n; ++t)
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float w = want[size_t(r * cols + c0 + t)], got = y[size_t(t * rows + r)];
+                    if (got != w)
+                        QFAIL(qPrintable(QString("GEMV, scale byte %1, column %2: %3, want %4")
+                                             .arg(r).arg(c0 + t).arg(double(got), 0, 'g', 9)
+                                             .arg(double(w), 0, 'g', 9)));
+                }
+        }
+    }
+
     void productNeedsNoNewPoolMemoryOnceWarm() {
         QVERIFY(gemm_->reserveScratch(uint64_t(300) * 4096).ok());
+        QVERIFY(gemm_->reserveWeightScratch(uint64_t(64) * 4096).ok());
         auto dX = pool_->allocateBuffer(300 * 4096 * 4), dW = pool_->allocateBuffer(64 * 4096 * 4),
              dY = pool_->allocateBuffer(300 * 64 * 4);
         QVERIFY(dX.ok() && dW.ok() && dY.ok());
@@ -430,6 +601,14 @@ private slots:
                 s = gemm_->matmul(dX->as<float>(), n, inputMajor, dY->as<float>());
                 QVERIFY2(s.ok(), qPrintable(describe(s)));
             }
+        // MXFP4 (zero bytes: the weights are zeros): the GEMV needs nothing, the cuBLAS path its
+        // widened rows, reserved above.
+        WeightRef packed{dW->get(), DType::MXFP4, 64, 4096};
+        packed.scales = static_cast<const uint8_t*>(dW->get());
+        for (int n : {1, 8, 17, 300}) {
+            Status s = gemm_->matmul(dX->as<float>(), n, packed, dY->as<float>());
+            QVERIFY2(s.ok(), qPrintable(describe(s)));
+        }
         QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
         QCOMPARE(pool_->usedBytes(), used);
         QCOMPARE(pool_->allocationCount(), count);
@@ -474,7 +653,15 @@ private slots:
         QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{nullptr, DType::BF16, 64, 64}, dummy).ok());
         QVERIFY(!gemm_->matmul(dummy, 1, w, nullptr).ok());
         QVERIFY(gemm_->matmul(nullptr, 0, WeightRef{nullptr, DType::F32, 64, 64}, nullptr).ok());
+        // MXFP4: columns in whole groups of 32, scales present, never input-major; no packed Q8_0.
+        const auto* bytes = reinterpret_cast<const uint8_t*>(dummy);
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::MXFP4, 64, 48, bytes}, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::MXFP4, 64, 64, nullptr}, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 17, WeightRef{dummy, DType::MXFP4, 64, 64, bytes, true}, dummy).ok());
         QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::Q8_0, 64, 64}, dummy).ok());
+        QVERIFY(!cudaMxfp4Gemv(dummy, 9, dummy, bytes, 64, 64, dummy, stream_).ok());
+        QVERIFY(!cudaMxfp4ToBf16(dummy, bytes, -1, dummy, stream_).ok());
+        QVERIFY(!cudaMxfp4ToBf16(dummy, bytes, 4, reinterpret_cast<void*>(uintptr_t(258)), stream_).ok());
     }
 
     void releasesEverything() {

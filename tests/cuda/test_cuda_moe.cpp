@@ -1,7 +1,8 @@
 // The mixture-of-experts ops of the CUDA backend through CudaOps, as model code calls them, against
 // the CPU backend on the same inputs: gpt-oss's clamped SwiGLU, the gather of routed rows, the
-// weighted scatter back onto the residual and attention sinks. Inputs are random with fixed seeds;
-// each slot states its tolerance and why.
+// weighted scatter back onto the residual, attention sinks, and the product of MXFP4 weights held
+// in host memory (staged, scales and all) or in the pool. Inputs are random with fixed seeds; each
+// slot states its tolerance and why.
 #include <QtTest>
 
 #include <algorithm>
@@ -15,12 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "CudaGemm.h"
 #include "CudaKernels.h"
 #include "CudaOps.h"
 #include "CudaTestSupport.h"
 #include "backend/cpu/CpuKernels.h"
 #include "backend/cpu/CpuOps.h"
 #include "core/DType.h"
+#include "format/Mxfp4.h"
 
 using namespace strata;
 using namespace strata::cudatest;
@@ -146,6 +149,12 @@ private slots:
         auto ops = CudaOps::create(uint64_t(1) << 30);
         QVERIFY2(ops.ok(), qPrintable(ops.ok() ? QString() : describe(ops.error())));
         ops_ = std::move(ops.value());
+    }
+
+    // The model keeps MXFP4 experts packed for this backend; Q8_0 it still widens when read.
+    void multipliesMxfp4Packed() {
+        QVERIFY(ops_->multipliesPacked(DType::MXFP4));
+        QVERIFY(!ops_->multipliesPacked(DType::Q8_0));
     }
 
     void clampedSwiGlu_data() {
@@ -371,6 +380,73 @@ private slots:
         err = maxError(got, want, 0.1);
         qInfo("begin, accumulate, sinks, finish: max error %.3g", err);
         QVERIFY2(err < 1e-4, qPrintable(QString("max error %1 exceeds 1e-4").arg(err)));
+    }
+
+    void mxfp4Matmul_data() {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<bool>("inPool");
+        for (auto [rows, cols] : {std::pair{5760, 2880}, std::pair{37, 224}})
+            for (int n : {1, 3, 17, 64})
+                for (bool inPool : {false, true}) {
+                    const std::string name = "n" + std::to_string(n) + " " + std::to_string(rows) + "x" +
+                                             std::to_string(cols) + (inPool ? " in the pool" : " in host memory");
+                    QTest::newRow(name.c_str()) << n << rows << cols << inPool;
+                }
+    }
+
+    // CudaOps::matmul with the packed bytes and the scales in host memory (both staged) or in the
+    // pool, against CpuOps. Bounds as test_cuda_gemm's mxfp4MatchesCpu, against the fp32 product:
+    // the accumulation's 4 k 2^-24 sum|x||w| up to kMxfp4GemvMaxTokens tokens (fp32 x), plus 2^-9
+    // sum|x||w| beyond (x rounded to bf16 for cuBLAS).
+    void mxfp4Matmul() {
+        QFETCH(int, n);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        QFETCH(bool, inPool);
+        std::mt19937 rng(uint32_t(rows + cols * 3 + n * 5));
+        std::uniform_int_distribution<int> byte(0, 255), scale(116, 122);
+        const int64_t groups = int64_t(rows) * cols / kMxfp4BlockElements;
+        std::vector<uint8_t> blocks(size_t(groups) * 16), scales(static_cast<size_t>(groups));
+        for (uint8_t& b : blocks) b = uint8_t(byte(rng));
+        for (uint8_t& s : scales) s = uint8_t(scale(rng));
+        std::vector<float> values(size_t(rows) * cols);
+        dequantizeMxfp4Groups(blocks.data(), scales.data(), groups, values.data());
+        const std::vector<float> x = randomNormal(size_t(n) * cols, uint32_t(n + rows), 2.0f);
+
+        WeightRef hostW{blocks.data(), DType::MXFP4, rows, cols};
+        hostW.scales = scales.data();
+        std::vector<float> want(size_t(n) * rows), absSum(want.size());
+        cpu_.matmul(x.data(), n, hostW, want.data());
+        std::vector<float> absX(x.size()), absW(values.size());
+        for (size_t i = 0; i < x.size(); ++i) absX[i] = std::fabs(x[i]);
+        for (size_t i = 0; i < values.size(); ++i) absW[i] = std::fabs(values[i]);
+        cpu_.matmul(absX.data(), n, WeightRef{absW.data(), DType::F32, rows, cols}, absSum.data());
+
+        PoolBytes pooledBlocks(*ops_, blocks.data(), blocks.size()), pooledScales(*ops_, scales.data(), scales.size());
+        QVERIFY2(pooledBlocks.status().ok() && pooledScales.status().ok(), "cannot put the weight in the pool");
+        WeightRef w = hostW;
+        if (inPool) {
+            w.data = pooledBlocks.get();
+            w.scales = static_cast<const uint8_t*>(pooledScales.get());
+        }
+        DeviceVector dX(*ops_, x), dY(*ops_, std::vector<float>(want.size(), kNaN));
+        ops_->matmul(dX.get(), n, w, dY.get());
+        const std::vector<float> got = dY.read();
+        const Status s = ops_->takeError();
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+
+        const double accum = (4.0 * cols + 16.0) / 16777216.0;
+        const double bound = accum + (n <= kMxfp4GemvMaxTokens ? 0.0 : 1.0 / 512.0);
+        double worst = 0;
+        for (size_t i = 0; i < got.size(); ++i) {
+            QVERIFY2(std::isfinite(got[i]), qPrintable(QString("y[%1] = %2").arg(i).arg(got[i])));
+            const double scaleSum = std::max(double(absSum[i]), 1e-30);
+            worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / scaleSum);
+        }
+        qInfo("max error / sum|x||w|: %.3g (bound %.3g)", worst, bound);
+        QVERIFY2(worst <= bound, qPrintable(QString("max error %1 sum|x||w| exceeds %2").arg(worst).arg(bound)));
     }
 
     void rejectsBadArguments() {
