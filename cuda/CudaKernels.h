@@ -83,6 +83,31 @@ Status cudaAttentionAccumulateSplitKv(const float* dQ, int64_t n, const int32_t*
 Status cudaAttentionFinish(const AttentionState& dState, int64_t rows, int64_t headDim, float* dOut,
                            cudaStream_t stream);
 
+// Attention sinks (Ops::attentionSinks): merges one sink logit per head, dSinks[numHeads] stored
+// as sinkType (F32, BF16 or F16), into the state of n * numHeads rows as a key with a zero value.
+// A row that saw no key ends with max = its sink, sum = 1 and a zero accumulator.
+Status cudaAttentionSinks(const AttentionState& dState, int64_t n, int64_t numHeads, int64_t headDim,
+                          const void* dSinks, DType sinkType, cudaStream_t stream);
+
+// The mixture-of-experts blocks of Ops, mirroring cpu::clampedSwiGlu, cpu::gatherRows and
+// cpu::addScaledRows. The row indices and weights are HOST arrays, copied to stream-ordered
+// scratch (cudaMallocAsync), so they may be reused as soon as the call returns. The calls check
+// that indices are not negative; that they are below the row count of the matrix they index is
+// the caller's to ensure. Outputs must not overlap inputs.
+//
+// dOut [n, width] = (clamp(up, -limit, limit) + 1) * g * sigmoid(alpha * g), g = min(gate, limit),
+// with gate and up interleaved along the rows of dGateUp [n, 2 * width] (gate at even columns).
+Status cudaClampedSwiGlu(const float* dGateUp, int64_t n, int64_t width, float alpha, float limit, float* dOut,
+                         cudaStream_t stream);
+// dDst[i, :] = dSrc[rows[i], :] over rows of `width` floats: bit-exact copies.
+Status cudaGatherRows(const float* dSrc, int64_t width, std::span<const int32_t> rows, float* dDst,
+                      cudaStream_t stream);
+// dY[rows[i], :] += weights[i] * dSrc[i, :] in order of i: repeated rows take their terms one
+// after the other, never concurrently, each product and sum rounded on its own as on the CPU
+// (whose x86-64-v2 build has no fused multiply-add), so the two agree bit for bit.
+Status cudaAddScaledRows(float* dY, int64_t width, const float* dSrc, std::span<const int32_t> rows,
+                         std::span<const float> weights, cudaStream_t stream);
+
 // dOut[r] = index of the largest element of row r of dLogits [rows, cols]: the lowest index on
 // ties, NaN never wins, 0 when no element exceeds -inf, as greedyToken (sampling/Sampler.h).
 Status cudaArgmax(const float* dLogits, int64_t rows, int64_t cols, int32_t* dOut, cudaStream_t stream);

@@ -1,10 +1,12 @@
 #include "CudaOps.h"
 
 #include <new>
+#include <string>
 
 #include "CudaDevice.h"
 #include "CudaKernels.h"
 #include "DeviceWeightStreamer.h"
+#include "format/Mxfp4.h"
 
 namespace strata {
 
@@ -108,15 +110,45 @@ void* CudaOps::stage(int slot, const void* host, size_t bytes) {
 }
 
 WeightRef CudaOps::deviceWeight(const WeightRef& w, int slot) {
-    if (pool_->contains(w.data)) return w;
     WeightRef d = w;
-    d.data = stage(slot, w.data, size_t(w.rows * w.cols) * dtypeSize(w.dtype));
+    // Packed types by whole blocks (MXFP4: 16 bytes a 32-element group), as they are stored.
+    if (!pool_->contains(w.data)) d.data = stage(slot, w.data, size_t(dtypeBytes(w.dtype, w.rows * w.cols)));
+    if (w.dtype == DType::MXFP4 && w.scales && !pool_->contains(w.scales)) {
+        const size_t scaleBytes = size_t(w.rows * (w.cols / kMxfp4BlockElements));
+        d.scales = static_cast<const uint8_t*>(stage(ScaleSlot, w.scales, scaleBytes));
+        if (!d.scales) d.data = nullptr;
+    }
     return d;
 }
 
 void CudaOps::matmul(const float* x, int64_t n, const WeightRef& w, float* y) {
     const WeightRef d = deviceWeight(w, WeightSlot);
     if (d.data) record(gemm_->matmul(x, n, d, y));
+}
+
+void CudaOps::clampedSwiGlu(const float* gateUp, int64_t n, int64_t width, float alpha, float limit, float* out) {
+    record(cudaClampedSwiGlu(gateUp, n, width, alpha, limit, out, stream_));
+}
+
+void CudaOps::gatherRows(const float* src, int64_t width, std::span<const int32_t> rows, float* dst) {
+    record(cudaGatherRows(src, width, rows, dst, stream_));
+}
+
+void CudaOps::addScaledRows(float* y, int64_t width, const float* src, std::span<const int32_t> rows,
+                            std::span<const float> weights) {
+    record(cudaAddScaledRows(y, width, src, rows, weights, stream_));
+}
+
+void CudaOps::attentionSinks(const AttentionState& state, int64_t n, int64_t numHeads, int64_t headDim,
+                             const WeightRef& sinks) {
+    // The sinks are a weight: device memory from the weight source, or host memory (staged) in tests.
+    if (sinks.rows * sinks.cols != numHeads) {
+        record(badInput("attentionSinks: " + std::to_string(sinks.rows * sinks.cols) + " sinks for " +
+                        std::to_string(numHeads) + " heads"));
+        return;
+    }
+    const WeightRef d = deviceWeight(sinks, WeightSlot);
+    if (d.data) record(cudaAttentionSinks(state, n, numHeads, headDim, d.data, d.dtype, stream_));
 }
 
 void CudaOps::rmsNorm(const float* x, int64_t rows, const WeightRef& w, float eps, bool addOne, float* y) {

@@ -27,6 +27,8 @@ public:
     Status takeError() override;
     Result<std::unique_ptr<WeightSource>> makeWeightSource(const Checkpoint& checkpoint, const WeightLayout& layout,
                                                            const ResidencyPlan& plan) override;
+    // MXFP4 is multiplied packed (CudaGemm); Q8_0 is not, and is widened to float16 when read.
+    bool multipliesPacked(DType t) const override { return t == DType::MXFP4; }
     DevicePool& pool() { return *pool_; }
     uint64_t peakBytes() const { return pool_->peakBytes(); }
 
@@ -49,6 +51,13 @@ public:
                    float* y) override;
     void addWeightRows(float* y, int64_t rows, const WeightRef& w) override;
     void activate(float* x, int64_t count, Activation act) override;
+    // Row indices and weights go to stream-ordered scratch inside the kernels' host functions.
+    void clampedSwiGlu(const float* gateUp, int64_t n, int64_t width, float alpha, float limit, float* out) override;
+    void gatherRows(const float* src, int64_t width, std::span<const int32_t> rows, float* dst) override;
+    void addScaledRows(float* y, int64_t width, const float* src, std::span<const int32_t> rows,
+                       std::span<const float> weights) override;
+    void attentionSinks(const AttentionState& state, int64_t n, int64_t numHeads, int64_t headDim,
+                        const WeightRef& sinks) override;
     uint64_t deviceBytesFree() const override { return pool_->freeBytes(); }
     bool memoryIsHost() const override { return false; }
     HostMemory hostMemory() const override;
@@ -64,9 +73,11 @@ private:
     void record(Status s);
     // Device copies of host data, in staging buffers that grow (pool allocations) and are reused.
     void* stage(int slot, const void* host, size_t bytes);
+    // The weight with its data (and an MXFP4 weight's scales, in ScaleSlot) in device memory:
+    // as it is when already in the pool, else staged. Null data when staging failed.
     WeightRef deviceWeight(const WeightRef& w, int slot);
 
-    enum Slot { WeightSlot, BiasSlot, PositionSlot, InvFreqSlot, SlotCount };
+    enum Slot { WeightSlot, BiasSlot, ScaleSlot, PositionSlot, InvFreqSlot, SlotCount };
     std::unique_ptr<DevicePool> pool_;
     cudaStream_t stream_ = nullptr;
     std::unique_ptr<CudaGemm> gemm_;

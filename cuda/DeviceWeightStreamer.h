@@ -7,6 +7,10 @@
 // event, and a copy into a slot waits on an event recorded after the slot's last use: neither
 // stream waits on the host. A unit's copy is issued as soon as a slot is free, so with two slots
 // layer N+1 is in flight while layer N computes (N+2 as well with three).
+//
+// Units are copied byte for byte as the host streamer read them from the checkpoint: packed types
+// and raw U8 tensors (MXFP4's blocks and scale bytes) arrive on the device as they are stored,
+// never converted, and kernels dequantise them in the product.
 #include <cuda_runtime_api.h>
 
 #include <deque>

@@ -17,6 +17,9 @@
 // back. Decode (few tokens) gives too few blocks to fill the device, so the stream can be cut
 // into equal splits, grid.y blocks per pair, each writing its unnormalised output with its own max
 // and denominator; a second kernel folds those partials into the state.
+//
+// gpt-oss's attention sinks fold into the state between the accumulation and the finish: one
+// more key per head, with a logit of its own and a zero value (sinksKernel).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -26,6 +29,7 @@
 
 #include "CudaDevice.h"
 #include "CudaKernels.h"
+#include "WeightLoad.cuh"
 
 namespace strata {
 namespace {
@@ -111,6 +115,32 @@ __global__ void finishKernel(const float* acc, const float* __restrict__ sum, in
         const float l = sum[i / headDim];
         const float inv = l > 0.0f ? 1.0f / l : 0.0f;
         out[i] = acc[i] * inv;
+    }
+}
+
+// Attention sinks (gpt-oss), between the accumulation and the finish: each row's sink joins its
+// softmax as one more key with a zero value. One warp per state row; the arithmetic is
+// cpu::attentionSinks's, with the product and the sum of the denominator rounded separately as
+// there. Every lane reads the row's max and sum before lane 0 rewrites them (__syncwarp).
+template <typename Load>
+__global__ void sinksKernel(float* __restrict__ acc, float* __restrict__ rowMax, float* __restrict__ rowSum,
+                            int64_t rows, int64_t numHeads, int headDim, const void* __restrict__ sinks) {
+    const Load load;
+    const int lane = threadIdx.x % kWarp;
+    const int64_t warps = blockDim.x / kWarp;
+    for (int64_t r = int64_t(blockIdx.x) * warps + threadIdx.x / kWarp; r < rows; r += int64_t(gridDim.x) * warps) {
+        const float sink = load(sinks, r % numHeads);
+        const float oldMax = rowMax[r];
+        const float newMax = oldMax < sink ? sink : oldMax;  // std::max(oldMax, sink)
+        // A row that saw no key keeps a zero accumulator: its output stays zero.
+        const float correction = oldMax == -INFINITY ? 0.0f : expf(oldMax - newMax);
+        const float oldSum = rowSum[r];
+        for (int d = lane; d < headDim; d += kWarp) acc[r * headDim + d] *= correction;
+        __syncwarp();
+        if (lane == 0) {
+            rowSum[r] = __fadd_rn(__fmul_rn(oldSum, correction), expf(sink - newMax));
+            rowMax[r] = newMax;
+        }
     }
 }
 
@@ -448,6 +478,36 @@ Status cudaAttentionFinish(const AttentionState& dState, int64_t rows, int64_t h
     finishKernel<<<unsigned(gridBlocks(rows * headDim)), 256, 0, stream>>>(dState.acc, dState.sum, rows, headDim,
                                                                           dOut);
     return cudaStatus(cudaGetLastError(), "cudaAttentionFinish launch");
+}
+
+Status cudaAttentionSinks(const AttentionState& dState, int64_t n, int64_t numHeads, int64_t headDim,
+                          const void* dSinks, DType sinkType, cudaStream_t stream) {
+    if (n < 0 || numHeads <= 0 || n > std::numeric_limits<int64_t>::max() / numHeads)
+        return badInput("cudaAttentionSinks: " + std::to_string(n) + " tokens of " + std::to_string(numHeads) +
+                        " heads are out of range");
+    const int64_t rows = n * numHeads;
+    STRATA_TRY(checkState("cudaAttentionSinks", dState, rows, headDim));
+    if (rows == 0) return Status::success();
+    if (!dSinks) return badInput("cudaAttentionSinks: null sinks pointer");
+    constexpr int kSinkThreads = 128;  // four rows per block
+    const unsigned blocks = unsigned(std::clamp<int64_t>((rows + 3) / 4, 1, 4096));
+    const int d = int(headDim);
+    switch (sinkType) {
+    case DType::F32:
+        sinksKernel<LoadF32><<<blocks, kSinkThreads, 0, stream>>>(dState.acc, dState.max, dState.sum, rows, numHeads,
+                                                                  d, dSinks);
+        break;
+    case DType::BF16:
+        sinksKernel<LoadBF16><<<blocks, kSinkThreads, 0, stream>>>(dState.acc, dState.max, dState.sum, rows,
+                                                                   numHeads, d, dSinks);
+        break;
+    case DType::F16:
+        sinksKernel<LoadF16><<<blocks, kSinkThreads, 0, stream>>>(dState.acc, dState.max, dState.sum, rows, numHeads,
+                                                                  d, dSinks);
+        break;
+    default: return badInput("cudaAttentionSinks: sinks must be stored as F32, BF16 or F16");
+    }
+    return cudaStatus(cudaGetLastError(), "cudaAttentionSinks launch");
 }
 
 Status cudaAttentionAccumulateSplitKv(const float* dQ, int64_t n, const int32_t* positions,

@@ -1,5 +1,6 @@
-// The device memory pool and the cuBLAS matrix product against the CPU reference, across token
-// counts, shapes (multiples of 8 and not) and the three weight types.
+// The device memory pool and the matrix product against the CPU reference, across token counts,
+// shapes (multiples of 8 and not), the three plain weight types stored row-major and input-major,
+// and MXFP4 (the GEMV and the path through cuBLAS, and its decoding bit for bit).
 #include <QtTest>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "CudaDevice.h"
@@ -17,6 +19,7 @@
 #include "backend/Ops.h"
 #include "backend/cpu/CpuKernels.h"
 #include "core/DType.h"
+#include "format/Mxfp4.h"
 
 using namespace strata;
 using namespace strata::cudatest;
@@ -34,7 +37,7 @@ double inputRoundoff(DType t) {
     case DType::F32: return 0.0;
     case DType::U8:
     case DType::Q8_0:
-    case DType::MXFP4: break;  // packed: never reaches the CUDA product
+    case DType::MXFP4: break;  // packed: mxfp4MatchesCpu says how x is rounded
     }
     return 0.0;
 }
@@ -56,6 +59,97 @@ Status upload(void* dst, const void* src, size_t bytes) {
 }
 Status download(void* dst, const void* src, size_t bytes) {
     return cudaStatus(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy from the device");
+}
+
+// The CPU references a device product is checked against. `values` are the stored weight's values
+// widened, in [rows, cols] order whatever the storage order.
+struct Reference {
+    std::vector<float> want;         // the fp32 product
+    std::vector<float> wantRounded;  // the product of x rounded as the device rounds it (xRounding)
+    std::vector<float> absSum;       // sum_k |x_k| |w_k| per output: the scale of every bound
+    std::vector<double> rowAbsW;     // sum_k |w_k| per weight row: F16's subnormal inputs
+};
+
+Reference cpuReference(const std::vector<float>& x, int n, const WeightRef& hostW, const std::vector<float>& values,
+                       DType xRounding) {
+    const int64_t rows = hostW.rows, cols = hostW.cols;
+    Reference ref;
+    ref.want.resize(size_t(n) * size_t(rows));
+    ref.wantRounded.resize(ref.want.size());
+    ref.absSum.resize(ref.want.size());
+    cpu::matmul(x.data(), n, hostW, ref.want.data());
+    std::vector<float> xr(x.size()), absX(x.size()), absW(values.size());
+    for (size_t i = 0; i < x.size(); ++i) xr[i] = roundTo(xRounding, x[i]), absX[i] = std::fabs(xr[i]);
+    for (size_t i = 0; i < values.size(); ++i) absW[i] = std::fabs(values[i]);
+    cpu::matmul(xr.data(), n, hostW, ref.wantRounded.data());
+    cpu::matmul(absX.data(), n, WeightRef{absW.data(), DType::F32, rows, cols}, ref.absSum.data());
+    ref.rowAbsW.assign(size_t(rows), 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) ref.rowAbsW[size_t(r)] += absW[size_t(r * cols + c)];
+    return ref;
+}
+
+struct Check {
+    QString failure;  // empty when every output is within its bounds
+    double worstTight = 0, worstLoose = 0, accum = 0;
+};
+
+// Accumulation: fp32 over k = cols terms, on the device and in the reference, in any order; 4 k u
+// rather than 2 k u leaves room for tensor cores that truncate when they align addends. Against
+// the product of x rounded as on the device only that; against the fp32 product also u, the unit
+// roundoff of x's rounding, and F16's subnormal inputs (absolute `subnormal` per |w|).
+Check checkProduct(const std::vector<float>& got, const Reference& ref, int n, int64_t rows, int64_t cols, double u,
+                   double subnormal, const QString& rounding) {
+    Check check;
+    check.accum = (4.0 * double(cols) + 16.0) * kU32;
+    for (int t = 0; t < n; ++t)
+        for (int64_t r = 0; r < rows; ++r) {
+            const size_t i = size_t(t) * size_t(rows) + size_t(r);
+            if (!std::isfinite(got[i])) {
+                check.failure = QString("y[%1, %2] = %3").arg(t).arg(r).arg(got[i]);
+                return check;
+            }
+            const double scaleSum = std::max(double(ref.absSum[i]), 1e-30);
+            const double tight = std::fabs(double(got[i]) - ref.wantRounded[i]);
+            const double loose = std::fabs(double(got[i]) - ref.want[i]);
+            check.worstTight = std::max(check.worstTight, tight / scaleSum);
+            check.worstLoose = std::max(check.worstLoose, loose / scaleSum);
+            if (tight > check.accum * scaleSum) {
+                check.failure = QString("y[%1, %2] = %3, CPU with x %4: %5; error %6 > %7 sum|x||w|")
+                                    .arg(t).arg(r).arg(got[i], 0, 'g', 9).arg(rounding)
+                                    .arg(ref.wantRounded[i], 0, 'g', 9).arg(tight / scaleSum).arg(check.accum);
+                return check;
+            }
+            const double bound = (u + check.accum) * scaleSum + subnormal * ref.rowAbsW[size_t(r)];
+            if (loose > bound) {
+                check.failure = QString("y[%1, %2] = %3, fp32 CPU: %4; error %5 exceeds the bound %6")
+                                    .arg(t).arg(r).arg(got[i], 0, 'g', 9).arg(ref.want[i], 0, 'g', 9)
+                                    .arg(loose).arg(bound);
+                return check;
+            }
+        }
+    return check;
+}
+
+// A random MXFP4 matrix in gpt-oss's layout, with its values. Scale bytes 116..122 put the
+// weights at 2^-12 .. 6 * 2^-5, as in gpt-oss's experts (rows of about 1/sqrt(cols)).
+struct Mxfp4Matrix {
+    std::vector<uint8_t> blocks, scales;
+    std::vector<float> values;
+};
+
+Mxfp4Matrix randomMxfp4(int64_t rows, int64_t cols, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> byte(0, 255), scale(116, 122);
+    Mxfp4Matrix m;
+    const int64_t groups = rows * cols / kMxfp4BlockElements;
+    m.blocks.resize(size_t(groups) * 16);
+    m.scales.resize(size_t(groups));
+    for (uint8_t& b : m.blocks) b = uint8_t(byte(rng));
+    for (uint8_t& s : m.scales) s = uint8_t(scale(rng));
+    m.values.resize(size_t(rows * cols));
+    dequantizeMxfp4Groups(m.blocks.data(), m.scales.data(), groups, m.values.data());
+    return m;
 }
 
 }  // namespace
@@ -264,71 +358,234 @@ private slots:
 
         // Three references on the CPU: the fp32 product, the product of x rounded as the device
         // rounds it, and sum |x||w| per output, the scale of every rounding bound.
-        const WeightRef hostW{storedW, type, rows, cols};
-        std::vector<float> want(size_t(n) * rows), wantRounded(want.size()), absSum(want.size());
-        cpu::matmul(x.data(), n, hostW, want.data());
-        std::vector<float> xr(x.size()), absX(x.size()), absW(w.size());
-        for (size_t i = 0; i < x.size(); ++i) xr[i] = roundTo(type, x[i]), absX[i] = std::fabs(xr[i]);
-        for (size_t i = 0; i < w.size(); ++i) absW[i] = std::fabs(w[i]);
-        cpu::matmul(xr.data(), n, hostW, wantRounded.data());
-        cpu::matmul(absX.data(), n, WeightRef{absW.data(), DType::F32, rows, cols}, absSum.data());
-        std::vector<double> rowAbsW(size_t(rows), 0.0);
-        for (int r = 0; r < rows; ++r)
-            for (int c = 0; c < cols; ++c) rowAbsW[size_t(r)] += absW[size_t(r) * cols + c];
+        const Reference ref = cpuReference(x, n, WeightRef{storedW, type, rows, cols}, w, type);
+        std::vector<float> got;
+        runProduct(x, n, storedW, wBytes, WeightRef{nullptr, type, rows, cols}, got);
+        if (QTest::currentTestFailed()) return;
 
-        PoolBuffer dX, dW, dY;
-        {
-            auto a = pool_->allocateBuffer(x.size() * 4, "x"), b = pool_->allocateBuffer(wBytes, "W"),
-                 c = pool_->allocateBuffer(want.size() * 4, "y");
-            QVERIFY2(a.ok() && b.ok() && c.ok(), "the test pool is too small");
-            dX = std::move(*a);
-            dW = std::move(*b);
-            dY = std::move(*c);
-        }
-        QVERIFY(upload(dX.get(), x.data(), x.size() * 4).ok());
-        QVERIFY(upload(dW.get(), storedW, wBytes).ok());
-        // NaN everywhere first: an output the product fails to write cannot pass.
-        QVERIFY(cudaStatus(cudaMemset(dY.get(), 0xff, want.size() * 4), "cudaMemset").ok());
-
-        Status s = gemm_->matmul(dX.as<float>(), n, WeightRef{dW.get(), type, rows, cols}, dY.as<float>());
-        QVERIFY2(s.ok(), qPrintable(describe(s)));
-        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize").ok());
-        std::vector<float> got(want.size());
-        QVERIFY(download(got.data(), dY.get(), got.size() * 4).ok());
-
-        // Accumulation: fp32 over k = cols terms, on the device and in the reference, in any order;
-        // 4 k u rather than 2 k u leaves room for tensor cores that truncate when they align addends.
-        const double accum = (4.0 * cols + 16.0) * kU32;
-        const double u = inputRoundoff(type);
-        const double subnormal = type == DType::F16 ? std::ldexp(1.0, -25) : 0.0;
-        double worstTight = 0, worstLoose = 0;
-        for (int t = 0; t < n; ++t)
-            for (int r = 0; r < rows; ++r) {
-                const size_t i = size_t(t) * rows + r;
-                if (!std::isfinite(got[i])) QFAIL(qPrintable(QString("y[%1, %2] = %3").arg(t).arg(r).arg(got[i])));
-                const double scaleSum = std::max(double(absSum[i]), 1e-30);
-                const double tight = std::fabs(double(got[i]) - wantRounded[i]);
-                const double loose = std::fabs(double(got[i]) - want[i]);
-                worstTight = std::max(worstTight, tight / scaleSum);
-                worstLoose = std::max(worstLoose, loose / scaleSum);
-                if (tight > accum * scaleSum)
-                    QFAIL(qPrintable(QString("y[%1, %2] = %3, CPU with x rounded to %4: %5; error %6 > %7 sum|x||w|")
-                                         .arg(t).arg(r).arg(got[i], 0, 'g', 9)
-                                         .arg(QString::fromLatin1(dtypeName(type).data()))
-                                         .arg(wantRounded[i], 0, 'g', 9).arg(tight / scaleSum).arg(accum)));
-                const double bound = (u + accum) * scaleSum + subnormal * rowAbsW[size_t(r)];
-                if (loose > bound)
-                    QFAIL(qPrintable(QString("y[%1, %2] = %3, fp32 CPU: %4; error %5 exceeds the bound %6")
-                                         .arg(t).arg(r).arg(got[i], 0, 'g', 9).arg(want[i], 0, 'g', 9)
-                                         .arg(loose).arg(bound)));
-            }
+        const Check check = checkProduct(got, ref, n, rows, cols, inputRoundoff(type),
+                                         type == DType::F16 ? std::ldexp(1.0, -25) : 0.0,
+                                         "rounded to " + QString::fromLatin1(dtypeName(type).data()));
+        QVERIFY2(check.failure.isEmpty(), qPrintable(check.failure));
         qInfo("max error / sum|x||w|: %.3g against x rounded as on the device (bound %.3g), %.3g against fp32 x "
               "(bound %.3g)",
-              worstTight, accum, worstLoose, u + accum);
+              check.worstTight, check.accum, check.worstLoose, inputRoundoff(type) + check.accum);
+    }
+
+    // Input-major weights ([cols, rows] as stored, gpt-oss's bf16 experts): the same product with
+    // the other transpose flag, so the same bounds as matchesCpu.
+    void inputMajorMatchesCpu_data() {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<int>("wType");
+        auto row = [](int n, int rows, int cols, DType t) {
+            const std::string name = "n" + std::to_string(n) + " " + std::to_string(rows) + "x" +
+                                     std::to_string(cols) + " " + std::string(dtypeName(t));
+            QTest::newRow(name.c_str()) << n << rows << cols << int(t);
+        };
+        // gpt-oss's bf16 gate_up experts ([2880, 5760] stored) and odd shapes; the other types on
+        // the small ones only (the flag is the same for all).
+        for (int n : {1, 3, 17, 64}) {
+            row(n, 5760, 2880, DType::BF16);
+            row(n, 33, 100, DType::BF16);
+        }
+        for (DType t : {DType::F16, DType::F32})
+            for (int n : {1, 17}) {
+                row(n, 33, 100, t);
+                row(n, 257, 1000, t);
+            }
+    }
+
+    void inputMajorMatchesCpu() {
+        QFETCH(int, n);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        QFETCH(int, wType);
+        const DType type = DType(wType);
+        std::mt19937 rng(uint32_t(n * 7907 + rows * 37 + cols * 13 + wType));
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        std::vector<float> x(size_t(n) * cols);
+        for (float& v : x) v = 2.0f * normal(rng);
+        const float scale = 1.0f / std::sqrt(float(cols));
+        // Stored [cols, rows]; `w` keeps the values in [rows, cols] order for the bounds.
+        std::vector<float> stored(size_t(rows) * cols), w(stored.size());
+        std::vector<uint16_t> stored16(type == DType::F32 ? 0 : stored.size());
+        for (int c = 0; c < cols; ++c)
+            for (int r = 0; r < rows; ++r) {
+                const size_t at = size_t(c) * rows + r;
+                float v = scale * normal(rng);
+                if (type == DType::BF16) stored16[at] = floatToBf16(v), v = bf16ToFloat(stored16[at]);
+                else if (type == DType::F16) stored16[at] = floatToF16(v), v = f16ToFloat(stored16[at]);
+                stored[at] = v;
+                w[size_t(r) * cols + c] = v;
+            }
+        const void* storedW = type == DType::F32 ? static_cast<const void*>(stored.data()) : stored16.data();
+        WeightRef hostW{storedW, type, rows, cols};
+        hostW.inputMajor = true;
+        const Reference ref = cpuReference(x, n, hostW, w, type);
+        std::vector<float> got;
+        runProduct(x, n, storedW, stored.size() * dtypeSize(type), WeightRef{nullptr, type, rows, cols, nullptr, true},
+                   got);
+        if (QTest::currentTestFailed()) return;
+        const Check check = checkProduct(got, ref, n, rows, cols, inputRoundoff(type),
+                                         type == DType::F16 ? std::ldexp(1.0, -25) : 0.0,
+                                         "rounded to " + QString::fromLatin1(dtypeName(type).data()));
+        QVERIFY2(check.failure.isEmpty(), qPrintable(check.failure));
+        qInfo("max error / sum|x||w|: %.3g (bound %.3g), %.3g against fp32 x (bound %.3g)", check.worstTight,
+              check.accum, check.worstLoose, inputRoundoff(type) + check.accum);
+    }
+
+    // MXFP4 weights, gpt-oss's expert shapes and a small odd one, at n on both sides of the GEMV's
+    // limit; "unaligned" puts the packed bytes, the scales and x off their 16-byte boundaries (the
+    // GEMV's scalar loads, the widening's byte loads).
+    //
+    // Tolerance: both sides multiply the same weights, exactly dequantised (the device's fp32
+    // table times a power of two is exact, see kernels/mxfp4.cu). Up to kMxfp4GemvMaxTokens the
+    // device multiplies fp32 x in fp32, so only the accumulation order differs: the 4 k 2^-24
+    // bound of matchesCpu against the fp32 product. Past it x is rounded to bf16 for cuBLAS, as
+    // for a BF16 weight: that bound against the product of bf16-rounded x, plus 2^-9 against fp32 x.
+    void mxfp4MatchesCpu_data() {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::addColumn<bool>("aligned");
+        const int shapes[][2] = {{5760, 2880}, {37, 224}};
+        for (const auto& s : shapes)
+            for (int n : {1, 3, 8, 9, 17, 64}) {
+                const std::string name = "n" + std::to_string(n) + " " + std::to_string(s[0]) + "x" +
+                                         std::to_string(s[1]);
+                QTest::newRow(name.c_str()) << n << s[0] << s[1] << true;
+            }
+        for (auto [n, rows, cols] : {std::tuple{1, 37, 224}, std::tuple{3, 37, 224}, std::tuple{17, 37, 224},
+                                     std::tuple{3, 5760, 2880}, std::tuple{17, 5760, 2880}}) {
+            const std::string name = "n" + std::to_string(n) + " " + std::to_string(rows) + "x" +
+                                     std::to_string(cols) + " unaligned";
+            QTest::newRow(name.c_str()) << n << rows << cols << false;
+        }
+    }
+
+    void mxfp4MatchesCpu() {
+        QFETCH(int, n);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        QFETCH(bool, aligned);
+        std::mt19937 rng(uint32_t(n * 7901 + rows * 41 + cols * 11 + aligned));
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        std::vector<float> x(size_t(n) * cols);
+        for (float& v : x) v = 2.0f * normal(rng);
+        const Mxfp4Matrix m = randomMxfp4(rows, cols, uint32_t(rows * 3 + cols + n));
+        WeightRef hostW{m.blocks.data(), DType::MXFP4, rows, cols};
+        hostW.scales = m.scales.data();
+        const bool gemv = n <= kMxfp4GemvMaxTokens;
+        const Reference ref = cpuReference(x, n, hostW, m.values, gemv ? DType::F32 : DType::BF16);
+
+        // One byte (x: one float) past each buffer's start when unaligned.
+        const size_t skew = aligned ? 0 : 1;
+        PoolBuffer dX, dBlocks, dScales, dY;
+        {
+            auto a = pool_->allocateBuffer((x.size() + skew) * 4, "x"),
+                 b = pool_->allocateBuffer(m.blocks.size() + skew, "blocks"),
+                 c = pool_->allocateBuffer(m.scales.size() + skew, "scales"),
+                 d = pool_->allocateBuffer(ref.want.size() * 4, "y");
+            QVERIFY2(a.ok() && b.ok() && c.ok() && d.ok(), "the test pool is too small");
+            dX = std::move(*a);
+            dBlocks = std::move(*b);
+            dScales = std::move(*c);
+            dY = std::move(*d);
+        }
+        float* xAt = dX.as<float>() + skew;
+        uint8_t* blocksAt = dBlocks.as<uint8_t>() + skew;
+        uint8_t* scalesAt = dScales.as<uint8_t>() + skew;
+        QVERIFY(upload(xAt, x.data(), x.size() * 4).ok());
+        QVERIFY(upload(blocksAt, m.blocks.data(), m.blocks.size()).ok());
+        QVERIFY(upload(scalesAt, m.scales.data(), m.scales.size()).ok());
+        QVERIFY(cudaStatus(cudaMemset(dY.get(), 0xff, ref.want.size() * 4), "cudaMemset").ok());
+        WeightRef dW{blocksAt, DType::MXFP4, rows, cols};
+        dW.scales = scalesAt;
+        Status s = gemm_->matmul(xAt, n, dW, dY.as<float>());
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize").ok());
+        std::vector<float> got(ref.want.size());
+        QVERIFY(download(got.data(), dY.get(), got.size() * 4).ok());
+
+        const double u = gemv ? 0.0 : inputRoundoff(DType::BF16);
+        const Check check = checkProduct(got, ref, n, rows, cols, u, 0.0, gemv ? "in fp32" : "rounded to BF16");
+        QVERIFY2(check.failure.isEmpty(), qPrintable(check.failure));
+        qInfo("%s: max error / sum|x||w|: %.3g (bound %.3g), %.3g against fp32 x (bound %.3g)",
+              gemv ? "GEMV" : "widened to bf16 + cuBLAS", check.worstTight, check.accum, check.worstLoose,
+              u + check.accum);
+    }
+
+    // Every nibble with every scale byte, bit for bit against format/Mxfp4.cpp (itself checked
+    // against transformers): the widening to bf16 for all 256 scale bytes (the subnormal 2^-127 of
+    // byte 0, the infinities of 254 and 255, -0), and the GEMV for the bytes whose values are all
+    // finite (0 .. 252), read one weight at a time through one-hot rows of x.
+    void mxfp4DecodesEveryValueExactly() {
+        // Group g of a row holds the bytes 16 g .. 16 g + 15, so 16 groups hold every byte value.
+        const int64_t groupsPerRow = 16, cols = groupsPerRow * kMxfp4BlockElements;
+        auto rowOfEveryByte = [&](int64_t rows, std::vector<uint8_t>& blocks, std::vector<uint8_t>& scales) {
+            blocks.resize(size_t(rows * groupsPerRow * 16));
+            scales.resize(size_t(rows * groupsPerRow));
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t g = 0; g < groupsPerRow; ++g) {
+                    scales[size_t(r * groupsPerRow + g)] = uint8_t(r);
+                    for (int j = 0; j < 16; ++j) blocks[size_t((r * groupsPerRow + g) * 16 + j)] = uint8_t(16 * g + j);
+                }
+        };
+        std::vector<uint8_t> blocks, scales;
+        rowOfEveryByte(256, blocks, scales);
+        std::vector<float> want(size_t(256 * cols));
+        dequantizeMxfp4Groups(blocks.data(), scales.data(), 256 * groupsPerRow, want.data());
+
+        auto dBlocks = pool_->allocateBuffer(blocks.size()), dScales = pool_->allocateBuffer(scales.size()),
+             dWide = pool_->allocateBuffer(want.size() * 2);
+        QVERIFY(dBlocks.ok() && dScales.ok() && dWide.ok());
+        QVERIFY(upload(dBlocks->get(), blocks.data(), blocks.size()).ok());
+        QVERIFY(upload(dScales->get(), scales.data(), scales.size()).ok());
+        Status s = cudaMxfp4ToBf16(dBlocks->get(), dScales->as<uint8_t>(), 256 * groupsPerRow, dWide->get(), stream_);
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
+        std::vector<uint16_t> wide(want.size());
+        QVERIFY(download(wide.data(), dWide->get(), wide.size() * 2).ok());
+        for (size_t i = 0; i < want.size(); ++i) {
+            const float got = bf16ToFloat(wide[i]);
+            if (std::memcmp(&got, &want[i], 4) != 0)
+                QFAIL(qPrintable(QString("scale byte %1, element %2: bf16 %3, want %4")
+                                     .arg(i / size_t(cols)).arg(i % size_t(cols))
+                                     .arg(double(got), 0, 'g', 9).arg(double(want[i]), 0, 'g', 9)));
+        }
+
+        // The GEMV, eight one-hot tokens at a time: y[t, r] = w[r, column of t] exactly, every
+        // other term being an exact zero.
+        const int64_t rows = 253;
+        constexpr int n = int(kMxfp4GemvMaxTokens);
+        auto dX = pool_->allocateBuffer(size_t(n * cols) * 4), dY = pool_->allocateBuffer(size_t(n * rows) * 4);
+        QVERIFY(dX.ok() && dY.ok());
+        std::vector<float> x(size_t(n * cols)), y(size_t(n * rows));
+        for (int64_t c0 = 0; c0 < cols; c0 += n) {
+            std::fill(x.begin(), x.end(), 0.0f);
+            for (int t = 0; t < n; ++t) x[size_t(t * cols + c0 + t)] = 1.0f;
+            QVERIFY(upload(dX->get(), x.data(), x.size() * 4).ok());
+            s = cudaMxfp4Gemv(dX->as<float>(), n, dBlocks->get(), dScales->as<uint8_t>(), rows, cols, dY->as<float>(),
+                              stream_);
+            QVERIFY2(s.ok(), qPrintable(describe(s)));
+            QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
+            QVERIFY(download(y.data(), dY->get(), y.size() * 4).ok());
+            for (int t = 0; t < n; ++t)
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float w = want[size_t(r * cols + c0 + t)], got = y[size_t(t * rows + r)];
+                    if (got != w)
+                        QFAIL(qPrintable(QString("GEMV, scale byte %1, column %2: %3, want %4")
+                                             .arg(r).arg(c0 + t).arg(double(got), 0, 'g', 9)
+                                             .arg(double(w), 0, 'g', 9)));
+                }
+        }
     }
 
     void productNeedsNoNewPoolMemoryOnceWarm() {
         QVERIFY(gemm_->reserveScratch(uint64_t(300) * 4096).ok());
+        QVERIFY(gemm_->reserveWeightScratch(uint64_t(64) * 4096).ok());
         auto dX = pool_->allocateBuffer(300 * 4096 * 4), dW = pool_->allocateBuffer(64 * 4096 * 4),
              dY = pool_->allocateBuffer(300 * 64 * 4);
         QVERIFY(dX.ok() && dW.ok() && dY.ok());
@@ -340,7 +597,18 @@ private slots:
             for (int n : {1, 17, 300}) {
                 Status s = gemm_->matmul(dX->as<float>(), n, WeightRef{dW->get(), t, 64, 4096}, dY->as<float>());
                 QVERIFY2(s.ok(), qPrintable(describe(s)));
+                const WeightRef inputMajor{dW->get(), t, 64, 4096, nullptr, true};
+                s = gemm_->matmul(dX->as<float>(), n, inputMajor, dY->as<float>());
+                QVERIFY2(s.ok(), qPrintable(describe(s)));
             }
+        // MXFP4 (zero bytes: the weights are zeros): the GEMV needs nothing, the cuBLAS path its
+        // widened rows, reserved above.
+        WeightRef packed{dW->get(), DType::MXFP4, 64, 4096};
+        packed.scales = static_cast<const uint8_t*>(dW->get());
+        for (int n : {1, 8, 17, 300}) {
+            Status s = gemm_->matmul(dX->as<float>(), n, packed, dY->as<float>());
+            QVERIFY2(s.ok(), qPrintable(describe(s)));
+        }
         QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "sync").ok());
         QCOMPARE(pool_->usedBytes(), used);
         QCOMPARE(pool_->allocationCount(), count);
@@ -385,6 +653,15 @@ private slots:
         QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{nullptr, DType::BF16, 64, 64}, dummy).ok());
         QVERIFY(!gemm_->matmul(dummy, 1, w, nullptr).ok());
         QVERIFY(gemm_->matmul(nullptr, 0, WeightRef{nullptr, DType::F32, 64, 64}, nullptr).ok());
+        // MXFP4: columns in whole groups of 32, scales present, never input-major; no packed Q8_0.
+        const auto* bytes = reinterpret_cast<const uint8_t*>(dummy);
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::MXFP4, 64, 48, bytes}, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::MXFP4, 64, 64, nullptr}, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 17, WeightRef{dummy, DType::MXFP4, 64, 64, bytes, true}, dummy).ok());
+        QVERIFY(!gemm_->matmul(dummy, 1, WeightRef{dummy, DType::Q8_0, 64, 64}, dummy).ok());
+        QVERIFY(!cudaMxfp4Gemv(dummy, 9, dummy, bytes, 64, 64, dummy, stream_).ok());
+        QVERIFY(!cudaMxfp4ToBf16(dummy, bytes, -1, dummy, stream_).ok());
+        QVERIFY(!cudaMxfp4ToBf16(dummy, bytes, 4, reinterpret_cast<void*>(uintptr_t(258)), stream_).ok());
     }
 
     void releasesEverything() {
@@ -395,6 +672,32 @@ private slots:
     }
 
 private:
+    // y = x * W^T on the device through CudaGemm, W uploaded from `stored` (wBytes) into the
+    // pool; `w` gives the type, shape and storage order. y starts as NaN, so an output the
+    // product fails to write cannot pass.
+    void runProduct(const std::vector<float>& x, int n, const void* stored, size_t wBytes, WeightRef w,
+                    std::vector<float>& y) {
+        PoolBuffer dX, dW, dY;
+        const size_t yFloats = size_t(n) * size_t(w.rows);
+        {
+            auto a = pool_->allocateBuffer(x.size() * 4, "x"), b = pool_->allocateBuffer(wBytes, "W"),
+                 c = pool_->allocateBuffer(yFloats * 4, "y");
+            QVERIFY2(a.ok() && b.ok() && c.ok(), "the test pool is too small");
+            dX = std::move(*a);
+            dW = std::move(*b);
+            dY = std::move(*c);
+        }
+        QVERIFY(upload(dX.get(), x.data(), x.size() * 4).ok());
+        QVERIFY(upload(dW.get(), stored, wBytes).ok());
+        QVERIFY(cudaStatus(cudaMemset(dY.get(), 0xff, yFloats * 4), "cudaMemset").ok());
+        w.data = dW.get();
+        Status s = gemm_->matmul(dX.as<float>(), n, w, dY.as<float>());
+        QVERIFY2(s.ok(), qPrintable(describe(s)));
+        QVERIFY(cudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize").ok());
+        y.resize(yFloats);
+        QVERIFY(download(y.data(), dY.get(), yFloats * 4).ok());
+    }
+
     uint64_t totalDeviceMemory_ = 0;
     std::unique_ptr<DevicePool> pool_;
     cudaStream_t stream_ = nullptr;
