@@ -96,8 +96,8 @@ Status askCommand(const std::vector<std::string>& argv) {
         std::printf("### %zu. %s\n\n%s\n\n", i + 1, questions.value()[i].c_str(), r.text.c_str());
         generated += r.generatedTokens;
         prefilled += r.promptTokens;
-        Turn q{0, TurnRole::User, questions.value()[i], r.promptTokens, 0, 0, 0};
-        Turn a{0, TurnRole::Assistant, r.text, r.generatedTokens, 0, r.prefillSeconds * 1000, r.decodeSeconds * 1000};
+        Turn q{0, TurnRole::User, questions.value()[i], r.promptTokens, 0, 0, 0, {}};
+        Turn a{0, TurnRole::Assistant, r.text, r.generatedTokens, 0, r.prefillSeconds * 1000, r.decodeSeconds * 1000, {}};
         STRATA_TRY(sessions.appendTurn(id.value(), q));
         STRATA_TRY(sessions.appendTurn(id.value(), a));
     }
