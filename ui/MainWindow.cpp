@@ -82,8 +82,14 @@ SavedConversation readConversation(const QString& root, const QString& id) {
     auto turns = (*store)->turns(id.toStdString());
     if (!info.ok() || !turns.ok()) return out;
     out.modelPath = QString::fromStdString(info->modelPath);
-    for (const Turn& t : *turns)
-        if (t.role != TurnRole::System) out.turns.push_back({t.role == TurnRole::User, QString::fromStdString(t.text), {}});
+    for (const Turn& t : *turns) {
+        if (t.role == TurnRole::System) continue;
+        TranscriptTurn turn;
+        turn.user = t.role == TurnRole::User;
+        turn.text = QString::fromStdString(t.text);
+        turn.reasoning = QString::fromStdString(t.reasoning);
+        out.turns.push_back(turn);
+    }
     return out;
 }
 
@@ -352,6 +358,8 @@ void MainWindow::connectController() {
     });
     connect(controller_, &EngineController::textStreamed, this,
             [this](qint64, const QString& text) { transcript_->appendAnswer(text); });
+    connect(controller_, &EngineController::reasoningStreamed, this,
+            [this](qint64, const QString& text) { transcript_->appendReasoning(text); });
     connect(controller_, &EngineController::progressed, this, [this](const app::JobProgress& p) {
         showJobState(p);
         gauges_->showProgress(p.prefill ? tr("prefill") : tr("decode"), p.done, p.total, p.tokensPerSecond, p.etaSeconds);
@@ -367,6 +375,8 @@ void MainWindow::connectController() {
                        .arg(o.generatedTokens)
                        .arg(seconds(o.decodeSeconds))
                        .arg(o.stopReason);
+            // A gpt-oss model that wrote reasoning but no answer: said, not left as an empty answer.
+            if (!o.answerMissing.isEmpty()) note = tr("No answer: %1. %2").arg(o.answerMissing, note);
             currentSession_ = o.sessionId;
         } else {
             note = o.cancelled ? tr("Stopped: %1").arg(o.error) : tr("Failed: %1").arg(o.error);

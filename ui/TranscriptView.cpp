@@ -44,6 +44,7 @@ QString escapeMarkdown(const QString& text) {
 }
 
 constexpr const char* kLinkScheme = "strata-source";
+constexpr const char* kReasoningScheme = "strata-reasoning";  // the disclosure of a turn's reasoning
 
 }  // namespace
 
@@ -62,6 +63,8 @@ TranscriptView::TranscriptView(QWidget* parent) : QTextBrowser(parent) {
         const int index = url.path().toInt(&ok);
         if (url.scheme() == QLatin1String(kLinkScheme) && ok && index >= 0 && size_t(index) < links_.size())
             emit sourceRequested(links_[size_t(index)]);
+        if (url.scheme() == QLatin1String(kReasoningScheme) && ok && index >= 0 && size_t(index) < turns_.size())
+            setReasoningShown(size_t(index), !turns_[size_t(index)].reasoningShown);
     });
     render();
 }
@@ -94,7 +97,19 @@ QString TranscriptView::markdownOf(const TranscriptTurn& turn) const {
         text.replace(QLatin1Char('\n'), QStringLiteral("  \n> "));
         return QStringLiteral("**%1**\n\n> %2\n").arg(tr("You"), text);
     }
-    return QStringLiteral("**%1**\n\n%2\n").arg(tr("Strata"), turn.text.isEmpty() ? QStringLiteral("…") : turn.text);
+    return QStringLiteral("%1\n").arg(turn.text.isEmpty() ? QStringLiteral("…") : turn.text);
+}
+
+// The reasoning is the model's text as it wrote it: quoted and shown as typed, its citations not
+// linked (the answer is what cites).
+QString TranscriptView::reasoningMarkdown(const TranscriptTurn& turn, size_t index) const {
+    if (turn.reasoning.isEmpty()) return {};
+    const QString label = turn.reasoningShown ? tr("▾ Reasoning") : tr("▸ Reasoning");
+    QString md = QStringLiteral("[%1](%2:%3)\n\n").arg(label, QLatin1String(kReasoningScheme)).arg(index);
+    if (!turn.reasoningShown) return md;
+    QString text = escapeMarkdown(turn.reasoning.trimmed());
+    text.replace(QLatin1Char('\n'), QStringLiteral("  \n> "));
+    return md + QStringLiteral("> %1\n\n").arg(text);
 }
 
 QString TranscriptView::linkSources(const QString& markdown) {
@@ -126,9 +141,11 @@ void TranscriptView::render() {
     links_.clear();
     QString markdown;
     if (turns_.empty()) markdown = welcome_;
-    for (const TranscriptTurn& turn : turns_) {
+    for (size_t i = 0; i < turns_.size(); ++i) {
+        const TranscriptTurn& turn = turns_[i];
         const QString part = markdownOf(turn);
-        markdown += turn.user ? part : linkSources(part);
+        if (turn.user) markdown += part;
+        else markdown += QStringLiteral("**%1**\n\n").arg(tr("Strata")) + reasoningMarkdown(turn, i) + linkSources(part);
         if (!turn.note.isEmpty()) markdown += QStringLiteral("\n*%1*\n").arg(escapeMarkdown(turn.note));
         markdown += QStringLiteral("\n---\n\n");
     }
@@ -147,24 +164,43 @@ void TranscriptView::setTurns(std::vector<TranscriptTurn> turns) {
 }
 
 void TranscriptView::addQuestion(const QString& text, const QString& note) {
-    turns_.push_back({true, text, note});
+    TranscriptTurn question;
+    question.text = text;
+    question.note = note;
+    turns_.push_back(question);
     render();
 }
 
 void TranscriptView::beginAnswer() {
-    turns_.push_back({false, QString(), QString()});
+    TranscriptTurn answer;
+    answer.user = false;
+    turns_.push_back(answer);
     render();
 }
 
+TranscriptTurn& TranscriptView::answerTurn() {
+    if (turns_.empty() || turns_.back().user) beginAnswer();
+    return turns_.back();
+}
+
 void TranscriptView::appendAnswer(const QString& piece) {
-    if (turns_.empty() || turns_.back().user) turns_.push_back({false, QString(), QString()});
-    turns_.back().text += piece;
+    answerTurn().text += piece;
     if (!renderTimer_.isActive()) renderTimer_.start();
 }
 
+void TranscriptView::appendReasoning(const QString& piece) {
+    answerTurn().reasoning += piece;
+    if (!renderTimer_.isActive()) renderTimer_.start();
+}
+
+void TranscriptView::setReasoningShown(size_t index, bool shown) {
+    if (index >= turns_.size() || turns_[index].reasoningShown == shown) return;
+    turns_[index].reasoningShown = shown;
+    render();
+}
+
 void TranscriptView::finishAnswer(const QString& note) {
-    if (turns_.empty() || turns_.back().user) turns_.push_back({false, QString(), QString()});
-    turns_.back().note = note;
+    answerTurn().note = note;
     renderTimer_.stop();
     render();
 }

@@ -4,7 +4,8 @@
 // 120-180]", "[scan.pdf, page 3, OCR 94%]") turned into a link that opens that place in the
 // document. A model's answer is untrusted text: raw HTML in it is shown as typed, never
 // interpreted, and a citation of a place the document does not have is said to be one rather
-// than linked.
+// than linked. A gpt-oss model's reasoning (its analysis channel) comes before its answer as a
+// "Reasoning" disclosure, collapsed until clicked.
 #include <QHash>
 #include <QList>
 #include <QString>
@@ -19,6 +20,8 @@ struct TranscriptTurn {
     bool user = true;
     QString text;
     QString note;  // shown small under the turn: "stopped", "312 tokens in 4.1 s", ...
+    QString reasoning;  // an answer's reasoning, shown only when opened
+    bool reasoningShown = false;
 };
 
 // A place in a document, as a cited source line names it.
@@ -47,6 +50,9 @@ public:
     void addQuestion(const QString& text, const QString& note = {});
     void beginAnswer();
     void appendAnswer(const QString& piece);  // rendered at most every 100 ms while streaming
+    void appendReasoning(const QString& piece);  // likewise, into the answer's reasoning
+    // Opens or closes the reasoning of turn `index` (what clicking its disclosure does).
+    void setReasoningShown(size_t index, bool shown);
     void finishAnswer(const QString& note);
     void clearTranscript();
     const std::vector<TranscriptTurn>& turns() const { return turns_; }
@@ -68,6 +74,8 @@ signals:
 private:
     void render();
     QString markdownOf(const TranscriptTurn& turn) const;
+    QString reasoningMarkdown(const TranscriptTurn& turn, size_t index) const;
+    TranscriptTurn& answerTurn();  // the answer being streamed, begun if there is none
     // The answer's Markdown with each cited source made a link, or marked as missing.
     QString linkSources(const QString& markdown);
 

@@ -9,6 +9,7 @@
 #include "Commands.h"
 #include "ProgressLine.h"
 #include "SessionFlags.h"
+#include "session/AnswerChannels.h"
 #include "session/SessionJob.h"
 #include "core/Clock.h"
 #include "core/ProcessMemory.h"
@@ -90,14 +91,26 @@ Status askCommand(const std::vector<std::string>& argv) {
     STRATA_TRY(results);
     const double seconds = secondsSince(start);
 
+    // A gpt-oss model's answers: the final channel to stdout, the reasoning kept with the turn (and
+    // with --show-reasoning on stderr); one with no answer is said to have none.
+    const bool onChannels = answersOnChannels(model.config().modelType, job->chat);
+    std::vector<std::string> unanswered;
     int64_t generated = 0, prefilled = 0;
     for (size_t i = 0; i < requests.size(); ++i) {
         const GenerationResult& r = results.value()[i];
-        std::printf("### %zu. %s\n\n%s\n\n", i + 1, questions.value()[i].c_str(), r.text.c_str());
+        const TranscriptAnswer answer = transcriptAnswerOf(r.text, onChannels, r.stopReason);
+        if (args->has("show-reasoning") && !answer.reasoning.empty()) {
+            std::fflush(stdout);
+            std::fprintf(stderr, "--- reasoning, question %zu ---\n%s\n--- end of reasoning ---\n", i + 1,
+                         answer.reasoning.c_str());
+        }
+        std::printf("### %zu. %s\n\n%s\n\n", i + 1, questions.value()[i].c_str(), answer.text.c_str());
+        if (!answer.missing.empty()) unanswered.push_back("question " + std::to_string(i + 1) + ": " + answer.missing);
         generated += r.generatedTokens;
         prefilled += r.promptTokens;
-        Turn q{0, TurnRole::User, questions.value()[i], r.promptTokens, 0, 0, 0};
-        Turn a{0, TurnRole::Assistant, r.text, r.generatedTokens, 0, r.prefillSeconds * 1000, r.decodeSeconds * 1000};
+        Turn q{0, TurnRole::User, questions.value()[i], r.promptTokens, 0, 0, 0, {}};
+        Turn a{0, TurnRole::Assistant, answer.text, r.generatedTokens, 0, r.prefillSeconds * 1000, r.decodeSeconds * 1000,
+               answer.reasoning};
         STRATA_TRY(sessions.appendTurn(id.value(), q));
         STRATA_TRY(sessions.appendTurn(id.value(), a));
     }
@@ -111,7 +124,11 @@ Status askCommand(const std::vector<std::string>& argv) {
                  groupDigits(generated).c_str(), first.decodeSeconds, formatBytes(k.diskBytesRead).c_str(),
                  formatBytes(model.streamer().stats().bytesRead).c_str(), groupDigits(int64_t(peakResidentBytes())).c_str(),
                  formatBytes(peakResidentBytes()).c_str());
-    return {};
+    if (unanswered.empty()) return {};
+    std::string list;
+    for (const std::string& u : unanswered) list += (list.empty() ? "" : "; ") + u;
+    return badInput(std::to_string(unanswered.size()) + " of " + std::to_string(requests.size()) +
+                    " questions have no answer (" + list + ")");
 }
 
 }  // namespace strata::cli

@@ -94,6 +94,9 @@ std::vector<CommandSpec> buildSpecs() {
                   {"raw", "", "continue the prompt as plain text, without the chat format"},
                   {"chat", "", "use the model family's chat format even when the model ships no chat template"},
                   {"no-think", "", "turn off Qwen3's thinking"},
+                  {"show-reasoning", "",
+                   "print a gpt-oss model's reasoning (its analysis channel) to stderr, between marker lines; stdout "
+                   "has the answer alone either way"},
                   {"ignore-eos", "", "go on past the model's end-of-answer token"},
                   {"session", "ID", "ask a follow-up in a saved session: only the new question is prefilled"},
                   {"resume", "ID", "finish the job of a session that was stopped, killed or paused by a full disk"},
@@ -123,6 +126,7 @@ std::vector<CommandSpec> buildSpecs() {
                   {"max-tokens", "N", "the longest answer, in tokens (default 256)"},
                   {"stop", "TEXT", "end an answer where this text appears", true},
                   {"ignore-eos", "", "go on past the model's end-of-answer token"},
+                  {"show-reasoning", "", "print a gpt-oss model's reasoning for each question to stderr"},
               },
               modelFlags(kRunContext), samplingFlags(), sessionFlags())});
     specs.push_back(

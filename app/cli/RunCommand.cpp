@@ -22,6 +22,7 @@
 #include "core/ProcessMemory.h"
 #include "MediaTurn.h"
 #include "runtime/Generator.h"
+#include "session/AnswerChannels.h"
 #include "session/SessionTurn.h"
 #include "tokenizer/ChatTemplate.h"
 #include "tokenizer/Tokenizer.h"
@@ -58,16 +59,61 @@ Result<PromptFormat> promptFormat(const CliArguments& args, const ModelConfig& c
     return format;
 }
 
-// Streams the answer to stdout and progress to stderr.
-GenerationCallbacks streamingCallbacks(ProgressLine& progress) {
+// --show-reasoning: a gpt-oss answer's reasoning (its analysis channel) on stderr between two
+// marker lines, as it streams; stdout has the answer alone either way.
+class ReasoningEcho {
+public:
+    ReasoningEcho(bool show, ProgressLine& progress) : show_(show), progress_(progress) {}
+    bool shown() const { return show_; }
+    void piece(std::string_view text) {
+        if (!show_ || text.empty()) return;
+        if (!open_) {
+            progress_.finish();  // on a line of its own, not after the progress line
+            std::fputs("--- reasoning ---\n", stderr);
+        }
+        open_ = true;
+        std::fwrite(text.data(), 1, text.size(), stderr);
+        std::fflush(stderr);
+    }
+    void close() {
+        if (!open_) return;
+        std::fputs("\n--- end of reasoning ---\n", stderr);
+        std::fflush(stderr);
+        open_ = false;
+    }
+
+private:
+    bool show_;
+    ProgressLine& progress_;
+    bool open_ = false;
+};
+
+// Streams the answer to stdout and progress to stderr (where the reasoning goes too, if shown:
+// then the decode progress is left out, which would cut it up).
+GenerationCallbacks streamingCallbacks(ProgressLine& progress, ReasoningEcho& echo) {
     GenerationCallbacks callbacks;
-    callbacks.onText = [](std::string_view piece) {
+    callbacks.onText = [&echo](std::string_view piece) {
+        echo.close();
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
     };
-    callbacks.onProgress = [&progress](const GenerationProgress& p) { progress.update(p); };
+    callbacks.onProgress = [&progress, &echo](const GenerationProgress& p) {
+        if (echo.shown() && p.phase == GenerationPhase::Decode) progress.finish();
+        else progress.update(p);
+    };
     callbacks.pauseRequested = stopSignalled;
     return callbacks;
+}
+
+// A gpt-oss answer that has no final-channel text (the token limit reached while reasoning, a
+// tool call) is an error, saying why, rather than its reasoning passed off as the answer.
+Status requireAnswer(const TranscriptAnswer& answer, const std::string& stopReason, const ReasoningEcho& echo) {
+    if (answer.missing.empty()) return {};
+    std::string hint;
+    if (stopReason == "max tokens") hint = "; raise --max-tokens";
+    if (!echo.shown() && !answer.reasoning.empty())
+        hint += std::string(hint.empty() ? "; " : ", or ") + "--show-reasoning prints its reasoning";
+    return badInput(answer.missing + hint);
 }
 
 // Ends the streamed answer and prints the run's figures.
@@ -90,10 +136,11 @@ void printSummary(TransformerModel& model, const GenerationResult& r, const KvCa
 }
 
 // Runs a session turn (new, follow-up or resume) with the answer streamed, then the figures.
-Status runTurn(TransformerModel& model, ProgressLine& progress,
+Status runTurn(TransformerModel& model, ProgressLine& progress, ReasoningEcho& echo,
                const std::function<Result<SessionTurnResult>(const SessionTurnCallbacks&)>& run) {
     SessionTurnCallbacks callbacks;
-    callbacks.generation = streamingCallbacks(progress);
+    callbacks.generation = streamingCallbacks(progress, echo);
+    callbacks.onReasoning = [&echo](std::string_view piece) { echo.piece(piece); };
     callbacks.onSessionSaved = [](const std::string& id, int64_t saved, int64_t total) {
         if (saved > 0)
             std::fprintf(stderr, "session %s: resuming at prompt token %s of %s\n", id.c_str(),
@@ -107,9 +154,10 @@ Status runTurn(TransformerModel& model, ProgressLine& progress,
     };
     auto result = run(callbacks);
     progress.finish();
+    echo.close();
     STRATA_TRY(result);
     printSummary(model, result->generation, result->kv);
-    return {};
+    return requireAnswer(result->answer, result->generation.stopReason, echo);
 }
 
 // Pages that yield no text even with OCR are said before the job starts, and the user goes on or
@@ -208,13 +256,16 @@ Status resumeJob(const CliArguments& args, const std::string& id) {
     // An answer paused part-way is printed as far as it went, and goes on from there.
     auto paused = pausedAnswer(*store.value(), id);
     STRATA_TRY(paused);
+    ReasoningEcho echo(args.has("show-reasoning"), progress);
     if (paused.value()) {
         std::fprintf(stderr, "session %s: continuing its answer after %s tokens\n", id.c_str(),
                      groupDigits(paused.value()->tokens).c_str());
+        echo.piece(paused.value()->reasoning);
+        if (!paused.value()->text.empty()) echo.close();
         std::fwrite(paused.value()->text.data(), 1, paused.value()->text.size(), stdout);
         std::fflush(stdout);
     }
-    return runTurn(*loaded->model, progress, [&](const SessionTurnCallbacks& callbacks) {
+    return runTurn(*loaded->model, progress, echo, [&](const SessionTurnCallbacks& callbacks) {
         return resumeSessionTurn(*store.value(), *loaded->model, *tokenizer.value(), id, options.value(),
                                  checkpoint.value(), callbacks);
     });
@@ -320,8 +371,12 @@ Status runCommand(const std::vector<std::string>& argv) {
     job.sampling = sampling.value();
     if (!args->has("ignore-eos")) job.stopTokenIds = stopTokens(model.config(), *tokenizer.value());
     job.stopStrings = args->all("stop");
-    // The sample question has a one-line answer.
-    if (!args->has("prompt") && !args->has("prompt-file") && job.stopStrings.empty()) job.stopStrings = {"\n"};
+    // The sample question has a one-line answer (after a gpt-oss model's reasoning, which has lines
+    // of its own: there the answer's end token ends it).
+    const bool onChannels = answersOnChannels(model.config().modelType, job.chat);
+    if (!args->has("prompt") && !args->has("prompt-file") && job.stopStrings.empty() && !onChannels)
+        job.stopStrings = {"\n"};
+    ReasoningEcho echo(args->has("show-reasoning"), progress);
 
     const int64_t needed = job.contextBefore + int64_t(job.promptIds.size());
     if (model.config().maxPositions > 0 && needed > model.config().maxPositions)
@@ -336,12 +391,17 @@ Status runCommand(const std::vector<std::string>& argv) {
         options->persist = false;
         auto kv = KvCache::create(*loaded->ops, model.config(), options.value());
         STRATA_TRY(kv);
-        auto result = generate(model, tokenizer.value().get(), *kv.value(), requestFor(job), streamingCallbacks(progress));
+        GenerationCallbacks callbacks = streamingCallbacks(progress, echo);
+        ChannelStream channels(callbacks.onText, [&echo](std::string_view piece) { echo.piece(piece); });
+        if (onChannels) callbacks.onText = [&channels](std::string_view piece) { channels.push(piece); };
+        auto result = generate(model, tokenizer.value().get(), *kv.value(), requestFor(job), callbacks);
         progress.finish();
         STRATA_TRY(result);
         if (result->stopReason == "paused") return cancelled("stopped by a signal; with --no-save there is nothing to resume");
+        if (onChannels) channels.finish();
+        echo.close();
         printSummary(model, result.value(), kv.value()->stats());
-        return {};
+        return requireAnswer(transcriptAnswerOf(result->text, onChannels, result->stopReason), result->stopReason, echo);
     }
 
     SessionTurnRequest turn;
@@ -353,7 +413,7 @@ Status runCommand(const std::vector<std::string>& argv) {
     turn.job = std::move(job);
     STRATA_ASSIGN(turn.kv, kvCacheOptions(args.value(), {}));
     STRATA_ASSIGN(turn.checkpointTokens, checkpointTokens(args.value(), turn.kv.blockTokens));
-    return runTurn(model, progress, [&](const SessionTurnCallbacks& callbacks) {
+    return runTurn(model, progress, echo, [&](const SessionTurnCallbacks& callbacks) {
         return runSessionTurn(*sessions, model, *tokenizer.value(), std::move(turn), callbacks);
     });
 }

@@ -97,9 +97,15 @@ Result<LoadedModel> loadModel(const std::filesystem::path& path, const ModelOpti
 std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& tokenizer) {
     std::vector<int32_t> ids = config.eosTokenIds;
     for (int32_t id : tokenizer.eosIds()) ids.push_back(id);
-    // End-of-turn markers of the chat formats.
-    for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end_of_text|>"})
+    // End-of-turn markers of the chat formats. Harmony (gpt-oss) ends its turn with <|return|>, or
+    // with <|call|> for a tool call (Strata runs none: the answer is said to be missing).
+    for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end_of_text|>", "<|return|>", "<|call|>"})
         if (auto id = tokenizer.tokenId(marker)) ids.push_back(*id);
+    // Harmony's <|end|> ends a message, after which the model goes on with the next (the answer
+    // after the reasoning): it never stops generation, whatever a converted vocabulary calls it.
+    if (auto format = chatFormatForModelType(config.modelType); format.ok() && format.value() == ChatFormat::Harmony)
+        if (auto end = tokenizer.tokenId("<|end|>"))
+            ids.erase(std::remove(ids.begin(), ids.end(), *end), ids.end());
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     return ids;

@@ -38,7 +38,8 @@ struct LoadedModel {
 // The backend for options.vramBudget, the model with options, and its tokenizer.
 Result<LoadedModel> loadModel(const std::filesystem::path& path, const ModelOptions& options, int threads = 0);
 
-// The ids that end an answer: the config's and tokenizer's EOS and the chat formats' end-of-turn markers.
+// The ids that end an answer: the config's and tokenizer's EOS and the chat formats' end-of-turn
+// markers (for gpt-oss <|return|> and <|call|>, never <|end|>).
 std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& tokenizer);
 
 struct PromptFormat {

@@ -50,6 +50,7 @@ EngineController::EngineController(QObject* parent)
     connect(worker_, &EngineWorker::jobSkipped, this, [this](qint64) { --queued_; });
     connect(worker_, &EngineWorker::sessionSaved, this, &EngineController::sessionSaved);
     connect(worker_, &EngineWorker::textStreamed, this, &EngineController::textStreamed);
+    connect(worker_, &EngineWorker::reasoningStreamed, this, &EngineController::reasoningStreamed);
     connect(worker_, &EngineWorker::progressed, this, &EngineController::progressed);
     connect(worker_, &EngineWorker::jobFinished, this, [this](const JobOutcome& outcome) {
         runningJob_ = 0;

@@ -58,7 +58,8 @@ signals:
     void jobQueued(qint64 jobId, int queuedJobs);
     void jobStarted(qint64 jobId);
     void sessionSaved(qint64 jobId, const QString& sessionId);
-    void textStreamed(qint64 jobId, const QString& text);
+    void textStreamed(qint64 jobId, const QString& text);  // the answer (a gpt-oss model's final channel)
+    void reasoningStreamed(qint64 jobId, const QString& text);  // a gpt-oss model's analysis channel
     void progressed(const strata::app::JobProgress& progress);
     void jobFinished(const strata::app::JobOutcome& outcome);
     void busyChanged(bool busy);

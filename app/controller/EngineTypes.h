@@ -75,7 +75,11 @@ struct JobOutcome {
     bool diskFull = false;
     QString error;
     QString stopReason;
-    QString answer;
+    QString answer;     // as the transcript keeps it: a gpt-oss model's final channel
+    QString reasoning;  // a gpt-oss model's analysis channel
+    // A gpt-oss answer the model never wrote: why (the token limit reached while reasoning, a tool
+    // call); empty otherwise.
+    QString answerMissing;
     qint64 promptTokens = 0;
     qint64 generatedTokens = 0;
     double prefillSeconds = 0;

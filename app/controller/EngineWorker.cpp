@@ -124,6 +124,8 @@ Result<SessionTurnResult> EngineWorker::runTurn(const JobRequest& request, const
         // An answer paused part-way shows as far as it went, then goes on.
         auto paused = pausedAnswer(*store, request.resumeSessionId.toStdString());
         STRATA_TRY(paused);
+        if (paused.value() && callbacks.onReasoning && !paused.value()->reasoning.empty())
+            callbacks.onReasoning(paused.value()->reasoning);
         if (paused.value() && callbacks.generation.onText) callbacks.generation.onText(paused.value()->text);
         return resumeSessionTurn(*store, *model_, *tokenizer_, request.resumeSessionId.toStdString(), kv, checkpoint,
                                  callbacks);
@@ -200,6 +202,9 @@ void EngineWorker::run(qint64 jobId, const JobRequest& request) {
     callbacks.generation.onText = [&](std::string_view piece) {
         emit textStreamed(jobId, QString::fromUtf8(piece.data(), qsizetype(piece.size())));
     };
+    callbacks.onReasoning = [&](std::string_view piece) {
+        emit reasoningStreamed(jobId, QString::fromUtf8(piece.data(), qsizetype(piece.size())));
+    };
     callbacks.generation.onProgress = [&](const GenerationProgress& p) {
         const bool prefill = p.phase == GenerationPhase::Prefill;
         const auto now = std::chrono::steady_clock::now();
@@ -222,7 +227,9 @@ void EngineWorker::run(qint64 jobId, const JobRequest& request) {
         outcome.sessionId = qs(result->sessionId);
         outcome.cancelled = g.stopReason == "cancelled";
         outcome.stopReason = qs(g.stopReason);
-        outcome.answer = qs(g.text);
+        outcome.answer = qs(result->answer.text);
+        outcome.reasoning = qs(result->answer.reasoning);
+        outcome.answerMissing = qs(result->answer.missing);
         outcome.promptTokens = g.promptTokens;
         outcome.generatedTokens = g.generatedTokens;
         outcome.prefillSeconds = g.prefillSeconds;

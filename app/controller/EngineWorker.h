@@ -39,6 +39,7 @@ signals:
     void jobSkipped(qint64 jobId);
     void sessionSaved(qint64 jobId, const QString& sessionId);
     void textStreamed(qint64 jobId, const QString& text);
+    void reasoningStreamed(qint64 jobId, const QString& text);
     void progressed(const strata::app::JobProgress& progress);
     void jobFinished(const strata::app::JobOutcome& outcome);
 

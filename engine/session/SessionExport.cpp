@@ -49,6 +49,13 @@ std::vector<std::vector<const Attachment*>> attachmentsByTurn(const SessionConte
     return byTurn;
 }
 
+// A turn's reasoning (a gpt-oss answer's analysis channel) before its answer, as a quote.
+std::string quotedReasoning(const std::string& reasoning) {
+    std::string md = "> **Reasoning**\n>\n> ";
+    for (char c : reasoning) md += c == '\n' ? std::string("\n> ") : std::string(1, c);
+    return md + "\n\n";
+}
+
 std::string roleHeading(TurnRole role) {
     switch (role) {
     case TurnRole::System: return "System";
@@ -99,6 +106,7 @@ Result<std::string> exportMarkdown(SessionStore& store, const std::string& id) {
             md += "> Attached: " + oneLine(a->path.filename().string()) + " (" + a->kind + ", " +
                   groupDigits(a->tokenCount) + " tokens, SHA-256 `" + a->sha256 + "`)\n";
         if (!byTurn[i].empty()) md += "\n";
+        if (!t.reasoning.empty()) md += quotedReasoning(t.reasoning);
         md += t.text;
         if (t.text.empty() || t.text.back() != '\n') md += "\n";
     }
@@ -136,14 +144,14 @@ Result<std::string> exportJson(SessionStore& store, const std::string& id) {
         nlohmann::ordered_json attached = nlohmann::ordered_json::array();
         for (const Attachment* a : byTurn[i])
             attached.push_back({{"name", a->path.filename().string()}, {"sha256", a->sha256}, {"tokens", a->tokenCount}});
-        doc["turns"].push_back({{"index", t.index},
-                                {"role", toString(t.role)},
-                                {"text", t.text},
-                                {"tokens", t.tokenCount},
-                                {"created_at", formatUtcTime(t.createdAt)},
-                                {"prefill_ms", t.prefillMs},
-                                {"decode_ms", t.decodeMs},
-                                {"attachments", attached}});
+        nlohmann::ordered_json turn = {{"index", t.index}, {"role", toString(t.role)}, {"text", t.text}};
+        if (!t.reasoning.empty()) turn["reasoning"] = t.reasoning;
+        turn["tokens"] = t.tokenCount;
+        turn["created_at"] = formatUtcTime(t.createdAt);
+        turn["prefill_ms"] = t.prefillMs;
+        turn["decode_ms"] = t.decodeMs;
+        turn["attachments"] = attached;
+        doc["turns"].push_back(std::move(turn));
     }
     // Text that is not valid UTF-8 (a model can emit a broken byte sequence) is replaced by
     // U+FFFD rather than making the export fail.

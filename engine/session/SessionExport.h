@@ -15,7 +15,8 @@ Result<std::string> exportMarkdown(SessionStore& store, const std::string& id);
 // {"format": "strata-session", "version": 1, "id", "title", "model": {"path", "fingerprint"},
 //  "created_at", "updated_at" (ISO 8601 UTC), "state", "context_tokens",
 //  "attachments": [{"name", "path", "sha256", "bytes", "kind", "tokens", "added_at"}],
-//  "turns": [{"index", "role", "text", "tokens", "created_at", "prefill_ms", "decode_ms"}]}
+//  "turns": [{"index", "role", "text", ["reasoning",] "tokens", "created_at", "prefill_ms", "decode_ms"}]}
+// A turn's "reasoning" (a gpt-oss answer's analysis channel) is there when the turn has any.
 Result<std::string> exportJson(SessionStore& store, const std::string& id);
 
 // "2024-05-01T12:34:56Z" for a Unix time in milliseconds.

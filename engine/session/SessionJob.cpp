@@ -175,10 +175,11 @@ Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, c
 namespace {
 
 // The answer as the transcript shows it, with the figures of a paused run before this one.
-Turn answerTurn(const SavedJob& job, const GenerationResult& result) {
+Turn answerTurn(const SavedJob& job, const GenerationResult& result, const TranscriptAnswer& answer) {
     Turn turn;
     turn.role = TurnRole::Assistant;
-    turn.text = result.text;
+    turn.text = answer.text;
+    turn.reasoning = answer.reasoning;
     turn.tokenCount = result.generatedTokens;
     turn.prefillMs = job.answerPrefillMs + result.prefillSeconds * 1000;
     turn.decodeMs = job.answerDecodeMs + result.decodeSeconds * 1000;
@@ -202,10 +203,10 @@ Result<int64_t> recordAnswerTurn(SessionStore& store, const std::string& id, int
 }  // namespace
 
 Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
-                  const GenerationResult& result) {
+                  const GenerationResult& result, const TranscriptAnswer& answer) {
     auto flushed = kv.flush();
     if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), 0);
-    const Turn turn = answerTurn(job, result);
+    const Turn turn = answerTurn(job, result, answer);
     const int64_t pausedTurn = job.answerTurn;
     job.pendingIds = result.unfedIds;
     job.media.clear();  // in the cache now
@@ -228,12 +229,12 @@ Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, Saved
 }
 
 Status savePausedAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
-                        const GenerationResult& result) {
+                        const GenerationResult& result, const TranscriptAnswer& answer) {
     auto flushed = kv.flush();
     if (!flushed.ok()) return pauseOnFullDisk(store, id, flushed.error(), 0);
     STRATA_TRY(store.addKvBlocks(id, manifestOf(flushed.value())));
     STRATA_TRY(store.setContextTokens(id, kv.length()));
-    const Turn turn = answerTurn(job, result);
+    const Turn turn = answerTurn(job, result, answer);
     // The job is written first, naming the turn the answer will have: a process cut off between
     // the two still resumes the answer, and then writes its turn.
     if (job.answerTurn < 0) {
@@ -285,10 +286,14 @@ Result<std::string> followUpText(const std::string& modelType, bool chat, bool e
     open.enableThinking = enableThinking;
     auto after = renderChat(format.value(), {{"user", question}, {"assistant", answer}, {"user", message}}, open);
     STRATA_TRY(after);
+    // What follows the answer comes from the rendering that goes on: a template may end the last
+    // answer otherwise than an earlier one (harmony writes <|return|> there, <|end|> here). Kept
+    // in the cache after harmony's final answer is the reasoning before it, which the template
+    // would drop from an earlier turn: the model goes on from what it wrote.
     const size_t end = before.value().rfind(answer);
-    if (end == std::string::npos || after.value().compare(0, before.value().size(), before.value()) != 0)
+    if (end == std::string::npos || after.value().compare(0, end + answer.size(), before.value(), 0, end + answer.size()) != 0)
         return internalError("the " + modelType + " chat format cannot continue a conversation");
-    return before.value().substr(end + answer.size()) + after.value().substr(before.value().size());
+    return after.value().substr(end + answer.size());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "kv/KvCache.h"
 #include "runtime/Generator.h"
+#include "session/AnswerChannels.h"
 #include "session/SessionStore.h"
 
 namespace strata {
@@ -63,15 +64,16 @@ constexpr int64_t kSessionKvBlockTokens = 256;
 // Saves what the cache holds beyond the last checkpoint: flushes the blocks, then records them and
 // the progress in one transaction each. A full disk pauses the session and says how to resume.
 Status saveCheckpoint(SessionStore& store, const std::string& id, KvCache& kv, const PrefillProgress& progress);
-// Makes the cache durable after an answer and records the turn (in place of a paused answer's)
-// and the tokens the cache lacks (job.pendingIds): the session is ready for a follow-up.
+// Makes the cache durable after an answer and records the turn (answer: result's text as the
+// transcript keeps it; in place of a paused answer's turn) and the tokens the cache lacks
+// (job.pendingIds): the session is ready for a follow-up.
 Status saveAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
-                  const GenerationResult& result);
-// Saves an answer paused part-way: the cache with every token generated so far, the text so far
-// as the transcript's answer, and the job with what a resume needs to continue it exactly. The
+                  const GenerationResult& result, const TranscriptAnswer& answer);
+// Saves an answer paused part-way: the cache with every token generated so far, the answer so far
+// as the transcript's turn, and the job with what a resume needs to continue it exactly. The
 // session is paused.
 Status savePausedAnswer(SessionStore& store, const std::string& id, KvCache& kv, SavedJob job,
-                        const GenerationResult& result);
+                        const GenerationResult& result, const TranscriptAnswer& answer);
 
 // The first line of a question, shortened to whole UTF-8 characters: a new session's title until
 // the user renames it ("untitled" for an empty line).

@@ -42,6 +42,7 @@ CREATE TABLE turns (
   created_at INTEGER NOT NULL,
   prefill_ms REAL NOT NULL,
   decode_ms REAL NOT NULL,
+  reasoning TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (session_id, idx)
 );
 CREATE TABLE attachments (
@@ -76,17 +77,19 @@ CREATE TABLE prefill_progress (
   updated_at INTEGER NOT NULL
 );
 PRAGMA application_id = 1398035009;
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 )sql";
 
 // From each schema version to the next, run in one transaction: version 2 records the turn each
-// attachment came with (NULL for the attachments of version 1).
+// attachment came with (NULL for the attachments of version 1); version 3 keeps a turn's
+// reasoning apart from its text (empty for the turns of version 2).
 constexpr const char* kMigrations[] = {
     nullptr,
     "ALTER TABLE attachments ADD COLUMN turn_index INTEGER; PRAGMA user_version = 2;",
+    "ALTER TABLE turns ADD COLUMN reasoning TEXT NOT NULL DEFAULT ''; PRAGMA user_version = 3;",
 };
 
-static_assert(kApplicationId == 1398035009 && SessionStore::kSchemaVersion == 2 &&
+static_assert(kApplicationId == 1398035009 && SessionStore::kSchemaVersion == 3 &&
                   std::size(kMigrations) == SessionStore::kSchemaVersion,
               "kSchema spells out the application id and schema version, and every older version migrates");
 
@@ -549,10 +552,10 @@ Result<int64_t> SessionStore::appendTurn(const std::string& id, const Turn& turn
         index = last.integer(0);
         Statement insert(db_, databaseFile_,
                          "INSERT INTO turns (session_id, idx, role, text, token_count, created_at, "
-                         "prefill_ms, decode_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                         "prefill_ms, decode_ms, reasoning) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
         insert.bindText(1, id).bindInt(2, index).bindText(3, toString(turn.role));
         insert.bindText(4, turn.text).bindInt(5, turn.tokenCount).bindInt(6, nowMs());
-        insert.bindReal(7, turn.prefillMs).bindReal(8, turn.decodeMs);
+        insert.bindReal(7, turn.prefillMs).bindReal(8, turn.decodeMs).bindText(9, turn.reasoning);
         return insert.run(what);
     }));
     return index;
@@ -562,10 +565,11 @@ Status SessionStore::replaceTurn(const std::string& id, int64_t index, const Tur
     const std::string what = "cannot rewrite turn " + std::to_string(index) + " of session " + id;
     return changeSession(id, what, [&]() -> Status {
         Statement update(db_, databaseFile_,
-                         "UPDATE turns SET role = ?1, text = ?2, token_count = ?3, prefill_ms = ?4, decode_ms = ?5 "
-                         "WHERE session_id = ?6 AND idx = ?7");
+                         "UPDATE turns SET role = ?1, text = ?2, token_count = ?3, prefill_ms = ?4, decode_ms = ?5, "
+                         "reasoning = ?8 WHERE session_id = ?6 AND idx = ?7");
         update.bindText(1, toString(turn.role)).bindText(2, turn.text).bindInt(3, turn.tokenCount);
         update.bindReal(4, turn.prefillMs).bindReal(5, turn.decodeMs).bindText(6, id).bindInt(7, index);
+        update.bindText(8, turn.reasoning);
         STRATA_TRY(update.run(what));
         if (sqlite3_changes(db_) != 1) return badInput(what + ": there is no such turn");
         return {};
@@ -576,7 +580,7 @@ Result<std::vector<Turn>> SessionStore::turns(const std::string& id) {
     std::lock_guard lock(mutex_);
     STRATA_TRY(requireSession(id));
     Statement select(db_, databaseFile_,
-                     "SELECT idx, role, text, token_count, created_at, prefill_ms, decode_ms "
+                     "SELECT idx, role, text, token_count, created_at, prefill_ms, decode_ms, reasoning "
                      "FROM turns WHERE session_id = ?1 ORDER BY idx");
     select.bindText(1, id);
     return select.collect<Turn>("cannot read the turns of session " + id, [](Statement& row) {
@@ -588,6 +592,7 @@ Result<std::vector<Turn>> SessionStore::turns(const std::string& id) {
         turn.createdAt = row.integer(4);
         turn.prefillMs = row.real(5);
         turn.decodeMs = row.real(6);
+        turn.reasoning = row.text(7);
         return turn;
     });
 }

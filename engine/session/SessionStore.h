@@ -52,6 +52,9 @@ struct Turn {
     int64_t createdAt = 0;  // assigned by appendTurn
     double prefillMs = 0;
     double decodeMs = 0;
+    // The model's reasoning before its answer (a gpt-oss answer's analysis channel), kept apart
+    // from the text; empty for most turns and for stores of schema 2 and older.
+    std::string reasoning;
 };
 
 struct Attachment {
@@ -87,7 +90,7 @@ struct PrefillProgress {
 
 class SessionStore {
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
     static constexpr const char* kDatabaseName = "sessions.sqlite3";
 
     // Creates root if needed and opens (or initialises) root/sessions.sqlite3. A file that is

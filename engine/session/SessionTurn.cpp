@@ -1,6 +1,7 @@
 #include "session/SessionTurn.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace strata {
 
@@ -28,6 +29,16 @@ Result<SessionTurnResult> runJob(SessionStore& store, TransformerModel& model, c
             return {};
         };
     }
+    // A gpt-oss chat's answer reaches the reader split into its channels; a paused one goes on in
+    // the channel it stopped in.
+    const bool onChannels = answersOnChannels(model.config().modelType, job.chat);
+    std::optional<ChannelStream> channels;
+    if (onChannels) {
+        channels.emplace(generation.onText, callbacks.onReasoning);
+        StreamingDecoder decoder(tokenizer);
+        for (int32_t id : job.answerIds) channels->prime(decoder.push(id));
+        generation.onText = [&channels](std::string_view piece) { channels->push(piece); };
+    }
     auto result = generate(model, &tokenizer, kv, request, generation);
     if (!result.ok()) {
         if (result.error().kind == ErrorKind::Cancelled) {
@@ -36,13 +47,15 @@ Result<SessionTurnResult> runJob(SessionStore& store, TransformerModel& model, c
         }
         return result.error();
     }
+    TranscriptAnswer answer = transcriptAnswerOf(result->text, onChannels, result->stopReason);
     if (result->stopReason == "paused") {
-        STRATA_TRY(savePausedAnswer(store, id, kv, job, result.value()));
+        STRATA_TRY(savePausedAnswer(store, id, kv, job, result.value(), answer));
         return cancelled("paused after " + std::to_string(result->generatedTokens) + " tokens of the answer, which are saved" +
                          resumeHint(id));
     }
-    STRATA_TRY(saveAnswer(store, id, kv, job, result.value()));
-    return SessionTurnResult{id, std::move(result.value()), kv.stats(), from};
+    if (channels) channels->finish();
+    STRATA_TRY(saveAnswer(store, id, kv, job, result.value(), answer));
+    return SessionTurnResult{id, std::move(result.value()), std::move(answer), kv.stats(), from};
 }
 
 }  // namespace
@@ -94,8 +107,8 @@ Result<std::optional<PausedAnswer>> pausedAnswer(SessionStore& store, const std:
     auto turns = store.turns(id);
     STRATA_TRY(turns);
     if (job->answerTurn < 0 || job->answerTurn >= int64_t(turns->size())) return std::optional<PausedAnswer>();
-    return std::optional<PausedAnswer>(
-        PausedAnswer{(*turns)[size_t(job->answerTurn)].text, int64_t(job->answerIds.size())});
+    const Turn& turn = (*turns)[size_t(job->answerTurn)];
+    return std::optional<PausedAnswer>(PausedAnswer{turn.text, int64_t(job->answerIds.size()), turn.reasoning});
 }
 
 Result<SessionTurnResult> resumeSessionTurn(SessionStore& store, TransformerModel& model, const Tokenizer& tokenizer,

@@ -36,7 +36,11 @@ struct SessionTurnRequest {
 };
 
 struct SessionTurnCallbacks {
-    GenerationCallbacks generation;  // its onCheckpoint is the turn's own
+    // Its onCheckpoint is the turn's own. For answers on harmony channels (a gpt-oss chat) onText
+    // streams the final channel alone.
+    GenerationCallbacks generation;
+    // Answers on harmony channels: the analysis channel, the model's reasoning, as it streams.
+    std::function<void(std::string_view)> onReasoning;
     // The session exists and its job is saved: from here on it can be resumed. promptTokensSaved
     // of the job's promptTokens are in the cache already (a resume's starting point).
     std::function<void(const std::string& sessionId, int64_t promptTokensSaved, int64_t promptTokens)> onSessionSaved;
@@ -46,7 +50,8 @@ struct SessionTurnCallbacks {
 
 struct SessionTurnResult {
     std::string sessionId;
-    GenerationResult generation;
+    GenerationResult generation;  // its text as generated, with any channel markers
+    TranscriptAnswer answer;      // as the transcript keeps it: the answer, the reasoning apart
     KvCacheStats kv;
     int64_t resumedAt = 0;  // resume: prompt tokens that were already saved
 };
@@ -59,6 +64,7 @@ Result<SessionTurnResult> runSessionTurn(SessionStore& store, TransformerModel& 
 struct PausedAnswer {
     std::string text;
     int64_t tokens = 0;
+    std::string reasoning;  // answers on harmony channels: the reasoning so far
 };
 Result<std::optional<PausedAnswer>> pausedAnswer(SessionStore& store, const std::string& sessionId);
 

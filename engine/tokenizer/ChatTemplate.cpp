@@ -1,5 +1,7 @@
 #include "tokenizer/ChatTemplate.h"
 
+#include <ctime>
+
 #include "tokenizer/Unicode.h"
 
 namespace strata {
@@ -152,6 +154,60 @@ Result<std::string> renderGemma3(const std::vector<ChatMessage>& messages, const
     return out;
 }
 
+// Today in local time as YYYY-MM-DD: what the Harmony template's strftime_now("%Y-%m-%d") writes.
+std::string todayDate() {
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    char text[16] = {};
+    std::strftime(text, sizeof text, "%Y-%m-%d", &local);
+    return text;
+}
+
+// openai/gpt-oss-20b's chat_template.jinja (the Hugging Face release), for conversations without
+// tools, builtin_tools or model_identity. Verified against the template as Hugging Face TRL keeps
+// it for telling gpt-oss apart (trl/chat_templates/gptoss.jinja, the same text as llama.cpp's
+// models/templates/openai-gpt-oss-120b.jinja), rendered with jinja2 as transformers does, and
+// against TRL's expected renderings (tests/test_data_utils.py). The template writes the developer
+// message as "# Instructions\n\n<text>\n\n": two newlines more than the openai-harmony library
+// renders; the template is what transformers, vLLM's chat templates and llama.cpp use.
+Result<std::string> renderHarmony(const std::vector<ChatMessage>& messages, const ChatOptions& o) {
+    std::string out = "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
+                      "Knowledge cutoff: 2024-06\nCurrent date: ";
+    out += o.currentDate.empty() ? todayDate() : o.currentDate;
+    out += "\n\nReasoning: " + o.reasoningEffort + "\n\n";
+    out += "# Valid channels: analysis, commentary, final. Channel must be included for every message.<|end|>";
+    size_t first = 0;
+    if (messages[0].role == "system" || messages[0].role == "developer") {
+        first = 1;
+        if (!messages[0].content.empty())
+            out += "<|start|>developer<|message|># Instructions\n\n" + messages[0].content + "\n\n<|end|>";
+    }
+    for (size_t i = first; i < messages.size(); ++i) {
+        const auto& m = messages[i];
+        if (m.role == "user") {
+            out += "<|start|>user<|message|>" + m.content + "<|end|>";
+        } else if (m.role == "assistant") {
+            // The answer alone: the template takes reasoning apart ("thinking") and drops it from
+            // earlier turns.
+            if (m.content.find("<|channel|>analysis<|message|>") != std::string::npos ||
+                m.content.find("<|channel|>final<|message|>") != std::string::npos)
+                return badInput("chat: assistant message " + std::to_string(i) +
+                                " holds harmony channel markers; give its final channel alone");
+            // <|return|> ends generation; a conversation goes on after <|end|>.
+            const bool last = i + 1 == messages.size();
+            out += "<|start|>assistant<|channel|>final<|message|>" + m.content +
+                   (last && !o.addGenerationPrompt ? "<|return|>" : "<|end|>");
+        } else if (m.role == "tool") {
+            return badInput("chat: message " + std::to_string(i) +
+                            " is a tool result, and the gpt-oss format takes one only after a tool call");
+        }
+        // A later system or developer message: the template writes nothing for it.
+    }
+    if (o.addGenerationPrompt) out += "<|start|>assistant";
+    return out;
+}
+
 }  // namespace
 
 Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>& messages,
@@ -162,6 +218,7 @@ Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>
         case ChatFormat::Qwen2: return renderQwen2(messages, options);
         case ChatFormat::Qwen3: return renderQwen3(messages, options);
         case ChatFormat::Gemma3: return renderGemma3(messages, options);
+        case ChatFormat::Harmony: return renderHarmony(messages, options);
     }
     return internalError("chat: unknown chat format");
 }
@@ -171,7 +228,9 @@ Result<ChatFormat> chatFormatForModelType(const std::string& modelType) {
     if (modelType == "qwen2") return ChatFormat::Qwen2;
     if (modelType == "qwen3") return ChatFormat::Qwen3;
     if (modelType == "gemma3" || modelType == "gemma3_text") return ChatFormat::Gemma3;
-    return badInput("config.json model_type '" + modelType + "' has no supported chat format (llama, qwen2, qwen3, gemma3, gemma3_text)");
+    if (modelType == "gpt_oss") return ChatFormat::Harmony;
+    return badInput("config.json model_type '" + modelType +
+                    "' has no supported chat format (llama, qwen2, qwen3, gemma3, gemma3_text, gpt_oss)");
 }
 
 }  // namespace strata

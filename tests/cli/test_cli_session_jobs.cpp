@@ -118,6 +118,25 @@ private slots:
         QVERIFY(tokensLong_ > 20000 && tokensLong_ < 28000);
     }
 
+    // --show-reasoning is for gpt-oss models: another model's answer is the same with it, saved or
+    // not, and no reasoning is printed.
+    void showReasoningLeavesOtherModelsAlone() {
+        const QStringList base{"run", "--model", str(model_), "--prompt", "Field notes river stone", "--raw",
+                               "--ignore-eos", "--max-tokens", "6"};
+        const QStringList unsaved = base + QStringList{"--no-save"};
+        const CliRun plain = runCli(unsaved, 60000);
+        QVERIFY2(plain.exitCode == 0, qPrintable(failure(plain)));
+        QVERIFY(!plain.out.trimmed().isEmpty());
+        const CliRun shown = runCli(unsaved + QStringList{"--show-reasoning"}, 60000);
+        QVERIFY2(shown.exitCode == 0, qPrintable(failure(shown)));
+        QCOMPARE(shown.out, plain.out);
+        QVERIFY(!shown.err.contains("reasoning"));
+        const CliRun saved = runCli(base + QStringList{"--show-reasoning", "--store", str(newStore("reasoning"))}, 60000);
+        QVERIFY2(saved.exitCode == 0, qPrintable(failure(saved)));
+        QCOMPARE(saved.out, plain.out);
+        QVERIFY(!saved.err.contains("reasoning"));
+    }
+
     void followUpPrefillsOnlyItsOwnTokens() {
         const fs::path store = newStore("followup");
         const CliRun first = runCli(runArgs(store, prompt8kFile_, 4));

@@ -166,6 +166,29 @@ private slots:
         emit view.anchorClicked(QUrl(QStringLiteral("https://example.com/")));
         QCOMPARE(requested.count(), 1);
     }
+
+    // A reopened session's answers keep their reasoning behind the disclosure; turns without any
+    // have none.
+    void reopenedReasoningStaysCollapsed() {
+        TranscriptView view;
+        TranscriptTurn question;
+        question.text = QStringLiteral("When?");
+        TranscriptTurn answer;
+        answer.user = false;
+        answer.text = QStringLiteral("At noon.");
+        answer.reasoning = QStringLiteral("The log's *last* line says noon.");
+        TranscriptTurn plain;
+        plain.user = false;
+        plain.text = QStringLiteral("Plain answer.");
+        view.setTurns({question, answer, question, plain});
+        QCOMPARE(anchorsOf(view.document()).count(QStringLiteral("▸ Reasoning")), 1);
+        QVERIFY(!view.toPlainText().contains(QStringLiteral("last line")));
+        view.setReasoningShown(1, true);
+        QVERIFY(anchorsOf(view.document()).contains(QStringLiteral("▾ Reasoning")));
+        QVERIFY(view.toPlainText().contains(QStringLiteral("The log's *last* line says noon.")));  // as typed
+        view.setReasoningShown(3, true);  // no reasoning there: nothing to open
+        QCOMPARE(anchorsOf(view.document()).size(), 1);
+    }
 };
 
 QTEST_MAIN(TestTranscriptView)

@@ -377,7 +377,8 @@ private slots:
             writeFile(root / "a.txt", "abc");
             QVERIFY(store->addAttachment(id, root / "a.txt", "text", 1));
         }
-        execSql(root / "sessions.sqlite3", "ALTER TABLE attachments DROP COLUMN turn_index; PRAGMA user_version = 1;");
+        execSql(root / "sessions.sqlite3", "ALTER TABLE attachments DROP COLUMN turn_index; "
+                                           "ALTER TABLE turns DROP COLUMN reasoning; PRAGMA user_version = 1;");
         auto store = openStore(root);
         auto before = store->attachments(id);
         QVERIFY(before);
@@ -391,6 +392,60 @@ private slots:
         QCOMPARE(after->back().turnIndex, question.value());
         store.reset();
         QVERIFY(openStore(root));  // opens again, already migrated
+    }
+
+    // A store of schema 2 (turns without reasoning) is brought to schema 3 on open: its turns read
+    // back with none, and new turns keep theirs.
+    void schema2IsMigrated() {
+        const fs::path root = freshRoot("schema2");
+        std::string id;
+        {
+            auto store = openStore(root);
+            id = newSession(*store, "from schema 2");
+            QVERIFY(store->appendTurn(id, makeTurn(TurnRole::User, "When?")));
+            QVERIFY(store->appendTurn(id, makeTurn(TurnRole::Assistant, "At noon.")));
+        }
+        execSql(root / "sessions.sqlite3", "ALTER TABLE turns DROP COLUMN reasoning; PRAGMA user_version = 2;");
+        auto store = openStore(root);
+        auto before = store->turns(id);
+        QVERIFY(before);
+        QCOMPARE(before->size(), size_t(2));
+        QCOMPARE(before->back().text, std::string("At noon."));
+        QVERIFY(before->back().reasoning.empty());
+        Turn answer = makeTurn(TurnRole::Assistant, "At 02:14 UTC.");
+        answer.reasoning = "The report says 02:14.";
+        auto index = store->appendTurn(id, answer);
+        QVERIFY(index);
+        QCOMPARE(store->turns(id)->back().reasoning, answer.reasoning);
+        store.reset();
+        QVERIFY(openStore(root));  // opens again, already migrated
+    }
+
+    // A turn's reasoning is kept apart from its text: written, rewritten, read back and exported.
+    void reasoningIsKeptApart() {
+        const fs::path root = freshRoot("reasoning");
+        auto store = openStore(root);
+        const std::string id = newSession(*store, "reasoning");
+        QVERIFY(store->appendTurn(id, makeTurn(TurnRole::User, "When did it start?")));
+        Turn answer = makeTurn(TurnRole::Assistant, "");
+        answer.reasoning = "We need page 3";
+        auto index = store->appendTurn(id, answer);
+        QVERIFY(index);
+        answer.text = "At 02:14 UTC [report.pdf, page 3].";
+        answer.reasoning = "We need page 3.\nIt says 02:14.";
+        QVERIFY(store->replaceTurn(id, index.value(), answer));
+        const Turn read = store->turns(id)->back();
+        QCOMPARE(read.text, answer.text);
+        QCOMPARE(read.reasoning, answer.reasoning);
+        QVERIFY(store->turns(id)->front().reasoning.empty());
+
+        const auto doc = nlohmann::json::parse(*exportJson(*store, id));
+        QVERIFY(!doc.at("turns")[0].contains("reasoning"));
+        QCOMPARE(doc.at("turns")[1].at("reasoning").get<std::string>(), answer.reasoning);
+        QCOMPARE(doc.at("turns")[1].at("text").get<std::string>(), answer.text);
+        const std::string md = *exportMarkdown(*store, id);
+        const size_t quoted = md.find("> **Reasoning**\n>\n> We need page 3.\n> It says 02:14.\n\nAt 02:14 UTC");
+        QVERIFY2(quoted != std::string::npos, md.c_str());
     }
 
     // The export names each question's attachments with it: names, hashes and tokens.
