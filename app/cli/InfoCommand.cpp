@@ -9,6 +9,7 @@
 #include "core/NumberFormat.h"
 #include "format/Checkpoint.h"
 #include "kv/KvCache.h"
+#include "model/TransformerModel.h"
 #include "runtime/ResidencyPlan.h"
 
 namespace strata::cli {
@@ -78,6 +79,41 @@ void printPlan(uint64_t ramBudget, const WeightLayout& layout, const ResidencyPl
         std::printf("    %-10s %12s  %s (rows)\n", "embeddings", formatBytes(plan.embeddingBytes).c_str(),
                     residencyName(plan.embedding));
 }
+// A mixture of experts: what a token reads of its experts, against what streaming whole layers
+// would read. `whole` is the layout before its experts were split (the same when they were not).
+void printExperts(const ModelConfig& c, const WeightLayout& whole, const WeightLayout& layout,
+                  const ResidencyPlan& plan) {
+    uint64_t expertBytes = 0, wholeLayers = 0;
+    for (int u = 0; u < whole.headUnit(); ++u) {
+        wholeLayers += whole.units[size_t(u)].bytes;
+        for (const UnitTensor& t : whole.units[size_t(u)].tensors)
+            if (t.role == WeightRole::ExpertGateUp || t.role == WeightRole::ExpertGateUpScales ||
+                t.role == WeightRole::ExpertDown || t.role == WeightRole::ExpertDownScales)
+                expertBytes += t.info->nbytes;
+    }
+    const uint64_t perExpert = expertBytes / uint64_t(c.numLayers * c.numExperts);
+    const uint64_t active = perExpert * uint64_t(c.expertsPerToken * c.numLayers);
+    const uint64_t shared = wholeLayers - expertBytes + whole.units.back().bytes;
+    std::printf("experts        %lld per layer, %lld routed per token, %s each (%s)\n",
+                static_cast<long long>(c.numExperts), static_cast<long long>(c.expertsPerToken),
+                formatBytes(perExpert).c_str(), c.expertsMxfp4 ? "MXFP4, kept packed" : "as stored");
+    if (layout.expertsSplit()) {
+        const uint64_t slot = layout.expertBytes();
+        std::printf("expert cache   %s of RAM: %lld of %lld experts per layer, LRU; the rest read from disk when routed to\n",
+                    formatBytes(plan.expertCacheBytes).c_str(),
+                    static_cast<long long>(std::min<uint64_t>(plan.expertCacheBytes / slot / uint64_t(c.numLayers),
+                                                              uint64_t(c.numExperts))),
+                    static_cast<long long>(c.numExperts));
+    } else {
+        std::printf("expert cache   none: every layer is held whole (set --ram-budget to stream experts one by one)\n");
+    }
+    std::printf("per token      the active-parameter bound: %s of experts (%lld x %lld layers) + %s of attention, "
+                "routers and head = %s; streaming whole layers would move %s\n",
+                formatBytes(active).c_str(), static_cast<long long>(c.expertsPerToken),
+                static_cast<long long>(c.numLayers), formatBytes(shared).c_str(), formatBytes(active + shared).c_str(),
+                formatBytes(wholeLayers + whole.units.back().bytes).c_str());
+}
+
 }  // namespace
 
 Status infoCommand(const std::vector<std::string>& argv) {
@@ -98,6 +134,8 @@ Status infoCommand(const std::vector<std::string>& argv) {
     STRATA_TRY(resolveTensorNames(config.value(), checkpoint));
     auto built = buildWeightLayout(config.value(), checkpoint);
     STRATA_TRY(built);
+    const WeightLayout whole = built.value();
+    if (splitsExperts(config.value(), options.value())) splitExperts(built.value(), config.value().numExperts);
     const WeightLayout& layout = built.value();
     auto planned = planResidency(layout, residencyOptionsFor(config.value(), options.value()));
     STRATA_TRY(planned);
@@ -146,6 +184,7 @@ Status infoCommand(const std::vector<std::string>& argv) {
     std::printf("KV cache       %s per 1k tokens (fp32, in RAM)\n",
                 formatBytes(KvCache::bytesFor(c, 1000)).c_str());
     printPlan(options->ramBudget, layout, plan);
+    if (c.isMixtureOfExperts()) printExperts(c, whole, layout, plan);
     return {};
 }
 

@@ -64,6 +64,10 @@ AttentionShape attentionShapeFor(const ModelConfig& c, int64_t layer) {
     return shape;
 }
 
+bool splitsExperts(const ModelConfig& config, const ModelOptions& options) {
+    return config.isMixtureOfExperts() && options.ramBudget > 0 && options.vramBudget == 0;
+}
+
 ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options) {
     ResidencyOptions r;
     r.vramBudget = options.vramBudget;
@@ -97,10 +101,7 @@ Result<std::unique_ptr<TransformerModel>> TransformerModel::load(const std::file
     STRATA_TRY(resolveTensorNames(config.value(), *checkpoint.value()));
     auto layout = buildWeightLayout(config.value(), *checkpoint.value());
     STRATA_TRY(layout);
-    // With a RAM budget on the CPU, experts become parts of their own, read only when routed to
-    // and cached; without one, every layer is held whole.
-    if (config.value().isMixtureOfExperts() && options.ramBudget > 0 && options.vramBudget == 0)
-        splitExperts(layout.value(), config.value().numExperts);
+    if (splitsExperts(config.value(), options)) splitExperts(layout.value(), config.value().numExperts);
     if (config.value().expertsMxfp4 && !ops.multipliesPacked(DType::MXFP4))
         return badInput(std::string("the ") + ops.name() + " backend cannot multiply MXFP4 weights, which " +
                         dir.string() + " stores its experts in");

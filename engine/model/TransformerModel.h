@@ -45,6 +45,10 @@ uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, in
 // The budgets the model's weights are planned with (TransformerModel::load, strata-cli info).
 ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options);
 
+// Whether a mixture of experts is loaded with its experts as parts of their own (read when routed
+// to, cached within the budget): with a RAM budget on the CPU. Without one every layer is held whole.
+bool splitsExperts(const ModelConfig& config, const ModelOptions& options);
+
 // The attention of one layer: heads, scale, soft-cap and, on a sliding layer, its window.
 AttentionShape attentionShapeFor(const ModelConfig& config, int64_t layer);
 
