@@ -138,6 +138,33 @@ Status measureDeviceLimits(int64_t gemmRows, const ModelConfig& c, RawLimits& ra
 }
 #endif
 
+// A mixture of experts' weights: the bytes of one expert's matrices, and of those matrices held
+// inside the layers' units (all of them when the experts are not split into parts).
+struct ExpertShares {
+    uint64_t perExpert = 0;
+    uint64_t inUnits = 0;
+};
+
+ExpertShares expertShares(const TransformerModel& model) {
+    const ModelConfig& c = model.config();
+    ExpertShares s;
+    if (!c.isMixtureOfExperts()) return s;
+    auto isExpert = [](WeightRole r) {
+        return r == WeightRole::ExpertGateUp || r == WeightRole::ExpertGateUpScales || r == WeightRole::ExpertDown ||
+               r == WeightRole::ExpertDownScales;
+    };
+    uint64_t all = 0;
+    for (const WeightUnit& u : model.layout().units)
+        for (const UnitTensor& t : u.tensors)
+            if (isExpert(t.role)) s.inUnits += t.info->nbytes;
+    for (const auto& layer : model.layout().experts)
+        for (const WeightUnit& part : layer)
+            for (const UnitTensor& t : part.tensors) all += t.info->nbytes;
+    all += s.inUnits;
+    s.perExpert = all / uint64_t(c.numLayers * c.numExperts);
+    return s;
+}
+
 }  // namespace
 
 Status benchCommand(const std::vector<std::string>& argv) {
@@ -213,6 +240,8 @@ Status benchCommand(const std::vector<std::string>& argv) {
     const StreamerStats afterPrefill = model.streamer().stats();
 
     std::fprintf(stderr, "decode of %s tokens...\n", groupDigits(genTokens).c_str());
+    const ExpertUse expertsBefore = model.expertUse();
+    const ExpertCacheStats cacheBefore = model.streamer().expertStats();
     const auto d0 = SteadyClock::now();
     for (int64_t i = 0; i < genTokens; ++i) {
         const int32_t next[1] = {int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin())};
@@ -220,6 +249,8 @@ Status benchCommand(const std::vector<std::string>& argv) {
     }
     const double decodeSeconds = secondsSince(d0);
     const StreamerStats afterDecode = model.streamer().stats();
+    const ExpertUse expertsAfter = model.expertUse();
+    const ExpertCacheStats cacheAfter = model.streamer().expertStats();
 
     // Follow-up: save, reopen, and run followTokens new tokens; only those are prefilled.
     std::fprintf(stderr, "follow-up of %s tokens on the saved session...\n", groupDigits(followTokens).c_str());
@@ -279,8 +310,18 @@ Status benchCommand(const std::vector<std::string>& argv) {
     // Bytes per decoded token from each tier: VRAM and RAM from the plan, disk as measured. The
     // floor is each at its raw speed: resident weights at memory speed (VRAM on a GPU, RAM on the
     // CPU), RAM-tier weights at the pinned copy speed (GPU), disk-tier weights at disk speed.
-    const TierBytes tiers = plan.bytesPerToken();
-    const double fromDisk = double(afterDecode.bytesRead - afterPrefill.bytesRead) / double(genTokens);
+    // A mixture of experts reads only the experts its router picks: of the experts held in the
+    // units, only those count, and experts from the expert cache count as RAM unless they were
+    // read from disk on a miss (measured).
+    TierBytes tiers = plan.bytesPerToken();
+    const ExpertShares experts = expertShares(model);
+    const double expertReads = double(expertsAfter.expertsRun - expertsBefore.expertsRun) / double(genTokens);
+    const double expertDisk = double(cacheAfter.bytesRead - cacheBefore.bytesRead) / double(genTokens);
+    const double expertBytes = expertReads * double(experts.perExpert);
+    if (c.isMixtureOfExperts() && !device) {
+        tiers.fromRam = tiers.fromRam - experts.inUnits + uint64_t(std::max(0.0, expertBytes - expertDisk));
+    }
+    const double fromDisk = double(afterDecode.bytesRead - afterPrefill.bytesRead) / double(genTokens) + expertDisk;
     const double toDevice = double(afterDecode.bytesToDevice - afterPrefill.bytesToDevice) / double(genTokens);
     const double fromResident = double(device ? tiers.fromVram : tiers.fromRam);
     const double fromRam = device ? double(tiers.fromRam) : 0.0;
@@ -330,6 +371,17 @@ Status benchCommand(const std::vector<std::string>& argv) {
     std::printf("batched questions    %s questions x %s tokens in %s s; one question in %s s: %.2fx\n",
                 groupDigits(questions).c_str(), groupDigits(genTokens).c_str(), groupDigits(allQuestions.value(), 2).c_str(),
                 groupDigits(oneQuestion.value(), 2).c_str(), allQuestions.value() / oneQuestion.value());
+    const int64_t cacheAcquired = cacheAfter.acquired - cacheBefore.acquired;
+    const int64_t cacheHits = cacheAfter.hits - cacheBefore.hits;
+    uint64_t wholeLayers = experts.inUnits == 0 ? uint64_t(c.numLayers * c.numExperts) * experts.perExpert : 0;
+    for (const WeightUnit& u : model.layout().units) wholeLayers += u.bytes;
+    if (c.isMixtureOfExperts())
+        std::printf("experts              %.1f read per token (%s); expert cache %s: %s of %s decode reads hit (%.0f%%); "
+                    "streaming whole layers would move %s per token\n",
+                    expertReads, formatBytes(uint64_t(expertBytes)).c_str(), formatBytes(plan.expertCacheBytes).c_str(),
+                    groupDigits(cacheHits).c_str(), groupDigits(cacheAcquired).c_str(),
+                    cacheAcquired ? 100.0 * double(cacheHits) / double(cacheAcquired) : 100.0,
+                    formatBytes(wholeLayers).c_str());
     if (device)
         std::printf("peak VRAM            %s of the %s pool (budget); %s in use on the device after the run\n",
                     formatBytes(poolPeak).c_str(), formatBytes(poolBudget).c_str(), formatBytes(deviceInUse).c_str());
@@ -382,6 +434,15 @@ Status benchCommand(const std::vector<std::string>& argv) {
                               {"seconds", allQuestions.value()},
                               {"one_question_seconds", oneQuestion.value()},
                               {"ratio", allQuestions.value() / oneQuestion.value()}};
+    if (c.isMixtureOfExperts())
+        j["experts"] = {{"reads_per_token", expertReads},
+                        {"bytes_per_token", expertBytes},
+                        {"bytes_from_disk_per_token", expertDisk},
+                        {"expert_bytes", experts.perExpert},
+                        {"cache_bytes", plan.expertCacheBytes},
+                        {"decode_acquired", cacheAcquired},
+                        {"decode_hits", cacheHits},
+                        {"whole_layer_bytes_per_token", wholeLayers}};
     if (device)
         j["vram"] = {{"pool_peak_bytes", poolPeak}, {"pool_bytes", poolBudget}, {"device_in_use_bytes", deviceInUse}};
     STRATA_TRY(writeFileAtomically(jsonPath, j.dump(2) + "\n"));

@@ -145,7 +145,10 @@ Status infoCommand(const std::vector<std::string>& argv) {
     uint64_t params = 0, bytes = 0;
     std::set<std::string> dtypes;
     for (const auto& [name, info] : checkpoint.tensors()) {
-        params += uint64_t(info.numel());
+        // MXFP4 as safetensors stores it: two weights a byte of blocks; the scale bytes are none.
+        const bool blocks = info.dtype == DType::U8 && name.ends_with("_blocks");
+        const bool scales = info.dtype == DType::U8 && name.ends_with("_scales");
+        params += scales ? 0 : uint64_t(info.numel()) * (blocks ? 2 : 1);
         bytes += info.nbytes;
         dtypes.insert(std::string(dtypeName(info.dtype)));
     }

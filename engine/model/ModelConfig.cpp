@@ -122,11 +122,14 @@ const std::set<std::string>& familyKeys(const std::string& modelType) {
          "final_logit_softcapping", "use_bidirectional_attention", "sliding_window", "layer_types",
          "sliding_window_pattern", "_sliding_window_pattern", "rope_local_base_freq"});
     // The router's load-balancing loss and logits are training outputs; quantization_config is
-    // read (MXFP4 experts) and anything else in it refused.
+    // read (MXFP4 experts) and anything else in it refused. The released config.json also carries
+    // the original names experts_per_token (checked against num_experts_per_tok) and
+    // initial_context_length (the pre-YaRN context, which rope_scaling restates), which
+    // transformers does not read.
     static const std::set<std::string> gptOss =
         with({"hidden_act", "attention_bias", "sliding_window", "layer_types", "num_local_experts",
               "num_experts_per_tok", "swiglu_alpha", "swiglu_limit", "router_aux_loss_coef", "output_router_logits",
-              "quantization_config"});
+              "quantization_config", "experts_per_token", "initial_context_length"});
     // The multimodal wrappers: their decoder is text_config; the encoders read their own sections.
     static const std::set<std::string> gemma3 = {"text_config", "vision_config", "mm_tokens_per_image",
                                                  "boi_token_index", "eoi_token_index", "image_token_index",
@@ -562,6 +565,13 @@ Status parseGptOss(ModelConfig& c, const Keys& k) {
     STRATA_TRY(parseSingleRope(c, k));
     STRATA_ASSIGN(c.numExperts, k.positiveInt("num_local_experts", 1 << 16));
     STRATA_ASSIGN(c.expertsPerToken, k.positiveInt("num_experts_per_tok", 1 << 16));
+    if (k.isSet("experts_per_token")) {
+        int64_t legacy = 0;
+        STRATA_ASSIGN(legacy, k.positiveInt("experts_per_token", 1 << 16));
+        if (legacy != c.expertsPerToken)
+            return badInput(k.where() + ": experts_per_token " + std::to_string(legacy) +
+                            " disagrees with num_experts_per_tok " + std::to_string(c.expertsPerToken));
+    }
     if (c.expertsPerToken > c.numExperts)
         return badInput(k.where() + ": num_experts_per_tok " + std::to_string(c.expertsPerToken) +
                         " exceeds num_local_experts " + std::to_string(c.numExperts));
