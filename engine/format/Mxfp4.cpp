@@ -25,10 +25,20 @@ void dequantizeMxfp4Groups(const uint8_t* blocks, const uint8_t* scales, int64_t
         const int exponent = int(scales[g]) - 127;
         const uint8_t* b = blocks + g * 16;
         float* y = dst + g * kMxfp4BlockElements;
+        if (scales[g] == 255) {
+            // 2^128 is past float32, but 0.5 * 2^128 is not: ldexp is exact here (no rounding but
+            // to infinity), as torch.ldexp's x * 2^e is.
+            for (int j = 0; j < 16; ++j) {
+                y[2 * j] = std::ldexp(kFp4[b[j] & 0x0f], exponent);
+                y[2 * j + 1] = std::ldexp(kFp4[b[j] >> 4], exponent);
+            }
+            continue;
+        }
+        // Below that, the scale is a float32 (2^-127 a subnormal) and each product with it exact.
+        const float scale = std::ldexp(1.0f, exponent);
         for (int j = 0; j < 16; ++j) {
-            // ldexp is exact here (no rounding but to infinity), as torch.ldexp's x * 2^e is.
-            y[2 * j] = std::ldexp(kFp4[b[j] & 0x0f], exponent);
-            y[2 * j + 1] = std::ldexp(kFp4[b[j] >> 4], exponent);
+            y[2 * j] = kFp4[b[j] & 0x0f] * scale;
+            y[2 * j + 1] = kFp4[b[j] >> 4] * scale;
         }
     }
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -344,6 +345,25 @@ bool anySliding(const std::vector<LayerAttention>& types) {
     return false;
 }
 
+// sliding_window and layer_types, which a file may leave out: then layer i slides when
+// slidingByDefault(i) says so.
+Status parseSlidingLayers(ModelConfig& c, const Keys& k, const std::function<bool(int64_t)>& slidingByDefault) {
+    std::optional<int64_t> window;
+    STRATA_ASSIGN(window, k.optionalInt("sliding_window"));
+    if (window && *window <= 0) return k.bad("sliding_window", "a positive integer");
+    if (k.isSet("layer_types")) {
+        STRATA_ASSIGN(c.layerTypes, parseLayerTypes(k, c.numLayers));
+    } else {
+        c.layerTypes.clear();
+        for (int64_t i = 0; i < c.numLayers; ++i)
+            c.layerTypes.push_back(slidingByDefault(i) ? LayerAttention::Sliding : LayerAttention::Full);
+    }
+    if (anySliding(c.layerTypes) && !window)
+        return badInput(k.where() + ": sliding_window is null but some layers use sliding_attention");
+    c.slidingWindow = window.value_or(0);
+    return {};
+}
+
 Status parseActivation(ModelConfig& c, const Keys& k, const std::string& key) {
     const json& v = k.at(key);
     const std::string name = v.is_string() ? v.get<std::string>() : "";
@@ -478,27 +498,15 @@ Status parseGemma3Text(ModelConfig& c, const Keys& k) {
     STRATA_ASSIGN(bidirectional, k.boolean("use_bidirectional_attention", false));
     if (bidirectional) return badInput(k.where() + ": use_bidirectional_attention is not supported");
 
-    std::optional<int64_t> window;
-    STRATA_ASSIGN(window, k.optionalInt("sliding_window"));
-    if (window && *window <= 0) return k.bad("sliding_window", "a positive integer");
-    if (k.isSet("layer_types")) {
-        STRATA_ASSIGN(c.layerTypes, parseLayerTypes(k, c.numLayers));
-    } else {
-        // transformers 5 writes layer_types; older files give the pattern, sometimes underscored.
-        int64_t pattern = 6;  // Gemma3TextConfig's default
-        for (const char* key : {"sliding_window_pattern", "_sliding_window_pattern"}) {
-            if (k.isSet(key)) {
-                STRATA_ASSIGN(pattern, k.positiveInt(key));
-                break;
-            }
+    // transformers 5 writes layer_types; older files give the pattern, sometimes underscored.
+    int64_t pattern = 6;  // Gemma3TextConfig's default
+    for (const char* key : {"sliding_window_pattern", "_sliding_window_pattern"}) {
+        if (k.isSet(key)) {
+            STRATA_ASSIGN(pattern, k.positiveInt(key));
+            break;
         }
-        c.layerTypes.clear();
-        for (int64_t i = 0; i < c.numLayers; ++i)
-            c.layerTypes.push_back((i + 1) % pattern == 0 ? LayerAttention::Full : LayerAttention::Sliding);
     }
-    if (anySliding(c.layerTypes) && !window)
-        return badInput(k.where() + ": sliding_window is null but some layers use sliding_attention");
-    c.slidingWindow = window.value_or(0);
+    STRATA_TRY(parseSlidingLayers(c, k, [&](int64_t i) { return (i + 1) % pattern != 0; }));
 
     // Full-attention layers take rope_theta and any scaling; sliding layers rope_local_base_freq.
     json params = k.isSet("rope_parameters") ? k.at("rope_parameters") : json::object();
@@ -578,20 +586,7 @@ Status parseGptOss(ModelConfig& c, const Keys& k) {
     STRATA_ASSIGN(c.swigluAlpha, k.positiveNumber("swiglu_alpha"));
     STRATA_ASSIGN(c.swigluLimit, k.positiveNumber("swiglu_limit"));
     STRATA_TRY(parseGptOssQuantization(c, k));
-    std::optional<int64_t> window;
-    STRATA_ASSIGN(window, k.optionalInt("sliding_window"));
-    if (window && *window <= 0) return k.bad("sliding_window", "a positive integer");
-    if (k.isSet("layer_types")) {
-        STRATA_ASSIGN(c.layerTypes, parseLayerTypes(k, c.numLayers));
-    } else {
-        c.layerTypes.clear();
-        for (int64_t i = 0; i < c.numLayers; ++i)
-            c.layerTypes.push_back(i % 2 == 0 ? LayerAttention::Sliding : LayerAttention::Full);
-    }
-    if (anySliding(c.layerTypes) && !window)
-        return badInput(k.where() + ": sliding_window is null but some layers use sliding_attention");
-    c.slidingWindow = window.value_or(0);
-    return {};
+    return parseSlidingLayers(c, k, [](int64_t i) { return i % 2 == 0; });
 }
 
 // The family defaults with the file's keys laid over them.

@@ -164,6 +164,59 @@ void dotRowsQ8_0Avx2(const float* x, int64_t n, int64_t cols, const void* row, f
     }
 }
 
+// MXFP4 rows: per group of 32, the 16 bytes of nibbles looked up (pshufb) in the E2M1 table
+// doubled to int8, widened to float, multiplied into each token's group sum, which half the
+// group's power-of-two scale then scales into the total. A group scaled by 255 (2^128, past
+// float32) takes the exact reference path.
+template <int N>
+__attribute__((target("avx2,fma,f16c"))) void dotRowsMxfp4Avx2(const float* x, int64_t cols, const uint8_t* blocks,
+                                                               const uint8_t* scales, float* y, int64_t yStride) {
+    const __m128i table = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+    const __m128i low = _mm_set1_epi8(0x0f);
+    float total[N] = {};
+    for (int64_t g = 0; g < cols / kMxfp4BlockElements; ++g) {
+        const float* xg = x + g * kMxfp4BlockElements;
+        if (scales[g] == 255) {
+            float values[kMxfp4BlockElements];
+            dequantizeMxfp4Groups(blocks + g * 16, scales + g, 1, values);
+            for (int t = 0; t < N; ++t)
+                for (int64_t j = 0; j < kMxfp4BlockElements; ++j) total[t] += xg[t * cols + j] * values[j];
+            continue;
+        }
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks + g * 16));
+        const __m128i even = _mm_shuffle_epi8(table, _mm_and_si128(q, low));
+        const __m128i odd = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(q, 4), low));
+        const __m128i first = _mm_unpacklo_epi8(even, odd), second = _mm_unpackhi_epi8(even, odd);
+        const __m256 w[4] = {_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(first)),
+                             _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(first, 8))),
+                             _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(second)),
+                             _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(second, 8)))};
+        const float half = std::ldexp(1.0f, int(scales[g]) - 128);
+        for (int t = 0; t < N; ++t) {
+            const float* xt = xg + t * cols;
+            __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(xt), w[0]);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 8), w[1], acc);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 16), w[2], acc);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 24), w[3], acc);
+            __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+            sum4 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+            sum4 = _mm_add_ss(sum4, _mm_shuffle_ps(sum4, sum4, 1));
+            total[t] += half * _mm_cvtss_f32(sum4);
+        }
+    }
+    for (int t = 0; t < N; ++t) y[t * yStride] = total[t];
+}
+
+void dotRowsMxfp4Avx2(const float* x, int64_t n, int64_t cols, const uint8_t* blocks, const uint8_t* scales, float* y,
+                      int64_t yStride) {
+    switch (n) {
+    case 1: return dotRowsMxfp4Avx2<1>(x, cols, blocks, scales, y, yStride);
+    case 2: return dotRowsMxfp4Avx2<2>(x, cols, blocks, scales, y, yStride);
+    case 3: return dotRowsMxfp4Avx2<3>(x, cols, blocks, scales, y, yStride);
+    default: return dotRowsMxfp4Avx2<4>(x, cols, blocks, scales, y, yStride);
+    }
+}
+
 template <DType T>
 void dotRowsAvx2(const float* x, int64_t n, int64_t cols, const void* row, float* y, int64_t yStride) {
     switch (n) {
@@ -259,6 +312,16 @@ void matmul(const float* x, int64_t n, const WeightRef& w, float* y) {
     }
     if (n <= kGemvMaxRows && w.dtype == DType::MXFP4) {
         // Each row dequantised once (4.25 bits a weight read) and applied to every token.
+        const int64_t groups = cols / kMxfp4BlockElements;
+#if defined(__x86_64__)
+        if (haveAvx2()) {
+            const auto* blocks = static_cast<const uint8_t*>(w.data);
+#pragma omp parallel for schedule(static)
+            for (int64_t o = 0; o < rows; ++o)
+                dotRowsMxfp4Avx2(x, n, cols, blocks + o * groups * 16, w.scales + o * groups, y + o, rows);
+            return;
+        }
+#endif
 #pragma omp parallel for schedule(static)
         for (int64_t o = 0; o < rows; ++o) {
             thread_local std::vector<float> row;
