@@ -375,13 +375,16 @@ Status benchCommand(const std::vector<std::string>& argv) {
     const int64_t cacheHits = cacheAfter.hits - cacheBefore.hits;
     uint64_t wholeLayers = experts.inUnits == 0 ? uint64_t(c.numLayers * c.numExperts) * experts.perExpert : 0;
     for (const WeightUnit& u : model.layout().units) wholeLayers += u.bytes;
-    if (c.isMixtureOfExperts())
-        std::printf("experts              %.1f read per token (%s); expert cache %s: %s of %s decode reads hit (%.0f%%); "
-                    "streaming whole layers would move %s per token\n",
-                    expertReads, formatBytes(uint64_t(expertBytes)).c_str(), formatBytes(plan.expertCacheBytes).c_str(),
-                    groupDigits(cacheHits).c_str(), groupDigits(cacheAcquired).c_str(),
-                    cacheAcquired ? 100.0 * double(cacheHits) / double(cacheAcquired) : 100.0,
-                    formatBytes(wholeLayers).c_str());
+    if (c.isMixtureOfExperts()) {
+        const std::string cache =
+            model.layout().expertsSplit()
+                ? "expert cache " + formatBytes(plan.expertCacheBytes) + ": " + groupDigits(cacheHits) + " of " +
+                      groupDigits(cacheAcquired) + " decode reads hit (" +
+                      groupDigits(cacheAcquired ? 100.0 * double(cacheHits) / double(cacheAcquired) : 0.0, 0) + "%)"
+                : std::string("every expert held in RAM with its layer");
+        std::printf("experts              %.1f read per token (%s); %s; streaming whole layers would move %s per token\n",
+                    expertReads, formatBytes(uint64_t(expertBytes)).c_str(), cache.c_str(), formatBytes(wholeLayers).c_str());
+    }
     if (device)
         std::printf("peak VRAM            %s of the %s pool (budget); %s in use on the device after the run\n",
                     formatBytes(poolPeak).c_str(), formatBytes(poolBudget).c_str(), formatBytes(deviceInUse).c_str());
