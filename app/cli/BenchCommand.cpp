@@ -149,14 +149,10 @@ ExpertShares expertShares(const TransformerModel& model) {
     const ModelConfig& c = model.config();
     ExpertShares s;
     if (!c.isMixtureOfExperts()) return s;
-    auto isExpert = [](WeightRole r) {
-        return r == WeightRole::ExpertGateUp || r == WeightRole::ExpertGateUpScales || r == WeightRole::ExpertDown ||
-               r == WeightRole::ExpertDownScales;
-    };
     uint64_t all = 0;
     for (const WeightUnit& u : model.layout().units)
         for (const UnitTensor& t : u.tensors)
-            if (isExpert(t.role)) s.inUnits += t.info->nbytes;
+            if (isExpertMatrix(t.role)) s.inUnits += t.info->nbytes;
     for (const auto& layer : model.layout().experts)
         for (const WeightUnit& part : layer)
             for (const UnitTensor& t : part.tensors) all += t.info->nbytes;

@@ -87,9 +87,7 @@ void printExperts(const ModelConfig& c, const WeightLayout& whole, const WeightL
     for (int u = 0; u < whole.headUnit(); ++u) {
         wholeLayers += whole.units[size_t(u)].bytes;
         for (const UnitTensor& t : whole.units[size_t(u)].tensors)
-            if (t.role == WeightRole::ExpertGateUp || t.role == WeightRole::ExpertGateUpScales ||
-                t.role == WeightRole::ExpertDown || t.role == WeightRole::ExpertDownScales)
-                expertBytes += t.info->nbytes;
+            if (isExpertMatrix(t.role)) expertBytes += t.info->nbytes;
     }
     const uint64_t perExpert = expertBytes / uint64_t(c.numLayers * c.numExperts);
     const uint64_t active = perExpert * uint64_t(c.expertsPerToken * c.numLayers);

@@ -122,10 +122,6 @@ uint64_t WeightLayout::totalBytes() const {
 }
 
 void splitExperts(WeightLayout& layout, int64_t numExperts) {
-    auto isExpertMatrix = [](WeightRole r) {
-        return r == WeightRole::ExpertGateUp || r == WeightRole::ExpertGateUpScales || r == WeightRole::ExpertDown ||
-               r == WeightRole::ExpertDownScales;
-    };
     layout.expertSlices = std::make_shared<std::deque<TensorInfo>>();
     for (int layer = 0; layer < layout.headUnit(); ++layer) {
         WeightUnit& unit = layout.units[size_t(layer)];

@@ -89,6 +89,13 @@ struct WeightLayout {
     uint64_t totalBytes() const;
 };
 
+// One of the stacked expert matrices (ExpertGateUp, ExpertDown) or their MXFP4 scales: what an
+// expert part holds, as opposed to the router and biases that stay in the layer's unit.
+inline bool isExpertMatrix(WeightRole r) {
+    return r == WeightRole::ExpertGateUp || r == WeightRole::ExpertGateUpScales || r == WeightRole::ExpertDown ||
+           r == WeightRole::ExpertDownScales;
+}
+
 // Moves each mixture-of-experts layer's expert matrices (the ExpertGateUp and ExpertDown roles and
 // their MXFP4 scales) out of the layer's unit into one part per expert. The router and the
 // experts' biases, which every token reads, stay in the layer's unit.
