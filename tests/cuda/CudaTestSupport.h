@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "CudaDevice.h"
 
@@ -31,6 +33,15 @@ private:
     void* ptr_ = nullptr;
     Status status_;
 };
+
+// count values ~ N(0, stddev^2), the same for the same seed.
+inline std::vector<float> randomNormal(size_t count, uint32_t seed, float stddev) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.0f, stddev);
+    std::vector<float> v(count);
+    for (float& x : v) x = normal(rng);
+    return v;
+}
 
 inline QString describe(const Error& e) { return QString::fromStdString(e.message); }
 inline QString describe(const Status& s) { return s.ok() ? QString() : describe(s.error()); }

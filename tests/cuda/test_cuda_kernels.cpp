@@ -57,14 +57,6 @@ double maxError(const std::vector<float>& got, const std::vector<float>& want, d
     return worst;
 }
 
-std::vector<float> randomNormal(size_t count, uint32_t seed, float stddev) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> normal(0.0f, stddev);
-    std::vector<float> v(count);
-    for (float& x : v) x = normal(rng);
-    return v;
-}
-
 std::vector<int32_t> consecutive(int64_t n, int32_t start) {
     std::vector<int32_t> p(static_cast<size_t>(n));
     for (int64_t t = 0; t < n; ++t) p[size_t(t)] = start + int32_t(t);

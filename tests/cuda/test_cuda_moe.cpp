@@ -33,14 +33,6 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-std::vector<float> randomNormal(size_t count, uint32_t seed, float stddev) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> normal(0.0f, stddev);
-    std::vector<float> v(count);
-    for (float& x : v) x = normal(rng);
-    return v;
-}
-
 // max |got - want| / max(|want|, floor); a NaN or infinity must be matched by the same.
 double maxError(const std::vector<float>& got, const std::vector<float>& want, double floor) {
     double worst = 0;
