@@ -47,7 +47,7 @@ Status cudaScale(float* dX, int64_t count, float factor, cudaStream_t stream);
 Status cudaSoftcap(float* dX, int64_t count, float cap, cudaStream_t stream);
 
 // dOut[t, :] = widen(dTable[dIds[t], :]) * scale for t < n; the table is [rows, cols] of tableType
-// (F32, BF16 or F16) and scale is 1 or Gemma's sqrt(hidden). The ids live on the device, so they
+// (F32, BF16 or F16) and scale is 1 or sqrt(hidden) (scaleEmbeddings). The ids live on the device, so they
 // cannot be validated here: the caller checks them on the host first. An id outside [0, rows)
 // reads nothing and yields a row of zeros, never an out-of-bounds access.
 Status cudaEmbeddingGather(const void* dTable, DType tableType, int64_t rows, int64_t cols, const int32_t* dIds,

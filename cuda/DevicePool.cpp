@@ -4,6 +4,7 @@
 
 #include "CudaDevice.h"
 #include "runtime/ResidencyPlan.h"
+#include "core/ByteSize.h"
 
 namespace strata {
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "CudaDevice.h"
+#include "core/ByteSize.h"
 
 namespace strata {
 

@@ -8,7 +8,7 @@
 #include "LogDocument.h"
 #include "PdfDocument.h"
 #include "core/Sha256.h"
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 #include "multimodal/MediaEncoders.h"
 #include "tokenizer/Tokenizer.h"
 

@@ -13,8 +13,9 @@
 #include "session/SessionJob.h"
 #include "core/Clock.h"
 #include "core/ProcessMemory.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #include "core/NumberFormat.h"
+#include "core/ByteSize.h"
 
 namespace strata::cli {
 

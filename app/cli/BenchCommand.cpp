@@ -25,10 +25,11 @@
 #include "core/NumberFormat.h"
 #include "format/Checkpoint.h"
 #include "kv/KvCache.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CudaBench.h"
 #include "CudaOps.h"
+#include "core/ByteSize.h"
 #endif
 
 namespace strata::cli {

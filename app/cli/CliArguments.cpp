@@ -1,6 +1,7 @@
 #include "CliArguments.h"
 
 #include "runtime/ResidencyPlan.h"
+#include "core/ByteSize.h"
 
 namespace strata::cli {
 

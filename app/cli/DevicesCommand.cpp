@@ -9,6 +9,7 @@
 #ifdef STRATA_HAVE_CUDA
 #include "CublasLibrary.h"
 #include "CudaDevice.h"
+#include "core/ByteSize.h"
 #endif
 
 namespace strata::cli {

@@ -11,20 +11,13 @@
 #include "kv/KvCache.h"
 #include "model/TransformerModel.h"
 #include "runtime/ResidencyPlan.h"
+#include "core/ByteSize.h"
+#include "arch/DecoderWeights.h"
+#include "arch/ModelFamily.h"
 
 namespace strata::cli {
 
 namespace {
-const char* architectureName(Architecture a) {
-    switch (a) {
-    case Architecture::Llama: return "Llama";
-    case Architecture::Qwen2: return "Qwen2";
-    case Architecture::Qwen3: return "Qwen3";
-    case Architecture::Gemma3Text: return "Gemma 3 (text)";
-    case Architecture::GptOss: return "gpt-oss";
-    }
-    return "?";
-}
 
 const char* ropeScalingName(RopeScalingType t) {
     switch (t) {
@@ -156,7 +149,7 @@ Status infoCommand(const std::vector<std::string>& argv) {
     for (LayerAttention t : c.layerTypes) sliding += t == LayerAttention::Sliding;
 
     std::printf("model          %s\n", path->c_str());
-    std::printf("architecture   %s (model_type %s)\n", architectureName(c.arch), c.modelType.c_str());
+    std::printf("architecture   %s (model_type %s)\n", c.family->displayName(), c.modelType.c_str());
     uint64_t onDisk = 0;
     for (const auto& file : checkpoint.files()) {
         std::error_code ec;

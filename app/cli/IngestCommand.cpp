@@ -12,7 +12,7 @@
 #include "StopSignals.h"
 #include "PromptParts.h"
 #include "core/NumberFormat.h"
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 #include "format/Checkpoint.h"
 
 namespace strata::cli {

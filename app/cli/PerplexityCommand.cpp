@@ -22,6 +22,7 @@
 #include "format/Checkpoint.h"
 #include "format/JsonText.h"
 #include "model/TokenScorer.h"
+#include "core/ByteSize.h"
 
 namespace strata::cli {
 

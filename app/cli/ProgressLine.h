@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 
 namespace strata::cli {
 

@@ -21,11 +21,12 @@
 #include "TextDocument.h"
 #include "core/ProcessMemory.h"
 #include "MediaTurn.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #include "session/AnswerChannels.h"
 #include "session/SessionTurn.h"
 #include "tokenizer/ChatTemplate.h"
 #include "tokenizer/Tokenizer.h"
+#include "core/ByteSize.h"
 
 namespace strata::cli {
 

@@ -9,6 +9,7 @@
 #ifdef STRATA_HAVE_CUDA
 #include "CudaDevice.h"
 #include "CudaOps.h"
+#include "arch/Registry.h"
 #endif
 
 namespace strata {
@@ -114,8 +115,8 @@ std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& toke
 Result<std::vector<int32_t>> firstTurnIds(const ModelConfig& config, const Tokenizer& tokenizer,
                                           const std::string& text, const PromptFormat& format) {
     if (!format.chat) return tokenizer.encode(text, tokenizer.addsBosByDefault());
-    // Mistral's format (Voxtral) is built from ids: Tekken reads no special token out of text.
-    if (config.modelType == "voxtral") return voxtralChatIds(tokenizer, VoxtralAudioConfig{}, {}, text);
+    // Mistral's format is built from ids: Tekken reads no special token out of text.
+    if (chatTurnsFromTokenIds(config.modelType)) return voxtralChatIds(tokenizer, VoxtralAudioConfig{}, {}, text);
     auto chat = chatFormatForModelType(config.modelType);
     STRATA_TRY(chat);
     std::vector<ChatMessage> messages;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vision/EncoderConfigJson.h"
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 
 namespace strata {
 

@@ -2,7 +2,7 @@
 
 #include "backend/cpu/CpuKernels.h"
 #include "format/Checkpoint.h"
-#include "model/WeightLayout.h"
+#include "runtime/WeightLayout.h"
 #include "vision/VisionTensors.h"
 
 namespace strata {

@@ -10,7 +10,6 @@
 
 #include "core/DType.h"
 #include "core/Result.h"
-#include "model/ModelConfig.h"
 
 namespace strata {
 
@@ -18,6 +17,10 @@ class Checkpoint;
 struct WeightLayout;
 struct ResidencyPlan;
 class WeightSource;
+
+// The activations the gated MLPs and the encoders apply. GeluErf is the exact GELU of the
+// Whisper-style audio encoder; GeluTanh its approximation.
+enum class Activation { SiLU, GeluTanh, GeluErf };
 
 // A stored weight matrix [rows, cols] in row-major order, as in the checkpoint: rows are output
 // features, cols are input features. A norm weight is a single row.
@@ -28,14 +31,14 @@ struct WeightRef {
     int64_t cols = 0;
     // MXFP4: the scale bytes, one per block of 32 along each row ([rows, cols / 32]).
     const uint8_t* scales = nullptr;
-    // Stored input-major, [cols, rows] (gpt-oss's bf16 experts, x @ W as transformers applies them);
+    // Stored input-major, [cols, rows] (bf16 experts stored as x @ W applies them);
     // the product is the same. Plain types only.
     bool inputMajor = false;
 };
 
 enum class RopeStyle {
     NeoX,         // rotate-half pairs (i, i + d/2), as Hugging Face checkpoints
-    Interleaved,  // adjacent pairs (2i, 2i+1), as llama.cpp's permuted Llama weights
+    Interleaved,  // adjacent pairs (2i, 2i+1), as llama.cpp's permuted q and k weights
 };
 
 struct AttentionShape {
@@ -46,7 +49,7 @@ struct AttentionShape {
     float softcap = 0.0f;  // 0: off
     int64_t window = 0;    // 0: full causal; else key visible iff kvPos > qPos - window
     // Per query, in host memory like the positions: the last key position it sees. nullptr: its
-    // own position (causal). A query inside a span attended both ways (a Gemma 3 image) sees the
+    // own position (causal). A query inside a span attended both ways (an image's rows) sees the
     // whole span; the window still bounds it from below.
     const int32_t* lastKey = nullptr;
 };
@@ -125,7 +128,7 @@ public:
 
     // Mixture-of-experts blocks. The default of each goes through host memory and the CPU
     // reference; a device backend overrides them with kernels.
-    // gpt-oss's clamped SwiGLU over gate/up pairs interleaved along each row of gateUp [n, 2 * width]
+    // The clamped SwiGLU over gate/up pairs interleaved along each row of gateUp [n, 2 * width]
     // (gate at even columns, up at odd): g = min(gate, limit), u = clamp(up, -limit, limit),
     // out [n, width] = (u + 1) * g * sigmoid(alpha * g).
     virtual void clampedSwiGlu(const float* gateUp, int64_t n, int64_t width, float alpha, float limit, float* out);
@@ -134,7 +137,7 @@ public:
     // y[rows[i], :] += weights[i] * src[i, :], in order of i; rows and weights in host memory.
     virtual void addScaledRows(float* y, int64_t width, const float* src, std::span<const int32_t> rows,
                                std::span<const float> weights);
-    // Attention sinks (gpt-oss): a per-head logit that joins each query's softmax as a key with a
+    // Attention sinks: a per-head logit that joins each query's softmax as a key with a
     // zero value, so the weights of the real keys sum to less than one. Merges sinks (numHeads
     // values) into the state of n * numHeads query heads, between the accumulation and the finish.
     virtual void attentionSinks(const AttentionState& state, int64_t n, int64_t numHeads, int64_t headDim,

@@ -22,7 +22,7 @@ class GgufFile;
 // How a GGUF tensor is stored, when reading it is more than copying dtype bytes.
 struct StoredEncoding {
     uint32_t ggmlType = 0;       // ggml type id of the stored blocks
-    float addend = 0;            // added to every value: -1 undoes the w+1 folding of Gemma norms
+    float addend = 0;            // added to every value: -1 undoes the w+1 folding of norms stored so
     int64_t unpermuteHeads = 0;  // > 0: undo llama.cpp's Q/K row permutation for this many heads
 };
 

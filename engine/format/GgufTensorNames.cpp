@@ -12,8 +12,8 @@ struct NameRule {
     const char* hf;    // the part after "model.layers.N."
 };
 
-// ffn_norm is the norm before the MLP: Llama's post_attention_layernorm, Gemma 3's
-// pre_feedforward_layernorm (Gemma's post_attention_layernorm is GGUF's post_attention_norm).
+// ffn_norm, the norm before the MLP, is named by the architecture's conventions (a sandwich-norm
+// layer's post_attention_layernorm is GGUF's post_attention_norm).
 constexpr NameRule kLayerRules[] = {
     {"attn_norm.weight", "input_layernorm.weight"},
     {"attn_q.weight", "self_attn.q_proj.weight"},
@@ -36,7 +36,7 @@ constexpr NameRule kLayerRules[] = {
     {"ffn_down.bias", "mlp.down_proj.bias"},
 };
 
-std::string hfName(const std::string& ggufName, const std::string& arch) {
+std::string hfName(const std::string& ggufName, const GgufConventions& conventions) {
     if (ggufName == "token_embd.weight") return "model.embed_tokens.weight";
     if (ggufName == "output_norm.weight") return "model.norm.weight";
     if (ggufName == "output.weight") return "lm_head.weight";
@@ -45,8 +45,7 @@ std::string hfName(const std::string& ggufName, const std::string& arch) {
     if (!std::regex_match(ggufName, m, layer)) return ggufName;
     const std::string prefix = "model.layers." + m[1].str() + ".";
     const std::string rest = m[2].str();
-    if (rest == "ffn_norm.weight")
-        return prefix + (arch == "gemma3" ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight");
+    if (rest == "ffn_norm.weight") return prefix + conventions.ffnNormName;
     for (const NameRule& r : kLayerRules)
         if (rest == r.gguf) return prefix + r.hf;
     return ggufName;
@@ -62,22 +61,23 @@ Result<std::vector<TensorInfo>> hfTensorsFromGguf(const GgufFile& gguf, int file
     auto arch = gguf.getString("general.architecture");
     STRATA_TRY(arch);
     const std::string& a = arch.value();
-    if (a != "llama" && a != "qwen2" && a != "qwen3" && a != "gemma3")
+    const GgufConventions* conventions = ggufConventionsFor(a);
+    if (!conventions)
         return badInput(gguf.name() + " holds a '" + a + "' model; Strata runs GGUF architectures " +
-                        kGgufArchitectures);
+                        supportedGgufArchitectures());
     int64_t heads = 0, kvHeads = 0;
-    if (a == "llama") {
-        auto h = gguf.getInt("llama.attention.head_count");
+    if (conventions->permutedQueryKeyRows) {
+        auto h = gguf.getInt(a + ".attention.head_count");
         STRATA_TRY(h);
         heads = h.value();
-        kvHeads = gguf.intOr("llama.attention.head_count_kv").value_or(heads);
+        kvHeads = gguf.intOr(a + ".attention.head_count_kv").value_or(heads);
         if (heads <= 0 || kvHeads <= 0) return badInput(gguf.name() + ": the head counts must be positive");
     }
     std::vector<TensorInfo> out;
     out.reserve(gguf.tensors().size());
     for (const GgufTensor& t : gguf.tensors()) {
         TensorInfo info;
-        info.name = hfName(t.name, a);
+        info.name = hfName(t.name, *conventions);
         info.shape.assign(t.dims.rbegin(), t.dims.rend());
         info.fileIndex = fileIndex;
         info.offset = t.offset;
@@ -90,9 +90,9 @@ Result<std::vector<TensorInfo>> hfTensorsFromGguf(const GgufFile& gguf, int file
         // holds them eight times more closely than bfloat16's 8 bits, in the same space.
         default: info.dtype = DType::F16; break;
         }
-        if (a == "gemma3" && endsWith(t.name, "norm.weight")) enc.addend = -1.0f;
+        if (conventions->normsStoredPlusOne && endsWith(t.name, "norm.weight")) enc.addend = -1.0f;
         // The q and k biases are permuted with their matrices' rows.
-        if (a == "llama") {
+        if (conventions->permutedQueryKeyRows) {
             const bool q = endsWith(t.name, "attn_q.weight") || endsWith(t.name, "attn_q.bias");
             const bool k = endsWith(t.name, "attn_k.weight") || endsWith(t.name, "attn_k.bias");
             const int64_t h = q ? heads : k ? kvHeads : 0;

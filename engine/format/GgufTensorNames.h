@@ -1,8 +1,9 @@
 #pragma once
 // llama.cpp's tensor names and storage conventions, mapped to the Hugging Face names the model
 // code uses: blk.N.attn_q.weight -> model.layers.N.self_attn.q_proj.weight, dimensions reversed
-// to [rows, columns], Llama Q/K rows un-permuted (llama.cpp interleaves the rope pairs), Gemma
-// norms stored as w+1 shifted back. Quantised tensors are dequantised to float16 on read.
+// to [rows, columns], and the conventions of the architecture undone as tensors are read (Q/K
+// rows un-permuted where llama.cpp interleaves the rope pairs, norms stored as w+1 shifted back).
+// Quantised tensors are dequantised to float16 on read.
 #include <string>
 #include <vector>
 
@@ -12,8 +13,21 @@
 
 namespace strata {
 
-// The GGUF architectures Strata runs.
-inline constexpr const char* kGgufArchitectures = "llama, qwen2, qwen3, gemma3";
+// What one GGUF architecture does differently from the common naming and storage.
+struct GgufConventions {
+    // The Hugging Face name of blk.N.ffn_norm.weight, the norm in front of the MLP.
+    std::string ffnNormName = "post_attention_layernorm.weight";
+    // Norm weights are stored as w + 1 (the model multiplies by 1 + w).
+    bool normsStoredPlusOne = false;
+    // The rows of attn_q and attn_k (and their biases) are permuted to interleave the rope pairs.
+    bool permutedQueryKeyRows = false;
+};
+
+// The conventions of a GGUF architecture Strata runs, or nullptr. Defined by the architecture
+// registry (arch/Registry.cpp), which knows the families.
+const GgufConventions* ggufConventionsFor(const std::string& architecture);
+// "a, b, c": the GGUF architectures Strata runs, for messages. Defined there too.
+std::string supportedGgufArchitectures();
 
 // Every tensor of the file as the engine sees it. Tensors without a Hugging Face counterpart
 // (rope_freqs.weight, for one) keep their GGUF names.

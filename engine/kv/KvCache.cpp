@@ -7,6 +7,7 @@
 
 #include "core/Clock.h"
 #include "runtime/ResidencyPlan.h"
+#include "core/ByteSize.h"
 
 namespace strata {
 
@@ -34,7 +35,7 @@ struct KvCache::Layer {
     std::optional<KvBlockFile> file;
 };
 
-KvCache::KvCache(Ops& ops, const ModelConfig& config, const KvCacheOptions& options)
+KvCache::KvCache(Ops& ops, const KvShape& config, const KvCacheOptions& options)
     : ops_(ops), config_(config), options_(options), hostMemory_(ops.hostMemory()) {
     rowFloats_ = config.numKvHeads * config.headDim;
     blockFloats_ = 2 * options.blockTokens * rowFloats_;
@@ -50,11 +51,11 @@ KvCache::~KvCache() {
     for (float* p : staging_) ops_.release(p);
 }
 
-uint64_t KvCache::bytesFor(const ModelConfig& c, int64_t tokens) {
+uint64_t KvCache::bytesFor(const KvShape& c, int64_t tokens) {
     return uint64_t(c.numLayers) * blockBytes(c, tokens);
 }
 
-uint64_t KvCache::blockBytes(const ModelConfig& c, int64_t blockTokens) {
+uint64_t KvCache::blockBytes(const KvShape& c, int64_t blockTokens) {
     return uint64_t(2 * blockTokens * c.numKvHeads * c.headDim) * sizeof(float);
 }
 
@@ -99,7 +100,7 @@ Status KvCache::planQuotas() {
     return {};
 }
 
-Result<std::unique_ptr<KvCache>> KvCache::create(Ops& ops, const ModelConfig& config, const KvCacheOptions& options) {
+Result<std::unique_ptr<KvCache>> KvCache::create(Ops& ops, const KvShape& config, const KvCacheOptions& options) {
     if (options.blockTokens <= 0) return badInput("the KV block size must be at least one token");
     if (options.persist && options.directory.empty())
         return badInput("a saved KV cache needs a folder for its files");
@@ -118,7 +119,7 @@ Result<std::unique_ptr<KvCache>> KvCache::fork(const KvCache& parent, const KvCa
     return cache;
 }
 
-Result<std::unique_ptr<KvCache>> KvCache::open(Ops& ops, const ModelConfig& config, const KvCacheOptions& options,
+Result<std::unique_ptr<KvCache>> KvCache::open(Ops& ops, const KvShape& config, const KvCacheOptions& options,
                                                int64_t length) {
     auto made = create(ops, config, options);
     STRATA_TRY(made);

@@ -30,7 +30,7 @@
 #include "backend/Ops.h"
 #include "core/Result.h"
 #include "kv/KvBlockFile.h"
-#include "model/ModelConfig.h"
+#include "kv/KvShape.h"
 
 namespace strata {
 
@@ -64,12 +64,12 @@ struct KvCacheStats {
 
 class KvCache {
 public:
-    static Result<std::unique_ptr<KvCache>> create(Ops& ops, const ModelConfig& config, const KvCacheOptions& options);
+    static Result<std::unique_ptr<KvCache>> create(Ops& ops, const KvShape& config, const KvCacheOptions& options);
     // Rebuilds the cache of positions [0, length) from the layer files in options.directory.
     // Records past length are cut off the files; blocks within the resident budget are loaded
     // (their checksums checked) and the rest stay on disk. Missing positions or a damaged block
     // are badInput naming the file.
-    static Result<std::unique_ptr<KvCache>> open(Ops& ops, const ModelConfig& config, const KvCacheOptions& options,
+    static Result<std::unique_ptr<KvCache>> open(Ops& ops, const KvShape& config, const KvCacheOptions& options,
                                                  int64_t length);
     // A cache that continues `parent` from its current length; parent must outlive it and must not
     // change while it exists.
@@ -102,15 +102,15 @@ public:
 
     KvCacheStats stats() const;
     // K and V of `tokens` positions in every layer.
-    static uint64_t bytesFor(const ModelConfig& config, int64_t tokens);
+    static uint64_t bytesFor(const KvShape& config, int64_t tokens);
     // Backend bytes of one block (K and V).
-    static uint64_t blockBytes(const ModelConfig& config, int64_t blockTokens);
+    static uint64_t blockBytes(const KvShape& config, int64_t blockTokens);
     static std::string layerFileName(int64_t layer);
 
 private:
     struct Block;
     struct Layer;
-    KvCache(Ops& ops, const ModelConfig& config, const KvCacheOptions& options);
+    KvCache(Ops& ops, const KvShape& config, const KvCacheOptions& options);
     Status planQuotas();
     Result<KvBlockFile*> file(int64_t layer);
     Status truncate(Layer& layer, int64_t position);
@@ -124,7 +124,7 @@ private:
                           const AttentionShape& shape, const AttentionState& state, int64_t limit) const;
 
     Ops& ops_;
-    const ModelConfig& config_;
+    const KvShape& config_;
     KvCacheOptions options_;
     int64_t rowFloats_ = 0;
     int64_t blockFloats_ = 0;  // K then V

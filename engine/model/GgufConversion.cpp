@@ -9,10 +9,11 @@
 #include "format/Checkpoint.h"
 #include "format/GgufFile.h"
 #include "format/SafetensorsWriter.h"
-#include "model/GgufConfig.h"
-#include "model/ModelConfig.h"
-#include "model/WeightLayout.h"
+#include "arch/GgufConfig.h"
+#include "arch/ModelConfig.h"
+#include "runtime/WeightLayout.h"
 #include "tokenizer/GgufVocabulary.h"
+#include "arch/DecoderWeights.h"
 
 namespace strata {
 namespace fs = std::filesystem;

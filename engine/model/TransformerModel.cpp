@@ -4,8 +4,9 @@
 #include <cmath>
 #include <new>
 
-#include "model/MixtureOfExperts.h"
-#include "model/Rope.h"
+#include "arch/ModelFamily.h"
+#include "arch/Rope.h"
+#include "arch/DecoderWeights.h"
 
 namespace strata {
 
@@ -51,17 +52,6 @@ uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t
     uint64_t kvBytes = KvCache::bytesFor(c, contextTokens);
     if (kvBudget > 0) kvBytes = std::min(kvBytes, kvBudget);
     return kvBytes + uint64_t(floats) * sizeof(float) + kDeviceWorkspaceBytes;
-}
-
-AttentionShape attentionShapeFor(const ModelConfig& c, int64_t layer) {
-    AttentionShape shape;
-    shape.numHeads = c.numHeads;
-    shape.numKvHeads = c.numKvHeads;
-    shape.headDim = c.headDim;
-    shape.scale = float(c.attentionScale);
-    shape.softcap = float(c.attnLogitSoftcap);
-    shape.window = c.isSlidingLayer(layer) ? c.slidingWindow : 0;
-    return shape;
 }
 
 bool splitsExperts(const ModelConfig& config, const ModelOptions& options) {
@@ -167,7 +157,7 @@ Status TransformerModel::embed(std::span<const SequenceStep> steps, int64_t rows
     Scratch& s = *scratch_;
     s.hostHidden.resize(size_t(rows * h));
     s.hostRow.resize(rowBytes);
-    // Gemma scales embeddings by sqrt(hidden_size), computed in the compute type; given rows
+    // Embeddings scaled by sqrt(hidden_size) (scaleEmbeddings) are scaled in the compute type; given rows
     // (image and audio features) are used as they are.
     const float scale = config_.scaleEmbeddings ? std::sqrt(float(h)) : 1.0f;
     float* dst = s.hostHidden.data();
@@ -193,14 +183,6 @@ Status TransformerModel::embed(std::span<const SequenceStep> steps, int64_t rows
     ops_.upload(hidden, s.hostHidden.data(), s.hostHidden.size());
     return {};
 }
-
-// A run of consecutive rows of one sequence inside a chunk.
-struct TransformerModel::Piece {
-    KvCache* kv = nullptr;
-    int64_t row = 0;  // first row, counted from the chunk's start
-    int64_t rows = 0;
-    int64_t firstPos = 0;
-};
 
 Status TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, bool allLogits,
                                  std::vector<float>& logits, const LayerProgress& progress,
@@ -253,7 +235,7 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
         chunkStart.push_back(cut);
     }
     chunkStart.push_back(n);
-    std::vector<std::vector<Piece>> chunks(chunkStart.size() - 1);
+    std::vector<std::vector<SequencePiece>> chunks(chunkStart.size() - 1);
     int64_t row = 0;
     size_t ci = 0;
     for (const SequenceStep& step : steps) {
@@ -280,10 +262,11 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
         buffer(Scratch::AttnMax, size_t(chunk * c.numHeads));
         buffer(Scratch::AttnSum, size_t(chunk * c.numHeads));
         buffer(Scratch::Proj, size_t(chunk * h));
-        buffer(Scratch::Gate, size_t(chunk * c.intermediateSize));
-        buffer(Scratch::Up, size_t(chunk * c.intermediateSize));
         if (!allLogits && steps.size() > 1) buffer(Scratch::LastRows, size_t(rows * h));
-        if (c.isMixtureOfExperts()) {
+        if (!c.isMixtureOfExperts()) {
+            buffer(Scratch::Gate, size_t(chunk * c.intermediateSize));
+            buffer(Scratch::Up, size_t(chunk * c.intermediateSize));
+        } else {
             buffer(Scratch::ExpertInput, size_t(n * h));
             const std::vector<size_t> floats = expertBufferFloats(c, n, chunk);
             for (size_t i = 0; i < floats.size(); ++i) buffer(Scratch::RouterLogits + int(i), floats[i]);
@@ -311,21 +294,16 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
                 return done;
             }
         }
-        // A mixture of experts runs once over every row of the pass, after the attention of every
-        // chunk: each expert the pass routes to is then read once, for all its rows.
-        if (c.isMixtureOfExperts()) {
-            float* normed = s.ptr[Scratch::ExpertInput];
-            ops_.rmsNorm(hidden, n, w->get(WeightRole::PostAttentionNorm), float(c.rmsNormEps), c.normAddOne, normed);
-            const ExpertBuffers buffers{chunk, s.ptr[Scratch::RouterLogits], s.ptr[Scratch::ExpertRows],
-                                        s.ptr[Scratch::ExpertGateUp], s.ptr[Scratch::ExpertActivated],
-                                        s.ptr[Scratch::ExpertOut]};
-            WeightSource* parts = layout_.expertsSplit() ? streamer_.get() : nullptr;
-            const Status done = mixtureOfExperts(ops_, c, w.value(), normed, n, hidden, buffers, parts, int(layer),
-                                                 &expertUse_);
-            if (!done.ok()) {
-                streamer_->release(int(layer));
-                return done;
-            }
+        // What runs once over every row of the pass, after every chunk (a mixture of experts:
+        // each expert the pass routes to is then read once, for all its rows).
+        LayerPass pass{ops_, c, w.value(), layer, hidden, n, s.ptr[Scratch::ExpertInput],
+                       ExpertBuffers{chunk, s.ptr[Scratch::RouterLogits], s.ptr[Scratch::ExpertRows],
+                                     s.ptr[Scratch::ExpertGateUp], s.ptr[Scratch::ExpertActivated],
+                                     s.ptr[Scratch::ExpertOut]},
+                       layout_.expertsSplit() ? streamer_.get() : nullptr, &expertUse_};
+        if (const Status done = c.family->forwardPass(pass); !done.ok()) {
+            streamer_->release(int(layer));
+            return done;
         }
         streamer_->release(int(layer));
         if (progress) progress(layer + 1, totalUnits);
@@ -363,72 +341,14 @@ Status TransformerModel::forward(std::span<const SequenceStep> steps, bool allLo
 
 Status TransformerModel::layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n,
                                       const int32_t* positions, const int32_t* lastKeys,
-                                      std::span<const Piece> pieces) {
-    const ModelConfig& c = config_;
+                                      std::span<const SequencePiece> pieces) {
     Scratch& s = *scratch_;
-    float* normed = s.ptr[Scratch::Normed];
-    float* q = s.ptr[Scratch::Q];
-    float* k = s.ptr[Scratch::K];
-    float* v = s.ptr[Scratch::V];
-    float* attn = s.ptr[Scratch::AttnOut];
-    float* proj = s.ptr[Scratch::Proj];
-    float* gate = s.ptr[Scratch::Gate];
-    float* up = s.ptr[Scratch::Up];
-    const int64_t h = c.hiddenSize;
-    const int64_t qRow = c.numHeads * c.headDim, kvRow = c.numKvHeads * c.headDim;
-    const float eps = float(c.rmsNormEps);
-
-    // Attention block.
-    ops_.rmsNorm(x, n, w.get(WeightRole::InputNorm), eps, c.normAddOne, normed);
-    linear(ops_, w, WeightRole::QProj, WeightRole::QProjBias, normed, n, q);
-    linear(ops_, w, WeightRole::KProj, WeightRole::KProjBias, normed, n, k);
-    linear(ops_, w, WeightRole::VProj, WeightRole::VProjBias, normed, n, v);
-    if (c.qkNorm) {
-        ops_.rmsNorm(q, n * c.numHeads, w.get(WeightRole::QNorm), eps, c.normAddOne, q);
-        ops_.rmsNorm(k, n * c.numKvHeads, w.get(WeightRole::KNorm), eps, c.normAddOne, k);
-    }
-    const float* invFreq = invFreq_[size_t(layer)].data();
-    ops_.rope(q, n, c.numHeads, c.headDim, positions, invFreq, RopeStyle::NeoX);
-    ops_.rope(k, n, c.numKvHeads, c.headDim, positions, invFreq, RopeStyle::NeoX);
-    for (const Piece& p : pieces)
-        STRATA_TRY(p.kv->write(layer, k + p.row * kvRow, v + p.row * kvRow, p.firstPos, p.rows));
-
-    AttentionShape shape = attentionShapeFor(c, layer);
-    shape.lastKey = lastKeys;
-    const AttentionState state{s.ptr[Scratch::AttnAcc], s.ptr[Scratch::AttnMax], s.ptr[Scratch::AttnSum]};
-    ops_.attentionBegin(state, n * c.numHeads, c.headDim);
-    // Sequences forked from one cache read its blocks once, for all their rows together.
-    const KvCache* shared = pieces.front().kv->parent();
-    for (const Piece& p : pieces)
-        if (p.kv->parent() != shared || p.kv->ownStart() != (shared ? shared->length() : 0)) shared = nullptr;
-    if (shared) STRATA_TRY(shared->accumulateAll(layer, q, n, positions, shape, state));
-    for (const Piece& p : pieces) {
-        const AttentionState part{state.acc + p.row * qRow, state.max + p.row * c.numHeads,
-                                  state.sum + p.row * c.numHeads};
-        const float* pq = q + p.row * qRow;
-        const int32_t* pp = positions + p.row;
-        AttentionShape pieceShape = shape;
-        if (lastKeys) pieceShape.lastKey = lastKeys + p.row;
-        STRATA_TRY(shared ? p.kv->accumulate(layer, pq, p.rows, pp, pieceShape, part)
-                          : p.kv->accumulateAll(layer, pq, p.rows, pp, pieceShape, part));
-    }
-    if (c.attentionSinks) ops_.attentionSinks(state, n, c.numHeads, c.headDim, w.get(WeightRole::AttentionSinks));
-    ops_.attentionFinish(state, n * c.numHeads, c.headDim, attn);
-    linear(ops_, w, WeightRole::OProj, WeightRole::OProjBias, attn, n, proj);
-    if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostAttentionNorm), eps, c.normAddOne, proj);
-    ops_.add(x, proj, n * h);
-    if (c.isMixtureOfExperts()) return {};  // forward() runs the experts over the whole pass
-
-    // Feed-forward block. Llama's "post_attention_layernorm" is the pre-MLP norm; Gemma has its own.
-    const WeightRole preMlp = c.sandwichNorms ? WeightRole::PreFeedforwardNorm : WeightRole::PostAttentionNorm;
-    ops_.rmsNorm(x, n, w.get(preMlp), eps, c.normAddOne, normed);
-    linear(ops_, w, WeightRole::GateProj, WeightRole::GateProjBias, normed, n, gate);
-    linear(ops_, w, WeightRole::UpProj, WeightRole::UpProjBias, normed, n, up);
-    ops_.gatedActivation(gate, up, n * c.intermediateSize, c.activation, gate);
-    linear(ops_, w, WeightRole::DownProj, WeightRole::DownProjBias, gate, n, proj);
-    if (c.sandwichNorms) ops_.rmsNorm(proj, n, w.get(WeightRole::PostFeedforwardNorm), eps, c.normAddOne, proj);
-    ops_.add(x, proj, n * h);
-    return {};
+    LayerStep step{ops_, config_, w, layer, x, n, positions, lastKeys, pieces, invFreq_[size_t(layer)].data(),
+                   ChunkBuffers{s.ptr[Scratch::Normed], s.ptr[Scratch::Q], s.ptr[Scratch::K], s.ptr[Scratch::V],
+                                s.ptr[Scratch::AttnOut],
+                                AttentionState{s.ptr[Scratch::AttnAcc], s.ptr[Scratch::AttnMax], s.ptr[Scratch::AttnSum]},
+                                s.ptr[Scratch::Proj], s.ptr[Scratch::Gate], s.ptr[Scratch::Up]}};
+    return config_.family->forwardChunk(step);
 }
 
 }  // namespace strata

@@ -1,7 +1,8 @@
 #pragma once
-// A decoder-only transformer (Llama 3, Qwen3, Gemma 3 text) written once against the Ops
-// interface. Prefill is layer-major: each layer's weights are fetched once and applied to every
-// token chunk. Decode is the same call with one token.
+// The generic driver of a decoder-only transformer, written once against the Ops interface:
+// chunking, embedding, weight acquire and release, and the head. Each layer's forward is its
+// family's (arch/ModelFamily.h). Prefill is layer-major: each layer's weights are fetched once and
+// applied to every token chunk. Decode is the same call with one token.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -12,9 +13,10 @@
 #include "backend/Ops.h"
 #include "core/Result.h"
 #include "format/Checkpoint.h"
-#include "model/MixtureOfExperts.h"
-#include "model/ModelConfig.h"
-#include "model/WeightLayout.h"
+#include "arch/Blocks.h"
+#include "arch/MixtureOfExperts.h"
+#include "arch/ModelConfig.h"
+#include "runtime/WeightLayout.h"
 #include "kv/KvCache.h"
 #include "runtime/WeightSource.h"
 
@@ -49,9 +51,6 @@ ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptio
 // to, cached within the budget): with a RAM budget on the CPU. Without one every layer is held whole.
 bool splitsExperts(const ModelConfig& config, const ModelOptions& options);
 
-// The attention of one layer: heads, scale, soft-cap and, on a sliding layer, its window.
-AttentionShape attentionShapeFor(const ModelConfig& config, int64_t layer);
-
 // Called after each layer of a forward pass: layers done, layers in all.
 using LayerProgress = std::function<void(int64_t done, int64_t total)>;
 
@@ -61,8 +60,8 @@ struct EmbeddedSpan {
     int64_t offset = 0;  // first row, counted from the first token of the step (or request)
     int64_t rows = 0;
     const float* values = nullptr;  // host memory, [rows, hiddenSize]; must outlive the call
-    // The rows see each other both ways in attention while they are prefilled together (Gemma 3
-    // images); otherwise attention stays causal. Such a span is never cut between chunks.
+    // The rows see each other both ways in attention while they are prefilled together (an
+    // image's, in some families); otherwise attention stays causal. Such a span is never cut between chunks.
     bool bidirectional = false;
 };
 
@@ -112,9 +111,8 @@ private:
     TransformerModel(Ops& ops, ModelConfig config, std::unique_ptr<Checkpoint> checkpoint, WeightLayout layout,
                      ModelOptions options);
     Status embed(std::span<const SequenceStep> steps, int64_t rows, float* hidden);
-    struct Piece;
     Status layerForward(int64_t layer, const UnitWeights& w, float* x, int64_t n, const int32_t* positions,
-                        const int32_t* lastKeys, std::span<const Piece> pieces);
+                        const int32_t* lastKeys, std::span<const SequencePiece> pieces);
     float* buffer(int name, size_t floats);  // a Scratch buffer of at least floats
 
     Ops& ops_;

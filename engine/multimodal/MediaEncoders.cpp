@@ -4,7 +4,7 @@
 
 #include "audio/VoxtralAudioEncoder.h"
 #include "format/Checkpoint.h"
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 #include "vision/EncoderConfigJson.h"
 #include "vision/SiglipVisionEncoder.h"
 

@@ -5,6 +5,7 @@
 
 #include "core/Clock.h"
 #include "runtime/ResidencyPlan.h"
+#include "core/ByteSize.h"
 
 namespace strata {
 

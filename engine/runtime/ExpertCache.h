@@ -11,7 +11,7 @@
 
 #include "backend/Ops.h"
 #include "core/Result.h"
-#include "model/WeightLayout.h"
+#include "runtime/WeightLayout.h"
 #include "runtime/WeightSource.h"
 
 namespace strata {

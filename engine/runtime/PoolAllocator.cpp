@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/ResidencyPlan.h"
+#include "core/ByteSize.h"
 
 namespace strata {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/Result.h"
-#include "model/WeightLayout.h"
+#include "runtime/WeightLayout.h"
 
 namespace strata {
 
@@ -91,10 +91,5 @@ Result<ResidencyPlan> planResidency(const WeightLayout& layout, const ResidencyO
 // RAM at once, resident units plus stream slots, stay within the budget.
 Result<ResidencyPlan> planResidency(const WeightLayout& layout, uint64_t ramBudget, int streamSlots = 2);
 
-std::string formatBytes(uint64_t bytes);
-// The smallest round figure not below bytes ("437 MiB"), for "use at least" advice.
-std::string formatBytesAtLeast(uint64_t bytes);
-// "512MiB", "2GiB", "1.5G", "300000000": binary units (K/M/G/T, with or without "iB"/"B").
-Result<uint64_t> parseByteSize(const std::string& text);
 
 }  // namespace strata

@@ -13,7 +13,7 @@
 
 #include "core/Result.h"
 #include "format/Checkpoint.h"
-#include "model/WeightLayout.h"
+#include "runtime/WeightLayout.h"
 
 namespace strata {
 

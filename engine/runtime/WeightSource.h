@@ -7,7 +7,7 @@
 
 #include "backend/Ops.h"
 #include "core/Result.h"
-#include "model/WeightLayout.h"
+#include "runtime/WeightLayout.h"
 #include "runtime/ResidencyPlan.h"
 
 namespace strata {

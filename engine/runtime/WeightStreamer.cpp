@@ -1,6 +1,7 @@
 #include "runtime/WeightStreamer.h"
 
 #include "core/Clock.h"
+#include "core/ByteSize.h"
 
 #include <cstdlib>
 #include <new>

@@ -1,6 +1,7 @@
 #include "session/AnswerChannels.h"
 
 #include "tokenizer/ChatTemplate.h"
+#include "arch/Registry.h"
 
 namespace strata {
 

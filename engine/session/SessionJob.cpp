@@ -8,6 +8,7 @@
 #include "format/FileReading.h"
 #include "multimodal/MediaPrompt.h"
 #include "tokenizer/ChatTemplate.h"
+#include "arch/Registry.h"
 
 namespace strata {
 
@@ -300,7 +301,7 @@ Result<std::string> followUpText(const std::string& modelType, bool chat, bool e
 
 Result<std::vector<int32_t>> followUpIds(const std::string& modelType, const Tokenizer& tokenizer,
                                          const SavedJob& previous, const std::string& message) {
-    if (modelType == "voxtral" && previous.chat) {  // Mistral's format is built from ids
+    if (chatTurnsFromTokenIds(modelType) && previous.chat) {
         std::vector<int32_t> ids = previous.pendingIds;
         std::vector<int32_t> turn;
         STRATA_ASSIGN(turn, mistralFollowUpIds(tokenizer, message));

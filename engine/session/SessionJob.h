@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "kv/KvCache.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #include "session/AnswerChannels.h"
 #include "session/SessionStore.h"
 

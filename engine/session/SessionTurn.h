@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "kv/KvCache.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #include "session/SessionJob.h"
 #include "session/SessionStore.h"
 

@@ -223,14 +223,4 @@ Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>
     return internalError("chat: unknown chat format");
 }
 
-Result<ChatFormat> chatFormatForModelType(const std::string& modelType) {
-    if (modelType == "llama") return ChatFormat::Llama3;
-    if (modelType == "qwen2") return ChatFormat::Qwen2;
-    if (modelType == "qwen3") return ChatFormat::Qwen3;
-    if (modelType == "gemma3" || modelType == "gemma3_text") return ChatFormat::Gemma3;
-    if (modelType == "gpt_oss") return ChatFormat::Harmony;
-    return badInput("config.json model_type '" + modelType +
-                    "' has no supported chat format (llama, qwen2, qwen3, gemma3, gemma3_text, gpt_oss)");
-}
-
 }  // namespace strata

@@ -41,8 +41,5 @@ Result<std::string> renderChat(ChatFormat format, const std::vector<ChatMessage>
 // not alternate user/assistant (the template raises an exception there); for Harmony, for tool
 // messages and for assistant messages that carry channel markers (the template raises there too).
 
-// The format for a config.json model_type ("llama", "qwen2", "qwen3", "gemma3", "gemma3_text",
-// "gpt_oss").
-Result<ChatFormat> chatFormatForModelType(const std::string& modelType);
 
 }  // namespace strata

@@ -1,4 +1,5 @@
 #include "vision/EncoderTower.h"
+#include "core/ByteSize.h"
 
 #include <new>
 

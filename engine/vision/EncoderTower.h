@@ -19,7 +19,7 @@
 #include "backend/Ops.h"
 #include "core/Result.h"
 #include "format/Checkpoint.h"
-#include "model/WeightLayout.h"
+#include "runtime/WeightLayout.h"
 #include "runtime/ResidencyPlan.h"
 #include "runtime/WeightSource.h"
 

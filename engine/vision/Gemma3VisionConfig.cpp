@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 #include "vision/EncoderConfigJson.h"
 
 namespace strata {

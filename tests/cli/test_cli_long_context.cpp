@@ -9,7 +9,7 @@
 
 #include "cli/CliRunner.h"
 #include "kv/KvCache.h"
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 #include "support/RandomLlama.h"
 
 namespace fs = std::filesystem;

@@ -16,7 +16,7 @@
 #include "CudaOps.h"
 #include "CudaTestSupport.h"
 #include "model/TransformerModel.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 
 using namespace strata;
 using namespace strata::testsupport;

@@ -10,7 +10,7 @@
 #include "../support/SafetensorsWriter.h"
 #include "format/Checkpoint.h"
 #include "format/SafetensorsHeader.h"
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 
 using namespace strata;
 using namespace strata::testsupport;

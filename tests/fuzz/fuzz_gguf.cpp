@@ -17,10 +17,11 @@
 #include "format/Checkpoint.h"
 #include "format/GgufFile.h"
 #include "format/GgufTensorNames.h"
-#include "model/ModelConfig.h"
-#include "model/WeightLayout.h"
+#include "arch/ModelConfig.h"
+#include "runtime/WeightLayout.h"
 #include "tokenizer/GgufVocabulary.h"
 #include "tokenizer/HfTokenizer.h"
+#include "arch/DecoderWeights.h"
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include "../support/TestPaths.h"
 #include "core/ModelLocations.h"
 #include "model/TransformerModel.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #include "tokenizer/Tokenizer.h"
 
 using namespace strata;

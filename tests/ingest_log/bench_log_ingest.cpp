@@ -21,7 +21,7 @@
 #include "LogDocument.h"
 #include "PromptParts.h"
 #include "format/Checkpoint.h"
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 #include "tokenizer/Tokenizer.h"
 #include "core/ProcessMemory.h"
 

@@ -24,9 +24,10 @@
 #include "kv/KvBlockFile.h"
 #include "kv/KvCache.h"
 #include "model/TransformerModel.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #include "runtime/ResidencyPlan.h"
 #include "../support/TestPaths.h"
+#include "core/ByteSize.h"
 
 using namespace strata;
 namespace fs = std::filesystem;

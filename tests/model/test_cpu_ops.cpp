@@ -9,7 +9,7 @@
 #include "../support/RandomValues.h"
 #include "backend/cpu/CpuOps.h"
 #include "format/Mxfp4.h"
-#include "model/MixtureOfExperts.h"
+#include "arch/MixtureOfExperts.h"
 
 using namespace strata;
 using strata::testsupport::randomVector;

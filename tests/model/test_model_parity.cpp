@@ -9,7 +9,7 @@
 #include "../support/ParityFixture.h"
 #include "backend/cpu/CpuOps.h"
 #include "model/TransformerModel.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #include "runtime/ExpertCache.h"
 #include "runtime/ResidencyPlan.h"
 

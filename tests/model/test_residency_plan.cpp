@@ -5,6 +5,7 @@
 #include "kv/KvCache.h"
 #include "model/TransformerModel.h"
 #include "runtime/ResidencyPlan.h"
+#include "core/ByteSize.h"
 
 using namespace strata;
 

@@ -10,9 +10,10 @@
 
 #include "../support/ParityFixture.h"
 #include "format/Checkpoint.h"
-#include "model/ModelConfig.h"
-#include "model/WeightLayout.h"
+#include "arch/ModelConfig.h"
+#include "runtime/WeightLayout.h"
 #include "runtime/UnitReader.h"
+#include "arch/DecoderWeights.h"
 
 using namespace strata;
 using namespace strata::testsupport;

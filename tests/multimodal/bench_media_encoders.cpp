@@ -49,6 +49,7 @@
 #include "audio/VoxtralAudioEncoder.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CudaOps.h"
+#include "core/ByteSize.h"
 #endif
 
 using namespace strata;

@@ -16,7 +16,7 @@
 #include "backend/cpu/CpuOps.h"
 #include "multimodal/MediaEncoders.h"
 #include "multimodal/MediaPrompt.h"
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 #include "session/SessionTurn.h"
 #ifdef STRATA_PARITY_ON_CUDA
 #include "../cuda/CudaTestSupport.h"

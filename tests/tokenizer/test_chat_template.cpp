@@ -9,6 +9,7 @@
 
 #include "tokenizer/ChatTemplate.h"
 #include "../support/TestPaths.h"
+#include "arch/Registry.h"
 
 using namespace strata;
 

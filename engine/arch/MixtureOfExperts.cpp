@@ -1,4 +1,4 @@
-#include "model/MixtureOfExperts.h"
+#include "arch/MixtureOfExperts.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 #pragma once
 #include <vector>
 
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 
 namespace strata {
 

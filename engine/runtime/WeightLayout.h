@@ -15,7 +15,6 @@
 
 #include "core/Result.h"
 #include "format/Checkpoint.h"
-#include "model/ModelConfig.h"
 
 namespace strata {
 
@@ -24,15 +23,15 @@ enum class WeightRole {
     PostAttentionNorm, PreFeedforwardNorm, PostFeedforwardNorm,
     GateProj, UpProj, DownProj,
     FinalNorm, LmHead,
-    // Linear biases: the decoders that have them (Qwen2's q, k and v; Llama's attention_bias and
-    // mlp_bias) and the encoders.
+    // Linear biases: of the decoders that have them (on q, k and v, on every attention
+    // projection, on the MLP) and of the encoders.
     QProjBias, KProjBias, VProjBias, OProjBias, GateProjBias, UpProjBias, DownProjBias,
     // Encoders (image and audio towers): LayerNorm biases, and the stem in front of the layers:
     // the input convolution (SigLIP's patch embedding, Whisper's first conv), the downsampling
     // convolution (Whisper's second) and learned positions.
     InputNormBias, PostAttentionNormBias, FinalNormBias,
     InputConv, InputConvBias, DownsampleConv, DownsampleConvBias, PositionEmbedding,
-    // Attention sinks (gpt-oss): one logit per query head.
+    // Attention sinks: one logit per query head.
     AttentionSinks,
     // A mixture of experts: the router and its bias, then every expert's tensors stacked along a
     // first dimension of numExperts (expertWeight() takes one expert's slice). Gate and up share
@@ -101,10 +100,23 @@ inline bool isExpertMatrix(WeightRole r) {
 // experts' biases, which every token reads, stay in the layer's unit.
 void splitExperts(WeightLayout& layout, int64_t numExperts);
 
-// Checks every tensor the architecture needs exists with the expected shape, and that the
-// checkpoint holds no tensor the decoder would leave unused (see refuseUnusedTensors); tensors of
-// the encoders the config declares (vision and audio towers, projectors) are theirs to check.
-Result<WeightLayout> buildWeightLayout(const ModelConfig& config, const Checkpoint& checkpoint);
+// Gathers the tensors of one unit, each checked to exist with the shape the architecture expects,
+// and places them for direct reads.
+class WeightUnitBuilder {
+public:
+    WeightUnitBuilder(const Checkpoint& checkpoint, std::string label);
+    // bytes: the tensor is packed data stored as U8 (MXFP4 blocks and scales); any other tensor
+    // must be a floating-point type.
+    Status add(WeightRole role, const std::string& name, const std::vector<int64_t>& expected, bool bytes = false);
+    WeightUnit finish();
+
+private:
+    const Checkpoint& checkpoint_;
+    WeightUnit unit_;
+};
+
+// "[2, 3]", for messages about shapes.
+std::string shapeText(const std::vector<int64_t>& shape);
 
 struct TensorSpec {
     WeightRole role;

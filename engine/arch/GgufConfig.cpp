@@ -1,4 +1,4 @@
-#include "model/GgufConfig.h"
+#include "arch/GgufConfig.h"
 
 #include <cmath>
 #include <set>
@@ -6,44 +6,14 @@
 
 #include "format/GgufFile.h"
 #include "format/GgufTensorNames.h"
-#include "model/ModelConfig.h"
-#include "model/Rope.h"
+#include "arch/ModelFamily.h"
+#include "arch/Registry.h"
 
 namespace strata {
 
 using nlohmann::json;
 
 namespace {
-
-// llama.cpp stores Llama 3 rope scaling as per-frequency divisors (rope_freqs.weight) rather than
-// its parameters. config.json needs the parameters, so find the llama3 setting that produces the
-// same divisors; the factor is the largest divisor and the rest come from a short list.
-Result<json> llama3RopeFromFactors(const Checkpoint& ckpt, const TensorInfo& freqs, int64_t headDim, double theta) {
-    const std::string where = ckpt.files().front().string();
-    if (freqs.dtype != DType::F32 || freqs.encoding || freqs.numel() != headDim / 2)
-        return badInput(where + ": rope_freqs.weight must hold " + std::to_string(headDim / 2) + " F32 values");
-    std::vector<float> want(size_t(headDim / 2));
-    STRATA_TRY(ckpt.read(freqs, want.data()));
-    double factor = 1;
-    for (float f : want) {
-        if (!(f >= 1.0f) || !std::isfinite(f)) return badInput(where + ": rope_freqs.weight holds a divisor below 1");
-        factor = std::max(factor, double(f));
-    }
-    const std::vector<float> base = ropeInvFreq(headDim, theta, RopeScaling{});
-    for (int64_t original = 16; original <= (int64_t(1) << 22); original *= 2)
-        for (double low : {1.0, 0.5, 2.0})
-            for (double high : {4.0, 2.0, 8.0}) {
-                RopeScaling s{RopeScalingType::Llama3, factor, low, high, original};
-                const std::vector<float> scaled = ropeInvFreq(headDim, theta, s);
-                bool same = true;
-                for (size_t i = 0; same && i < want.size(); ++i)
-                    same = std::fabs(double(base[i]) / double(scaled[i]) - want[i]) <= 1e-4 * want[i];
-                if (same)
-                    return json{{"rope_type", "llama3"}, {"factor", factor}, {"low_freq_factor", low},
-                                {"high_freq_factor", high}, {"original_max_position_embeddings", original}};
-            }
-    return badInput(where + ": rope_freqs.weight does not match any llama3 rope scaling Strata knows");
-}
 
 std::string valueText(const GgufValue& v) {
     if (v.type == GgufValueType::String) return "'" + v.text + "'";
@@ -73,7 +43,8 @@ bool tokenizerReads(const std::string& key) {
 // config.json, and the tokenizer's. Any other key may change the arithmetic (experts, partial
 // rope, YaRN, another norm) or the tokens (add_sep_token), so it refuses the load unless it is off
 // (0 or false). general.* describes the file and quantize.* records how it was made.
-Status checkGgufMetadata(const GgufFile& gguf, const std::string& arch) {
+Status checkGgufMetadata(const GgufFile& gguf, const ModelFamily& family) {
+    const std::string arch = family.ggufArchitecture();
     static const std::set<std::string> common = {
         "context_length", "embedding_length", "block_count", "feed_forward_length", "vocab_size",
         "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon",
@@ -82,8 +53,6 @@ Status checkGgufMetadata(const GgufFile& gguf, const std::string& arch) {
         // YaRN's original context; for the other types only informational, as is whether it was fine-tuned.
         "rope.scaling.original_context_length", "rope.scaling.finetuned",
     };
-    static const std::set<std::string> gemma3 = {"attention.sliding_window", "final_logit_softcapping",
-                                                 "attn_logit_softcapping"};
     auto describesFile = [](const std::string& key) {
         for (const char* prefix : {"general.", "quantize.", "split."})
             if (key.rfind(prefix, 0) == 0) return true;
@@ -96,7 +65,7 @@ Status checkGgufMetadata(const GgufFile& gguf, const std::string& arch) {
         if (describesFile(key) || tokenizerReads(key)) continue;
         if (key.rfind(arch + ".", 0) == 0) {
             const std::string rest = key.substr(arch.size() + 1);
-            if (common.count(rest) || (arch == "gemma3" && gemma3.count(rest))) continue;
+            if (common.count(rest) || family.ggufKeys().count(rest)) continue;
         }
         if (value.isNumber() && value.number == 0 && value.integer == 0) continue;
         return badInput(gguf.name() + ": metadata key " + key + " = " + valueText(value) + " is not one Strata reads" +
@@ -115,10 +84,11 @@ Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
     auto archName = gguf->getString("general.architecture");
     STRATA_TRY(archName);
     const std::string arch = archName.value();
-    if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "gemma3")
+    const ModelFamily* family = findGgufFamily(arch);
+    if (!family)
         return badInput(gguf->name() + " holds a '" + arch + "' model; Strata runs GGUF architectures " +
-                        kGgufArchitectures);
-    STRATA_TRY(checkGgufMetadata(*gguf, arch));
+                        supportedGgufArchitectures());
+    STRATA_TRY(checkGgufMetadata(*gguf, *family));
     auto key = [&](const char* suffix) { return arch + "." + suffix; };
     json c = json::object();
     int64_t hidden = 0, layers = 0, heads = 0, ffn = 0;
@@ -180,45 +150,10 @@ Result<json> hfConfigFromGguf(const Checkpoint& ckpt) {
         }
     }
 
-    if (arch == "llama") {
-        c["model_type"] = "llama";
-        c["architectures"] = {"LlamaForCausalLM"};
-        // GGUF has no key for Llama's biases: llama.cpp uses them when the tensors are there.
-        c["attention_bias"] = ckpt.find("model.layers.0.self_attn.q_proj.bias") != nullptr;
-        c["mlp_bias"] = ckpt.find("model.layers.0.mlp.up_proj.bias") != nullptr;
-        if (const TensorInfo* freqs = ckpt.find("rope_freqs.weight")) {
-            auto llama3 = llama3RopeFromFactors(ckpt, *freqs, headDim, c.value("rope_theta", 10000.0));
-            STRATA_TRY(llama3);
-            scaling = llama3.value();
-        }
-    } else if (arch == "qwen2") {
-        c["model_type"] = "qwen2";
-        c["architectures"] = {"Qwen2ForCausalLM"};
-    } else if (arch == "qwen3") {
-        c["model_type"] = "qwen3";
-        c["architectures"] = {"Qwen3ForCausalLM"};
-    } else if (arch == "gemma3") {
-        c["model_type"] = "gemma3_text";
-        c["architectures"] = {"Gemma3ForCausalLM"};
-        c["hidden_activation"] = "gelu_pytorch_tanh";
-        // llama.cpp scales queries by 1/sqrt(head_dim), except for the 27B model (hidden / heads).
-        c["query_pre_attn_scalar"] = (hidden == 5376 && layers == 62) ? hidden / heads : headDim;
-        c["rope_local_base_freq"] = 10000.0;
-        auto window = gguf->getInt(key("attention.sliding_window"));
-        STRATA_TRY(window);
-        c["sliding_window"] = window.value();
-        json types = json::array();
-        for (int64_t i = 0; i < layers; ++i) types.push_back((i + 1) % 6 == 0 ? "full_attention" : "sliding_attention");
-        c["layer_types"] = types;
-        c["final_logit_softcapping"] = gguf->numberOr(key("final_logit_softcapping")).value_or(0) > 0
-                                           ? json(*gguf->numberOr(key("final_logit_softcapping")))
-                                           : json();
-        c["attn_logit_softcapping"] = gguf->numberOr(key("attn_logit_softcapping")).value_or(0) > 0
-                                          ? json(*gguf->numberOr(key("attn_logit_softcapping")))
-                                          : json();
-    }
+    c["model_type"] = family->modelType();
+    c["architectures"] = {family->causalLmClass()};
     c["rope_scaling"] = scaling;
+    STRATA_TRY(family->ggufConfig(*gguf, ckpt, c));
     return c;
 }
-
 }  // namespace strata

@@ -1,4 +1,4 @@
-#include "runtime/Generator.h"
+#include "model/Generator.h"
 
 #include <algorithm>
 #include <optional>

@@ -1,14 +1,14 @@
 #pragma once
 // The mixture-of-experts MLP block: a router picks expertsPerToken experts for each row, and
 // each picked expert runs on the rows routed to it, its output added to them weighted by the
-// router. Written once against Ops for every MoE family (gpt-oss today).
+// router. Written once against Ops for every MoE family.
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "backend/Ops.h"
 #include "core/Result.h"
-#include "model/ModelConfig.h"
+#include "arch/ModelConfig.h"
 #include "runtime/WeightSource.h"
 
 namespace strata {
@@ -20,7 +20,7 @@ struct ExpertRoute {
     std::vector<float> weights;  // parallel to rows
 };
 
-// gpt-oss's routing: each row's top-k router logits (ties to the lower expert), softmax over those
+// Top-k routing: each row's top-k router logits (ties to the lower expert), softmax over those
 // k. Routes come out in ascending expert order, only for experts some row picked.
 std::vector<ExpertRoute> routeTopK(const float* logits, int64_t rows, int64_t numExperts, int64_t k);
 

@@ -1,4 +1,4 @@
-#include "model/Rope.h"
+#include "arch/Rope.h"
 
 #include <algorithm>
 #include <cmath>

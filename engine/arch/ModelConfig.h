@@ -1,16 +1,20 @@
 #pragma once
-// The architecture facts of one checkpoint, read from config.json with the defaults that
-// config.json may omit filled in from a per-model_type table.
+// The architecture facts of one checkpoint, read from config.json (or a GGUF file's metadata) by
+// the family that model_type names, with the defaults that config.json may omit filled in from
+// the family's table. The shared blocks (arch/Blocks.h) read these fields; what a family does
+// with them is in its own file.
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "backend/Ops.h"
 #include "core/Result.h"
+#include "kv/KvShape.h"
 
 namespace strata {
 
-enum class Architecture { Llama, Qwen2, Qwen3, Gemma3Text, GptOss };
+class ModelFamily;
 
 enum class RopeScalingType { None, Llama3, Linear, Yarn };
 
@@ -29,67 +33,54 @@ struct RopeScaling {
     double attentionFactor = 1.0;
 };
 
-enum class LayerAttention { Full, Sliding };
-
-// GeluErf is the exact GELU of the Whisper-style audio encoder; GeluTanh its approximation.
-enum class Activation { SiLU, GeluTanh, GeluErf };
-
-struct ModelConfig {
-    std::string modelType;  // as written in config.json ("llama", "qwen3", "gemma3_text", "gemma3")
-    Architecture arch = Architecture::Llama;
+struct ModelConfig : KvShape {
+    std::string modelType;  // as written in config.json (a multimodal wrapper's, when it is one)
+    const ModelFamily* family = nullptr;  // the decoder's family (arch/Registry.h)
 
     int64_t hiddenSize = 0;
-    int64_t numLayers = 0;
     int64_t numHeads = 0;
-    int64_t numKvHeads = 0;
-    int64_t headDim = 0;
     int64_t intermediateSize = 0;
     int64_t vocabSize = 0;
     int64_t maxPositions = 0;
 
     double rmsNormEps = 1e-5;
-    bool normAddOne = false;      // Gemma: x * (1 + w)
-    bool qkNorm = false;          // Qwen3, Gemma 3: per-head RMSNorm on q and k before rope
-    bool sandwichNorms = false;   // Gemma 3: post-attention and pre/post-feedforward norms
-    bool scaleEmbeddings = false; // Gemma 3: embeddings * sqrt(hidden_size)
-    bool qkvBias = false;         // q, k and v projections add a bias (attention_bias; always on Qwen2)
-    bool outputBias = false;      // the attention's output projection adds one (attention_bias, not Qwen2)
-    bool mlpBias = false;         // gate, up and down projections add one (Llama's mlp_bias)
+    bool normAddOne = false;      // RMSNorm multiplies by (1 + w)
+    bool qkNorm = false;          // per-head RMSNorm on q and k before rope
+    bool sandwichNorms = false;   // norms after attention and around the feed-forward block
+    bool scaleEmbeddings = false; // embeddings * sqrt(hidden_size)
+    bool qkvBias = false;         // q, k and v projections add a bias
+    bool outputBias = false;      // the attention's output projection adds one
+    bool mlpBias = false;         // gate, up and down projections add one
     Activation activation = Activation::SiLU;
 
-    // gpt-oss: a learned logit per head joins each query's softmax as a key with no value.
+    // A learned logit per head joins each query's softmax as a key with no value.
     bool attentionSinks = false;
 
-    // A mixture of experts in place of the dense MLP (gpt-oss): numExperts experts of
-    // intermediateSize, expertsPerToken routed per token (softmax over the top logits of a router
-    // with a bias), each a SwiGLU clamped at swigluLimit with sigmoid gain swigluAlpha, over gate
-    // and up projections interleaved in one matrix, with biases.
+    // A mixture of experts in place of the dense MLP: numExperts experts of intermediateSize,
+    // expertsPerToken routed per token (softmax over the top logits of a router with a bias),
+    // each a SwiGLU clamped at swigluLimit with sigmoid gain swigluAlpha, over gate and up
+    // projections interleaved in one matrix, with biases.
     int64_t numExperts = 0;  // 0: a dense MLP
     int64_t expertsPerToken = 0;
     double swigluAlpha = 1.702;
     double swigluLimit = 7.0;
-    bool expertsMxfp4 = false;  // experts stored as MXFP4 blocks and scales (quantization_config mxfp4)
+    bool expertsMxfp4 = false;  // experts stored as MXFP4 blocks and scales
     bool isMixtureOfExperts() const { return numExperts > 0; }
 
-    double attentionScale = 0;    // multiplies q.k; head_dim^-0.5, or query_pre_attn_scalar^-0.5 for Gemma
+    double attentionScale = 0;    // multiplies q.k
     double attnLogitSoftcap = 0;  // 0: off
     double finalLogitSoftcap = 0; // 0: off
 
     double ropeTheta = 10000.0;       // full-attention layers
-    double ropeLocalTheta = 0;        // sliding layers (Gemma 3); 0: same as ropeTheta
+    double ropeLocalTheta = 0;        // sliding layers; 0: same as ropeTheta
     RopeScaling ropeScaling;          // applies to full-attention layers only
-    int64_t slidingWindow = 0;        // keys visible iff kv > q - slidingWindow
-    std::vector<LayerAttention> layerTypes;  // size numLayers
-    bool isSlidingLayer(int64_t layer) const {
-        return !layerTypes.empty() && layerTypes[size_t(layer)] == LayerAttention::Sliding;
-    }
 
     bool tieWordEmbeddings = false;
     int32_t bosTokenId = -1;
     std::vector<int32_t> eosTokenIds;
 
     // Prefix of the decoder's tensor names: "model." for *ForCausalLM checkpoints,
-    // "language_model.model." or "model.language_model." inside Gemma3ForConditionalGeneration.
+    // "language_model.model." or "model.language_model." inside a multimodal wrapper.
     std::string tensorPrefix = "model.";
     // Name of the output head tensor when untied ("lm_head.weight" or "language_model.lm_head.weight").
     std::string lmHeadName = "lm_head.weight";
