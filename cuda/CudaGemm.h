@@ -18,7 +18,7 @@
 // infinity, as in fp16 inference. The tests use these bounds plus 2 k 2^-24 for the two
 // accumulations (device and reference) over k = cols terms.
 //
-// MXFP4 weights (gpt-oss's experts; packed bytes and scale bytes, see kernels/mxfp4.cu):
+// MXFP4 weights (experts; packed bytes and scale bytes, see kernels/mxfp4.cu):
 //  - n <= kMxfp4GemvMaxTokens (decode): a GEMV kernel reads the packed bytes and the scales
 //    directly, dequantises each weight exactly in registers and multiplies it with fp32 x in fp32.
 //    Against the CPU's fp32 product of the same (exactly dequantised) weights only the order of
@@ -77,8 +77,8 @@ class CudaGemm {
 public:
     // cuBLAS recommends a 32 MiB workspace on Hopper and 4 MiB on earlier GPUs.
     static constexpr uint64_t kAutoWorkspace = UINT64_MAX;
-    // The most bf16 bytes of an MXFP4 weight widened at once for the cuBLAS path: gpt-oss's
-    // [5760, 2880] expert matrix goes in two chunks.
+    // The most bf16 bytes of an MXFP4 weight widened at once for the cuBLAS path: a [5760, 2880]
+    // expert matrix goes in two chunks.
     static constexpr uint64_t kMxfp4ChunkBytes = uint64_t(16) << 20;
 
     // Creates the cuBLAS handle on the pool's device, binds it to `stream` (null: the legacy

@@ -18,7 +18,7 @@
 // into equal splits, grid.y blocks per pair, each writing its unnormalised output with its own max
 // and denominator; a second kernel folds those partials into the state.
 //
-// gpt-oss's attention sinks fold into the state between the accumulation and the finish: one
+// Attention sinks fold into the state between the accumulation and the finish: one
 // more key per head, with a logit of its own and a zero value (sinksKernel).
 #include <algorithm>
 #include <cmath>
@@ -118,7 +118,7 @@ __global__ void finishKernel(const float* acc, const float* __restrict__ sum, in
     }
 }
 
-// Attention sinks (gpt-oss), between the accumulation and the finish: each row's sink joins its
+// Attention sinks, between the accumulation and the finish: each row's sink joins its
 // softmax as one more key with a zero value. One warp per state row; the arithmetic is
 // cpu::attentionSinks's, with the product and the sum of the denominator rounded separately as
 // there. Every lane reads the row's max and sum before lane 0 rewrites them (__syncwarp).

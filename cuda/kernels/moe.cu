@@ -1,4 +1,4 @@
-// The mixture-of-experts blocks: gpt-oss's clamped SwiGLU, the gather of the rows routed to an
+// The mixture-of-experts blocks: the clamped SwiGLU, the gather of the rows routed to an
 // expert, and the weighted scatter of its outputs back onto the residual rows.
 //
 // Row indices and routing weights come from the host (the router's top-k is read back there).

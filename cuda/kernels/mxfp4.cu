@@ -1,4 +1,4 @@
-// The two halves of the MXFP4 matrix product (gpt-oss's experts, Hugging Face layout: per row,
+// The two halves of the MXFP4 matrix product (experts in the Hugging Face layout: per row,
 // cols/32 groups of 16 bytes, byte j holding element 2j in its low nibble and 2j+1 in its high
 // one, and one E8M0 scale byte per group; value = E2M1[nibble] * 2^(scale - 127)).
 //

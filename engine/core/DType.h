@@ -11,7 +11,7 @@ namespace strata {
 //  - F32, F16, BF16: plain floats.
 //  - U8: raw bytes, as safetensors stores MXFP4's packed nibbles and scales (never a weight by itself).
 //  - Q8_0, GGML's: blocks of 32 elements, each a float16 scale and 32 int8 values (value = scale * q).
-//  - MXFP4, as gpt-oss's Hugging Face checkpoints store it: blocks of 32 FP4 (E2M1) elements in 16
+//  - MXFP4, as Hugging Face checkpoints store it (quantization_config mxfp4): blocks of 32 FP4 (E2M1) elements in 16
 //    bytes, with their E8M0 scale bytes in a separate tensor (WeightRef::scales); see format/Mxfp4.h.
 // Packed types stay packed in memory for backends whose products read them (Ops::multipliesPacked).
 enum class DType { F32, F16, BF16, U8, Q8_0, MXFP4 };

@@ -1,6 +1,6 @@
 #pragma once
-// MXFP4 (OCP microscaling, FP4 E2M1 elements with one E8M0 scale per 32): gpt-oss stores its
-// experts this way. Two layouts hold the same numbers:
+// MXFP4 (OCP microscaling, FP4 E2M1 elements with one E8M0 scale per 32), in which mixture-of-
+// experts checkpoints store their experts. Two layouts hold the same numbers:
 //  - Hugging Face: `*_blocks` u8 [..., rows, groups, 16] and `*_scales` u8 [..., rows, groups],
 //    in separate tensors; byte j of a group holds element 2j in its low nibble and 2j+1 in its high
 //    nibble; value = FP4[nibble] * 2^(scale - 127), where FP4 is {0, .5, 1, 1.5, 2, 3, 4, 6} and its

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "format/Mxfp4.h"
+#include "format/StoredTypes.h"
 
 namespace strata::cpu {
 
@@ -261,14 +262,9 @@ constexpr int64_t kWidenBlockFloats = int64_t(4) << 20;
 }  // namespace
 
 void widenWeightRow(const WeightRef& w, int64_t r, float* dst) {
-    if (w.dtype == DType::MXFP4) {
-        const int64_t groups = w.cols / kMxfp4BlockElements;
-        dequantizeMxfp4Groups(static_cast<const uint8_t*>(w.data) + r * groups * 16, w.scales + r * groups, groups,
-                              dst);
-        return;
-    }
-    const size_t rowBytes = size_t(dtypeBytes(w.dtype, w.cols));
-    widenToFloat(static_cast<const char*>(w.data) + size_t(r) * rowBytes, w.dtype, size_t(w.cols), dst);
+    const uint64_t rowBytes = dtypeBytes(w.dtype, w.cols);
+    const uint8_t* scales = w.scales ? w.scales + r * (w.cols / kMxfp4BlockElements) : nullptr;
+    rowReader(w.dtype)(static_cast<const char*>(w.data) + r * rowBytes, scales, w.cols, dst);
 }
 
 namespace {
