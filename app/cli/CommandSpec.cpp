@@ -94,6 +94,8 @@ std::vector<CommandSpec> buildSpecs() {
                   {"raw", "", "continue the prompt as plain text, without the chat format"},
                   {"chat", "", "use the model family's chat format even when the model ships no chat template"},
                   {"no-think", "", "turn off Qwen3's thinking"},
+                  {"reasoning-effort", "LEVEL",
+                   "how long a gpt-oss model reasons before it answers: low, medium (the default) or high"},
                   {"show-reasoning", "",
                    "print a gpt-oss model's reasoning (its analysis channel) to stderr, between marker lines; stdout "
                    "has the answer alone either way"},

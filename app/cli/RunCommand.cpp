@@ -57,6 +57,11 @@ Result<PromptFormat> promptFormat(const CliArguments& args, const ModelConfig& c
                              "use the %s chat format anyway)\n", config.modelType.c_str());
     format.system = args.get("system").value_or("");
     format.enableThinking = !args.has("no-think");
+    if (auto effort = args.get("reasoning-effort")) {
+        STRATA_TRY(checkReasoningEffort(config, *effort));
+        if (!format.chat) return badInput("--reasoning-effort needs the chat format; leave out --raw");
+        format.reasoningEffort = *effort;
+    }
     return format;
 }
 
@@ -280,7 +285,7 @@ Status runCommand(const std::vector<std::string>& argv) {
     watchStopSignals(kStopNote);
     const bool attaching = args->has("attach") || args->has("image") || args->has("audio");
     if (auto id = args->get("resume")) {
-        for (const char* other : {"session", "prompt", "prompt-file", "no-save", "attach", "image", "audio"})
+        for (const char* other : {"session", "prompt", "prompt-file", "no-save", "attach", "image", "audio", "reasoning-effort"})
             if (args->has(other)) return badInput(std::string("--resume continues the saved job as it was; leave out --") + other);
         return resumeJob(args.value(), *id);
     }
@@ -288,6 +293,9 @@ Status runCommand(const std::vector<std::string>& argv) {
     if (sessionId && args->has("no-save")) return badInput("--session continues a saved session; leave out --no-save");
     if (sessionId && (args->has("image") || args->has("audio")))
         return badInput("images and recordings go into a new session's first question; leave out --session");
+    if (sessionId && args->has("reasoning-effort"))
+        return badInput("the reasoning effort is set by a session's first question, and its follow-ups keep it; leave "
+                        "out --reasoning-effort with --session");
     if (sessionId && !args->has("prompt") && !args->has("prompt-file"))
         return badInput("--session needs the follow-up question: give --prompt or --prompt-file");
     const bool transcribe = args->has("transcribe");

@@ -112,6 +112,16 @@ std::vector<int32_t> stopTokens(const ModelConfig& config, const Tokenizer& toke
     return ids;
 }
 
+Status checkReasoningEffort(const ModelConfig& config, const std::string& effort) {
+    auto chat = chatFormatForModelType(config.modelType);
+    if (!chat.ok() || chat.value() != ChatFormat::Harmony)
+        return badInput("a reasoning effort is a setting of the harmony chat format; the " + config.modelType +
+                        " model has none");
+    if (effort != "low" && effort != "medium" && effort != "high")
+        return badInput("the reasoning effort must be low, medium or high, not '" + effort + "'");
+    return {};
+}
+
 Result<std::vector<int32_t>> firstTurnIds(const ModelConfig& config, const Tokenizer& tokenizer,
                                           const std::string& text, const PromptFormat& format) {
     if (!format.chat) return tokenizer.encode(text, tokenizer.addsBosByDefault());
@@ -124,6 +134,7 @@ Result<std::vector<int32_t>> firstTurnIds(const ModelConfig& config, const Token
     messages.push_back({"user", text});
     ChatOptions options;
     options.enableThinking = format.enableThinking;
+    options.reasoningEffort = format.reasoningEffort;
     auto rendered = renderChat(chat.value(), messages, options);
     STRATA_TRY(rendered);
     return tokenizer.encode(rendered.value(), false);

@@ -46,7 +46,14 @@ struct PromptFormat {
     bool chat = true;  // the family's chat format around the text; false: the text as it is
     std::string system;
     bool enableThinking = true;
+    // The harmony chat format's "Reasoning: low|medium|high": how long the model reasons before it
+    // answers. Other chat formats have no such setting (checkReasoningEffort refuses one).
+    std::string reasoningEffort = "medium";
 };
+
+// Whether `effort` is a reasoning effort the model's chat format takes: low, medium or high, for
+// the harmony format only.
+Status checkReasoningEffort(const ModelConfig& config, const std::string& effort);
 
 // The ids of a first turn: text in the chat format (which carries its own BOS) or, without it,
 // the text with the tokenizer's default BOS.

@@ -63,6 +63,7 @@ private slots:
     void severalReasoningMessages();
     void throughTheTokenizer();
     void stopTokens();
+    void reasoningEffort();
 };
 
 void TestHarmonyChannels::wholeAnswer() {
@@ -231,6 +232,31 @@ void TestHarmonyChannels::stopTokens() {
     config.modelType = "qwen3";
     const std::vector<int32_t> others = strata::stopTokens(config, *tokenizer);
     QVERIFY(std::find(others.begin(), others.end(), end) != others.end());
+}
+
+// The harmony system message carries the effort asked for; other chat formats and other levels
+// are refused by name rather than ignored.
+void TestHarmonyChannels::reasoningEffort() {
+    QTemporaryDir dir;
+    std::string why;
+    auto tokenizer = testsupport::writeHarmonyTokenizer(dir.path().toStdString(), &why);
+    QVERIFY2(tokenizer, why.c_str());
+    ModelConfig config;
+    config.modelType = "gpt_oss";
+    PromptFormat format;
+    for (const char* effort : {"low", "medium", "high"}) {
+        QVERIFY(checkReasoningEffort(config, effort).ok());
+        format.reasoningEffort = effort;
+        auto ids = firstTurnIds(config, *tokenizer, "When did the outage begin?", format);
+        QVERIFY2(ids.ok(), ids.ok() ? "" : ids.error().message.c_str());
+        const std::string text = tokenizer->decode(ids.value(), false);
+        QVERIFY2(text.find(std::string("Reasoning: ") + effort + "\n") != std::string::npos, text.c_str());
+    }
+    const Status extreme = checkReasoningEffort(config, "extreme");
+    QVERIFY(!extreme.ok() && extreme.error().message.find("low, medium or high") != std::string::npos);
+    config.modelType = "qwen3";
+    const Status other = checkReasoningEffort(config, "high");
+    QVERIFY(!other.ok() && other.error().message.find("harmony") != std::string::npos);
 }
 
 QTEST_GUILESS_MAIN(TestHarmonyChannels)
