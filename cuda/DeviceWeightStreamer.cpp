@@ -71,6 +71,7 @@ Status DeviceWeightStreamer::load(const Checkpoint& checkpoint, const ResidencyP
             vramBytes_ += unit.bytes;
         }
     }
+    STRATA_TRY(allocateExpertSlots(plan));
     if (outside_.empty()) return {};
     if (plan.deviceSlots <= 0)
         return internalError("the memory plan streams weights to the device but gives them no device slots");
@@ -95,6 +96,11 @@ DeviceWeightStreamer::~DeviceWeightStreamer() {
         if (s.copied) cudaEventDestroy(s.copied);
         if (s.consumed) cudaEventDestroy(s.consumed);
     }
+    for (auto& layer : expertSlots_)
+        for (ExpertSlot& s : layer) {
+            if (s.copied) cudaEventDestroy(s.copied);
+            if (s.consumed) cudaEventDestroy(s.consumed);
+        }
     if (copy_) cudaStreamDestroy(copy_);
 }
 
@@ -165,10 +171,103 @@ void DeviceWeightStreamer::release(int unit) {
     if (!s.ok() && pending_.ok()) pending_ = std::move(s);
 }
 
+Status DeviceWeightStreamer::allocateExpertSlots(const ResidencyPlan& plan) {
+    if (!layout_.expertsSplit()) return {};
+    const uint64_t part = layout_.expertBytes();
+    int64_t layers = 0, experts = 0;
+    for (const auto& parts : layout_.experts) {
+        layers += parts.empty() ? 0 : 1;
+        experts = std::max<int64_t>(experts, int64_t(parts.size()));
+    }
+    // An equal share of whole experts per layer, at least one (the plan kept room for that).
+    const uint64_t perLayer = plan.vramExpertCacheBytes / uint64_t(std::max<int64_t>(layers, 1)) / std::max<uint64_t>(part, 1);
+    const size_t slots = size_t(std::clamp<uint64_t>(perLayer, 1, uint64_t(std::max<int64_t>(experts, 1))));
+    expertSlots_.resize(layout_.experts.size());
+    for (size_t l = 0; l < layout_.experts.size(); ++l) {
+        if (layout_.experts[l].empty()) continue;
+        expertSlots_[l].resize(slots);
+        for (size_t i = 0; i < slots; ++i) {
+            ExpertSlot& s = expertSlots_[l][i];
+            auto memory = pool_.allocateBuffer(part, "the VRAM expert cache of layer " + std::to_string(l));
+            STRATA_TRY(memory);
+            s.memory = std::move(memory.value());
+            STRATA_CUDA_TRY(cudaEventCreateWithFlags(&s.copied, cudaEventDisableTiming));
+            STRATA_CUDA_TRY(cudaEventCreateWithFlags(&s.consumed, cudaEventDisableTiming));
+        }
+    }
+    return {};
+}
+
+DeviceWeightStreamer::ExpertSlot* DeviceWeightStreamer::expertSlot(int layer, int expert) {
+    if (layer < 0 || size_t(layer) >= expertSlots_.size()) return nullptr;
+    for (ExpertSlot& s : expertSlots_[size_t(layer)])
+        if (s.expert == expert) return &s;
+    return nullptr;
+}
+
+Result<UnitWeights> DeviceWeightStreamer::acquireExpert(int layer, int expert) {
+    if (!layout_.expertsSplit()) return WeightSource::acquireExpert(layer, expert);
+    if (layer < 0 || size_t(layer) >= layout_.experts.size() || expert < 0 ||
+        size_t(expert) >= layout_.experts[size_t(layer)].size())
+        return internalError("no expert " + std::to_string(expert) + " in layer " + std::to_string(layer));
+    const WeightUnit* part = &layout_.experts[size_t(layer)][size_t(expert)];
+    ++deviceExperts_.acquired;
+    if (ExpertSlot* hit = expertSlot(layer, expert)) {
+        ++hit->users;
+        hit->lastUse = ++expertClock_;
+        ++deviceExperts_.deviceHits;
+        STRATA_CUDA_TRY(cudaStreamWaitEvent(compute_, hit->copied, 0));
+        return UnitWeights(part, hit->memory.as<const char>());
+    }
+    ExpertSlot* victim = nullptr;
+    for (ExpertSlot& s : expertSlots_[size_t(layer)])
+        if (s.users == 0 && (!victim || s.lastUse < victim->lastUse)) victim = &s;
+    if (!victim)
+        return internalError("every VRAM expert slot of layer " + std::to_string(layer) + " is in use");
+    // The copy may overwrite the slot once the kernels that read its last expert are done; the
+    // host's copy of the expert (from its RAM cache, or just read from disk) stays put until the
+    // device has it.
+    victim->expert = -1;
+    STRATA_CUDA_TRY(cudaStreamWaitEvent(copy_, victim->consumed, 0));
+    auto host = host_->acquireExpert(layer, expert);
+    STRATA_TRY(host);
+    Status copied = cudaStatus(cudaMemcpyAsync(victim->memory.get(), host->base(), part->bytes,
+                                               cudaMemcpyHostToDevice, copy_),
+                               "copying " + part->label + " to the device");
+    if (copied.ok()) copied = cudaStatus(cudaEventRecord(victim->copied, copy_), "recording an expert copy");
+    if (copied.ok()) copied = cudaStatus(cudaEventSynchronize(victim->copied), "copying " + part->label);
+    host_->releaseExpert(layer, expert);
+    STRATA_TRY(copied);
+    victim->expert = expert;
+    victim->users = 1;
+    victim->lastUse = ++expertClock_;
+    deviceExperts_.bytesToDevice += part->bytes;
+    STRATA_CUDA_TRY(cudaStreamWaitEvent(compute_, victim->copied, 0));
+    return UnitWeights(part, victim->memory.as<const char>());
+}
+
+void DeviceWeightStreamer::releaseExpert(int layer, int expert) {
+    ExpertSlot* s = expertSlot(layer, expert);
+    if (!s || s->users == 0) return;
+    --s->users;
+    const Status recorded = cudaStatus(cudaEventRecord(s->consumed, compute_), "recording an expert's use");
+    if (!recorded.ok() && pending_.ok()) pending_ = recorded;
+}
+
+ExpertCacheStats DeviceWeightStreamer::expertStats() const {
+    // A VRAM miss goes to the RAM cache, which counts its own hits and its reads from disk.
+    ExpertCacheStats s = host_->expertStats();
+    s.acquired = deviceExperts_.acquired;
+    s.deviceHits = deviceExperts_.deviceHits;
+    s.hits += deviceExperts_.deviceHits;
+    s.bytesToDevice = deviceExperts_.bytesToDevice;
+    return s;
+}
+
 StreamerStats DeviceWeightStreamer::stats() const {
     StreamerStats s = host_->stats();
     s.residentBytes += vramBytes_;
-    s.bytesToDevice = bytesToDevice_;
+    s.bytesToDevice = bytesToDevice_ + deviceExperts_.bytesToDevice;
     return s;
 }
 

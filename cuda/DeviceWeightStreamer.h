@@ -37,6 +37,11 @@ public:
 
     Result<UnitWeights> acquire(int unit) override;
     void release(int unit) override;
+    // Experts of a split layout, through the VRAM expert cache (plan().vramExpertCacheBytes), which
+    // fills its misses from the host streamer's RAM expert cache.
+    Result<UnitWeights> acquireExpert(int layer, int expert) override;
+    void releaseExpert(int layer, int expert) override;
+    ExpertCacheStats expertStats() const override;
     const ResidencyPlan& plan() const override { return host_->plan(); }
     StreamerStats stats() const override;
 
@@ -50,6 +55,15 @@ private:
         int unit;
         size_t slot;
     };
+    // One expert's place in the VRAM expert cache of a layer, reused least recently used first.
+    struct ExpertSlot {
+        int expert = -1;
+        int users = 0;
+        uint64_t lastUse = 0;
+        PoolBuffer memory;
+        cudaEvent_t copied = nullptr;
+        cudaEvent_t consumed = nullptr;
+    };
 
     DeviceWeightStreamer(const WeightLayout& layout, DevicePool& pool, cudaStream_t compute)
         : layout_(layout), pool_(pool), compute_(compute) {}
@@ -59,6 +73,8 @@ private:
     Status refill();  // issues copies until every slot is busy
     // Drops queued copies and starts the order again at `unit` (a pass was abandoned).
     Status restartAt(int unit);
+    Status allocateExpertSlots(const ResidencyPlan& plan);
+    ExpertSlot* expertSlot(int layer, int expert);
 
     const WeightLayout& layout_;
     DevicePool& pool_;
@@ -75,6 +91,9 @@ private:
     Status pending_;                    // a failed prefetch, reported by the next acquire
     uint64_t bytesToDevice_ = 0;
     uint64_t vramBytes_ = 0;
+    std::vector<std::vector<ExpertSlot>> expertSlots_;  // [layer][slot]
+    uint64_t expertClock_ = 0;
+    ExpertCacheStats deviceExperts_;  // acquired, deviceHits and bytesToDevice
 };
 
 }  // namespace strata

@@ -90,13 +90,20 @@ void printExperts(const ModelConfig& c, const WeightLayout& whole, const WeightL
                 formatBytes(perExpert).c_str(), c.expertsMxfp4 ? "MXFP4, kept packed" : "as stored");
     if (layout.expertsSplit()) {
         const uint64_t slot = layout.expertBytes();
+        auto perLayer = [&](uint64_t bytes) {
+            return static_cast<long long>(std::min<uint64_t>(std::max<uint64_t>(bytes / slot / uint64_t(c.numLayers), 1),
+                                                             uint64_t(c.numExperts)));
+        };
+        if (plan.deviceTier)
+            std::printf("expert cache   %s of VRAM: %lld of %lld experts per layer, LRU, filled from RAM\n",
+                        formatBytes(plan.vramExpertCacheBytes).c_str(), perLayer(plan.vramExpertCacheBytes),
+                        static_cast<long long>(c.numExperts));
         std::printf("expert cache   %s of RAM: %lld of %lld experts per layer, LRU; the rest read from disk when routed to\n",
-                    formatBytes(plan.expertCacheBytes).c_str(),
-                    static_cast<long long>(std::min<uint64_t>(plan.expertCacheBytes / slot / uint64_t(c.numLayers),
-                                                              uint64_t(c.numExperts))),
+                    formatBytes(plan.expertCacheBytes).c_str(), perLayer(plan.expertCacheBytes),
                     static_cast<long long>(c.numExperts));
     } else {
-        std::printf("expert cache   none: every layer is held whole (set --ram-budget to stream experts one by one)\n");
+        std::printf("expert cache   none: every layer is held whole (set --ram-budget or --vram-budget to stream experts "
+                    "one by one)\n");
     }
     std::printf("per token      the active-parameter bound: %s of experts (%lld x %lld layers) + %s of attention, "
                 "routers and head = %s; streaming whole layers would move %s\n",

@@ -55,7 +55,7 @@ uint64_t deviceReserveBytes(const ModelConfig& c, int64_t contextTokens, int64_t
 }
 
 bool splitsExperts(const ModelConfig& config, const ModelOptions& options) {
-    return config.isMixtureOfExperts() && options.ramBudget > 0 && options.vramBudget == 0;
+    return config.isMixtureOfExperts() && (options.ramBudget > 0 || options.vramBudget > 0);
 }
 
 ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options) {

@@ -48,7 +48,8 @@ uint64_t deviceReserveBytes(const ModelConfig& config, int64_t contextTokens, in
 ResidencyOptions residencyOptionsFor(const ModelConfig& config, const ModelOptions& options);
 
 // Whether a mixture of experts is loaded with its experts as parts of their own (read when routed
-// to, cached within the budget): with a RAM budget on the CPU. Without one every layer is held whole.
+// to, cached within the budgets): with a RAM budget, and on the GPU, where the VRAM expert cache
+// sits in front of the RAM one. Without either every layer is held whole.
 bool splitsExperts(const ModelConfig& config, const ModelOptions& options);
 
 // Called after each layer of a forward pass: layers done, layers in all.

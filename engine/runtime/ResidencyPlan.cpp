@@ -164,6 +164,13 @@ void describeEmbedding(const WeightLayout& layout, ResidencyPlan& plan) {
         if (t.role == WeightRole::LmHead && t.info == layout.embedding) plan.embeddingSharesHead = true;
 }
 
+// Bytes of an expert cache that holds every expert: its slots each fit the largest part.
+uint64_t allExpertBytes(const WeightLayout& layout) {
+    uint64_t all = 0;
+    for (const auto& parts : layout.experts) all += parts.size() * layout.expertBytes();
+    return all;
+}
+
 Result<ResidencyPlan> planForDevice(const WeightLayout& layout, const ResidencyOptions& options) {
     ResidencyPlan plan;
     plan.deviceTier = true;
@@ -173,7 +180,23 @@ Result<ResidencyPlan> planForDevice(const WeightLayout& layout, const ResidencyO
     const size_t n = layout.units.size();
     const std::vector<int> all = allUnits(layout);
 
-    const uint64_t vramForWeights = options.vramBudget > options.vramReserve ? options.vramBudget - options.vramReserve : 0;
+    // Split experts: each tier keeps room for one expert per layer while the layers' other weights
+    // are planned; its expert cache then takes what they leave.
+    const uint64_t expertMinimum = ExpertCache::minimumBytes(layout);
+    uint64_t vramForWeights = options.vramBudget > options.vramReserve ? options.vramBudget - options.vramReserve : 0;
+    if (vramForWeights < expertMinimum)
+        return badInput("--vram-budget " + formatBytes(options.vramBudget) + " cannot hold one expert of each layer (" +
+                        formatBytes(expertMinimum) + ") beside the " + formatBytes(options.vramReserve) +
+                        " reserved for activations and the KV cache; use at least " +
+                        formatBytesAtLeast(options.vramReserve + 2 * expertMinimum));
+    vramForWeights -= expertMinimum;
+    uint64_t ramForWeights = options.ramBudget;
+    if (options.ramBudget > 0) {
+        if (ramForWeights < expertMinimum)
+            return badInput("--ram-budget " + formatBytes(options.ramBudget) + " cannot hold one expert of each layer (" +
+                            formatBytes(expertMinimum) + "); use at least " + formatBytesAtLeast(expertMinimum * 2));
+        ramForWeights -= expertMinimum;
+    }
     const std::vector<TierFill> vramFills = tierFills(layout, all, vramForWeights, options.deviceSlots);
     if (vramFills.empty()) {
         const TierNeed need = tierNeed(layout, all, options.deviceSlots);
@@ -196,7 +219,7 @@ Result<ResidencyPlan> planForDevice(const WeightLayout& layout, const ResidencyO
         if (options.ramBudget == 0) {
             ram = tierFills(layout, rest, std::numeric_limits<uint64_t>::max(), options.ramSlots).front();
         } else {
-            std::vector<TierFill> ramFills = tierFills(layout, rest, options.ramBudget, options.ramSlots);
+            std::vector<TierFill> ramFills = tierFills(layout, rest, ramForWeights, options.ramSlots);
             if (ramFills.empty()) continue;
             ram = std::move(ramFills.front());
         }
@@ -230,11 +253,22 @@ Result<ResidencyPlan> planForDevice(const WeightLayout& layout, const ResidencyO
     plan.streamSlots = bestRam.slots;
     plan.slotBytes = bestRam.slotBytes;
     plan.streamedBytesPerPass = bestRam.outsideBytes;
+    uint64_t vramLeft = vramForWeights - bestVram->used();
+    if (layout.expertsSplit()) {
+        // Experts come before the embedding, which a token reads one row of.
+        const uint64_t all = allExpertBytes(layout);
+        plan.vramExpertCacheBytes = std::clamp(vramLeft + expertMinimum, expertMinimum, all);
+        vramLeft = vramLeft + expertMinimum - plan.vramExpertCacheBytes;
+        // The RAM cache serves the experts VRAM does not hold, and stages each copy to the device.
+        const uint64_t beyondVram = all - plan.vramExpertCacheBytes + expertMinimum;
+        const uint64_t ramLeft = options.ramBudget == 0 ? beyondVram
+                                                        : options.ramBudget - std::min(options.ramBudget, plan.ramBytes());
+        plan.expertCacheBytes = std::clamp(ramLeft, expertMinimum, beyondVram);
+    }
 
     if (plan.embeddingSharesHead) {
         plan.embedding = plan.units[size_t(layout.headUnit())];
     } else if (plan.embeddingBytes > 0) {
-        const uint64_t vramLeft = vramForWeights - bestVram->used();
         const uint64_t ramUsed = plan.ramBytes();
         if (plan.embeddingBytes <= vramLeft) plan.embedding = Residency::Vram;
         else if (options.ramBudget == 0 || (ramUsed <= options.ramBudget && plan.embeddingBytes <= options.ramBudget - ramUsed))
@@ -262,8 +296,8 @@ uint64_t ResidencyPlan::ramBytes() const {
 uint64_t ResidencyPlan::vramBytes() const {
     if (!deviceTier) return 0;
     const bool embeddingHeld = embedding == Residency::Vram && !embeddingSharesHead;
-    return vramResidentBytes + uint64_t(deviceSlots) * deviceSlotBytes + (embeddingHeld ? embeddingBytes : 0) +
-           vramReserve;
+    return vramResidentBytes + uint64_t(deviceSlots) * deviceSlotBytes + vramExpertCacheBytes +
+           (embeddingHeld ? embeddingBytes : 0) + vramReserve;
 }
 
 uint64_t ResidencyPlan::bytesIn(Residency tier) const {
@@ -330,9 +364,7 @@ Result<ResidencyPlan> planResidency(const WeightLayout& layout, const ResidencyO
     plan.slotBytes = best.slotBytes;
     plan.streamedBytesPerPass = best.outsideBytes;
     if (layout.expertsSplit()) {
-        // The cache's slots each fit the largest part: holding every expert takes this much.
-        uint64_t allExperts = 0;
-        for (const auto& parts : layout.experts) allExperts += parts.size() * layout.expertBytes();
+        const uint64_t allExperts = allExpertBytes(layout);
         const uint64_t left = options.ramBudget == 0 ? allExperts : options.ramBudget - plan.ramBytes();
         plan.expertCacheBytes = std::clamp(left, expertMinimum, allExperts);
     }

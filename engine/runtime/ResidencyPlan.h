@@ -65,7 +65,10 @@ struct ResidencyPlan {
     int deviceSlots = 0;         // VRAM staging buffers that units outside VRAM are copied into
     uint64_t deviceSlotBytes = 0;
     uint64_t vramResidentBytes = 0;  // units kept in VRAM
-    uint64_t vramBytes() const;  // resident units, device slots, the embedding when held, reserve
+    // Experts split into parts: VRAM for the device's expert cache, in front of the RAM one.
+    uint64_t vramExpertCacheBytes = 0;
+    // Resident units, device slots, the expert cache, the embedding when held, the reserve.
+    uint64_t vramBytes() const;
 
     // The embedding table. On the CPU its rows are always read from the checkpoint (Disk). When
     // the output head is the same tensor (tied embeddings), the table costs nothing extra and

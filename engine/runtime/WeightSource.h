@@ -41,10 +41,14 @@ struct StreamerStats {
 // Expert parts served since the source started (layouts whose experts are split into parts).
 struct ExpertCacheStats {
     int64_t acquired = 0;    // acquire calls: one per expert per layer per forward pass
-    int64_t hits = 0;        // served from the cache
+    int64_t hits = 0;        // served from a cache (VRAM or RAM)
     int64_t misses = 0;      // read from the checkpoint
     uint64_t bytesRead = 0;  // by the misses
     double readSeconds = 0;
+    // On the GPU: served from the VRAM expert cache, without a copy (counted in hits too), and
+    // the bytes the others copied to the device.
+    int64_t deviceHits = 0;
+    uint64_t bytesToDevice = 0;
 };
 
 class WeightSource {

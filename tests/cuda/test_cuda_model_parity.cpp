@@ -2,7 +2,8 @@
 // TransformerModel on CudaOps, against transformers' logits. Each fixture runs with every unit in
 // VRAM, and again with a budget that leaves units in all three tiers (VRAM, pinned RAM through the
 // device slots, disk through the staging ring), fed one token per pass after the first half of
-// the prompt so that the streamer's prefetch wraps around many times.
+// the prompt so that the streamer's prefetch wraps around many times. A mixture of experts keeps
+// its experts as parts of their own, in the VRAM expert cache, the RAM one, or on disk.
 //
 // Tolerance: the products round activations to the weights' 16-bit type (bf16: 2^-9 relative),
 // so logits may move by about 2^-9 * sum|x||w| per product; over a few layers of these tiny models
@@ -17,6 +18,7 @@
 #include "CudaTestSupport.h"
 #include "model/TransformerModel.h"
 #include "model/Generator.h"
+#include "runtime/ExpertCache.h"
 
 using namespace strata;
 using namespace strata::testsupport;
@@ -62,9 +64,12 @@ private slots:
             QVERIFY2(probe.ok(), probe.ok() ? "" : probe.error().message.c_str());
             uint64_t largest = 0;
             for (const WeightUnit& u : probe.value()->layout().units) largest = std::max(largest, u.bytes);
+            // A mixture of experts: about three experts of each layer in the VRAM expert cache and
+            // six in the RAM one, so that routing reaches all three tiers.
+            const uint64_t experts = ExpertCache::minimumBytes(probe.value()->layout());
             probe.value().reset();
-            options.vramBudget = options.vramReserve + 3 * largest;
-            options.ramBudget = 3 * largest;
+            options.vramBudget = options.vramReserve + 3 * largest + 2 * experts;
+            options.ramBudget = 3 * largest + 5 * experts;
         }
         auto model = TransformerModel::load(path, *ops_, options);
         QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
@@ -108,6 +113,15 @@ private slots:
                   static_cast<unsigned long long>(stats.bytesRead));
             QVERIFY(stats.bytesToDevice > 0);
             QVERIFY(kv.value()->stats().diskBlocks > 0);
+            if (model.value()->config().isMixtureOfExperts()) {
+                const ExpertCacheStats e = model.value()->streamer().expertStats();
+                qInfo("%s experts: %lld acquired, %lld from VRAM, %lld from RAM, %lld read from disk",
+                      qPrintable(fixture), (long long)e.acquired, (long long)e.deviceHits,
+                      (long long)(e.hits - e.deviceHits), (long long)e.misses);
+                QVERIFY(model.value()->layout().expertsSplit());
+                QVERIFY(e.deviceHits > 0 && e.hits > e.deviceHits && e.misses > 0);
+                QCOMPARE(e.acquired, e.hits + e.misses);
+            }
         }
 
         const LogitComparison c = compareLogits(logits, ref);

@@ -346,6 +346,46 @@ private slots:
             QVERIFY(planResidency(m.layout, gpu(vram, 0)).ok());
     }
 
+    // A mixture of experts split into parts (gpt-oss-20B's shape): on the GPU the layers' other
+    // weights are planned first, the VRAM expert cache takes the VRAM they leave and the RAM one
+    // the RAM, each at least one expert per layer, within both budgets. When VRAM holds every
+    // expert, RAM keeps only the one expert per layer that stages copies.
+    void expertCachesOnTheGpu() {
+        SyntheticModel m;
+        m.layout.units.resize(25);
+        for (int i = 0; i < 24; ++i) m.layout.units[size_t(i)].bytes = 95 * MiB;
+        m.layout.units.back().label = "head";
+        m.layout.experts.assign(24, std::vector<WeightUnit>(32));
+        const uint64_t expert = 13 * MiB;
+        for (auto& layer : m.layout.experts)
+            for (WeightUnit& part : layer) part.bytes = expert;
+        m.layout.largestExpertBytes = expert;
+        const uint64_t minimum = 24 * expert, all = 24 * 32 * expert;
+        int planned = 0;
+        for (uint64_t vram = 2 * GiB; vram <= 16 * GiB; vram += 700 * MiB) {
+            for (uint64_t ram : {uint64_t(0), 1 * GiB, 3 * GiB, 6 * GiB}) {
+                auto p = planResidency(m.layout, gpu(vram, ram));
+                if (!p.ok()) continue;
+                ++planned;
+                QVERIFY(p->vramBytes() <= vram);
+                if (ram) QVERIFY(p->ramBytes() <= ram);
+                QVERIFY(p->vramExpertCacheBytes >= minimum && p->vramExpertCacheBytes <= all);
+                QVERIFY(p->expertCacheBytes >= minimum && p->expertCacheBytes <= all);
+            }
+        }
+        QVERIFY(planned > 20);
+        auto roomy = planResidency(m.layout, gpu(40 * GiB, 0));
+        QVERIFY(roomy.ok());
+        QCOMPARE(roomy->vramExpertCacheBytes, all);
+        QCOMPARE(roomy->expertCacheBytes, minimum);
+        // One expert per layer beside the reserve is the least VRAM that plans, and a smaller
+        // budget says so.
+        auto tight = planResidency(m.layout, gpu(512 * MiB + minimum / 2, 0));
+        QVERIFY(!tight.ok());
+        QVERIFY2(tight.error().message.find("one expert of each layer") != std::string::npos,
+                 tight.error().message.c_str());
+    }
+
     void byteSizes() {
         QCOMPARE(parseByteSize("512MiB").value(), uint64_t(512) << 20);
         QCOMPARE(parseByteSize("2G").value(), uint64_t(2) << 30);
