@@ -26,10 +26,10 @@
 #include "format/Checkpoint.h"
 #include "kv/KvCache.h"
 #include "model/Generator.h"
+#include "core/ByteSize.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CudaBench.h"
 #include "CudaOps.h"
-#include "core/ByteSize.h"
 #endif
 
 namespace strata::cli {
@@ -370,6 +370,9 @@ Status benchCommand(const std::vector<std::string>& argv) {
                 groupDigits(oneQuestion.value(), 2).c_str(), allQuestions.value() / oneQuestion.value());
     const int64_t cacheAcquired = cacheAfter.acquired - cacheBefore.acquired;
     const int64_t cacheHits = cacheAfter.hits - cacheBefore.hits;
+    const int64_t cachePrefetched = cacheAfter.prefetched - cacheBefore.prefetched;
+    const double expertReadSeconds = cacheAfter.readSeconds - cacheBefore.readSeconds;
+    const double expertStallSeconds = cacheAfter.stallSeconds - cacheBefore.stallSeconds;
     uint64_t wholeLayers = experts.inUnits == 0 ? uint64_t(c.numLayers * c.numExperts) * experts.perExpert : 0;
     for (const WeightUnit& u : model.layout().units) wholeLayers += u.bytes;
     if (c.isMixtureOfExperts()) {
@@ -377,7 +380,10 @@ Status benchCommand(const std::vector<std::string>& argv) {
             model.layout().expertsSplit()
                 ? "expert cache " + formatBytes(plan.expertCacheBytes) + ": " + groupDigits(cacheHits) + " of " +
                       groupDigits(cacheAcquired) + " decode reads hit (" +
-                      groupDigits(cacheAcquired ? 100.0 * double(cacheHits) / double(cacheAcquired) : 0.0, 0) + "%)"
+                      groupDigits(cacheAcquired ? 100.0 * double(cacheHits) / double(cacheAcquired) : 0.0, 0) +
+                      "%), " + groupDigits(cachePrefetched) + " of the misses read ahead; expert reads " +
+                      groupDigits(expertReadSeconds, 2) + " s, decode waited " + groupDigits(expertStallSeconds, 2) +
+                      " s for them"
                 : std::string("every expert held in RAM with its layer");
         std::printf("experts              %.1f read per token (%s); %s; streaming whole layers would move %s per token\n",
                     expertReads, formatBytes(uint64_t(expertBytes)).c_str(), cache.c_str(), formatBytes(wholeLayers).c_str());
@@ -442,6 +448,9 @@ Status benchCommand(const std::vector<std::string>& argv) {
                         {"cache_bytes", plan.expertCacheBytes},
                         {"decode_acquired", cacheAcquired},
                         {"decode_hits", cacheHits},
+                        {"decode_prefetched", cachePrefetched},
+                        {"decode_read_seconds", expertReadSeconds},
+                        {"decode_stall_seconds", expertStallSeconds},
                         {"whole_layer_bytes_per_token", wholeLayers}};
     if (device)
         j["vram"] = {{"pool_peak_bytes", poolPeak}, {"pool_bytes", poolBudget}, {"device_in_use_bytes", deviceInUse}};

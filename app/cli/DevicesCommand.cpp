@@ -6,10 +6,10 @@
 #include "CommandSpec.h"
 #include "Commands.h"
 #include "runtime/ResidencyPlan.h"
+#include "core/ByteSize.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CublasLibrary.h"
 #include "CudaDevice.h"
-#include "core/ByteSize.h"
 #endif
 
 namespace strata::cli {

@@ -6,10 +6,10 @@
 #include "backend/cpu/CpuOps.h"
 #include "multimodal/MediaPrompt.h"
 #include "tokenizer/ChatTemplate.h"
+#include "arch/Registry.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CudaDevice.h"
 #include "CudaOps.h"
-#include "arch/Registry.h"
 #endif
 
 namespace strata {

@@ -1,6 +1,7 @@
 #include "arch/MixtureOfExperts.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -85,7 +86,18 @@ Status mixtureOfExperts(Ops& ops, const ModelConfig& c, const UnitWeights& w, co
     STRATA_TRY(ops.takeError());
     for (float v : logits)
         if (!std::isfinite(v)) return internalError("the router's logits are not finite; the model's weights may be damaged");
-    for (const ExpertRoute& route : routeTopK(logits.data(), n, c.numExperts, c.expertsPerToken)) {
+    const std::vector<ExpertRoute> routes = routeTopK(logits.data(), n, c.numExperts, c.expertsPerToken);
+    if (source) {
+        // The order they are acquired in below, so that the source can read the next experts while
+        // one computes. On the stack, as this runs for every layer of every token: experts past
+        // the first kDeclared are read when acquired.
+        constexpr size_t kDeclared = 256;
+        std::array<int, kDeclared> order;
+        const size_t declared = std::min(routes.size(), kDeclared);
+        for (size_t i = 0; i < declared; ++i) order[i] = routes[i].expert;
+        source->prefetchExperts(layer, std::span<const int>(order.data(), declared));
+    }
+    for (const ExpertRoute& route : routes) {
         UnitWeights matrices = w;
         int64_t slice = route.expert;
         if (source) {

@@ -4,6 +4,7 @@
 // pinned RAM and the files). Units are acquired in a fixed cyclic order (layers, then the head,
 // then again), which is the order sources prefetch in; each acquire is paired with a release.
 #include <cstdint>
+#include <span>
 
 #include "backend/Ops.h"
 #include "core/Result.h"
@@ -42,9 +43,14 @@ struct StreamerStats {
 struct ExpertCacheStats {
     int64_t acquired = 0;    // acquire calls: one per expert per layer per forward pass
     int64_t hits = 0;        // served from a cache (VRAM or RAM)
-    int64_t misses = 0;      // read from the checkpoint
-    uint64_t bytesRead = 0;  // by the misses
-    double readSeconds = 0;
+    int64_t misses = 0;      // read from the checkpoint, on the caller's thread or ahead of it
+    // Misses whose read was made ahead, after the expert was declared (prefetchExperts): still
+    // misses, as the expert was not in the cache when its layer routed to it, but read while the
+    // experts before it computed.
+    int64_t prefetched = 0;
+    uint64_t bytesRead = 0;  // by the misses, and by reads made ahead for experts a pass then left unused
+    double readSeconds = 0;  // spent in reads, on whichever thread
+    double stallSeconds = 0; // caller time in acquire spent waiting for an expert to be read
     // On the GPU: served from the VRAM expert cache, without a copy (counted in hits too), and
     // the bytes the others copied to the device.
     int64_t deviceHits = 0;
@@ -62,6 +68,10 @@ public:
     // paired with releaseExpert. Sources that do not split experts refuse.
     virtual Result<UnitWeights> acquireExpert(int layer, int expert);
     virtual void releaseExpert(int layer, int expert) {}
+    // The experts of a layer that the pass will acquire next, in the order it will acquire them,
+    // declared once its router has picked them: a source may read them ahead, while the earlier
+    // ones compute. A new declaration for the layer replaces the last one.
+    virtual void prefetchExperts(int layer, std::span<const int> experts) {}
     virtual ExpertCacheStats expertStats() const { return {}; }
     virtual const ResidencyPlan& plan() const = 0;
     virtual StreamerStats stats() const = 0;

@@ -33,7 +33,12 @@ WeightStreamer::WeightStreamer(const Checkpoint& checkpoint, const WeightLayout&
     }
 }
 
-WeightStreamer::~WeightStreamer() { stopReader(); }
+WeightStreamer::~WeightStreamer() {
+    stopReader();
+    // The expert cache's reader thread reads under readMutex_, a member destroyed before experts_
+    // would be: it stops first.
+    experts_.reset();
+}
 
 Result<UnitWeights> WeightStreamer::acquireExpert(int layer, int expert) {
     if (!experts_) return WeightSource::acquireExpert(layer, expert);
@@ -42,6 +47,10 @@ Result<UnitWeights> WeightStreamer::acquireExpert(int layer, int expert) {
 
 void WeightStreamer::releaseExpert(int layer, int expert) {
     if (experts_) experts_->release(layer, expert);
+}
+
+void WeightStreamer::prefetchExperts(int layer, std::span<const int> experts) {
+    if (experts_) experts_->prefetch(layer, experts);
 }
 
 ExpertCacheStats WeightStreamer::expertStats() const { return experts_ ? experts_->stats() : ExpertCacheStats{}; }

@@ -40,9 +40,11 @@ public:
     Status readUnit(int unit, char* dst) const;
     bool directReads() const { return reader_ && reader_->direct(); }
 
-    // Experts of a split layout, through the expert cache (plan().expertCacheBytes of RAM).
+    // Experts of a split layout, through the expert cache (plan().expertCacheBytes of RAM), whose
+    // reader thread reads the declared experts ahead of their acquire.
     Result<UnitWeights> acquireExpert(int layer, int expert) override;
     void releaseExpert(int layer, int expert) override;
+    void prefetchExperts(int layer, std::span<const int> experts) override;
     ExpertCacheStats expertStats() const override;
 
     const ResidencyPlan& plan() const override { return plan_; }

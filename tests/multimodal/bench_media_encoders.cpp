@@ -47,9 +47,9 @@
 #include "runtime/ResidencyPlan.h"
 #include "vision/SiglipVisionEncoder.h"
 #include "audio/VoxtralAudioEncoder.h"
+#include "core/ByteSize.h"
 #ifdef STRATA_HAVE_CUDA
 #include "CudaOps.h"
-#include "core/ByteSize.h"
 #endif
 
 using namespace strata;
