@@ -34,8 +34,11 @@ blocks and scales byte for byte, and that transformers computes bit-identical lo
 greedy continuation from the reconstructed weights as from the checkpoint. It also prints how far
 the logits move when a detail is wrong.
 
+The checkpoint must store its experts as MXFP4 (`*_blocks` / `*_scales`, as the released ones do):
+that is the GGUF layout Strata reads.
+
 Usage: python3 tests/tools/make_gguf_gpt_oss.py [--src FOLDER] [--out FOLDER] [--listing]
-Deterministic; runs on the CPU in a few seconds.
+Deterministic; runs on the CPU in about half a minute, most of it loading transformers.
 """
 from __future__ import annotations
 
@@ -133,6 +136,8 @@ def gguf_tensors(c: dict, checkpoint: list[tuple[str, torch.Tensor]]) -> list[tu
     for hf, t in checkpoint:
         if hf.endswith(("_blocks", "_scales")):
             continue
+        if hf.endswith(("experts.gate_up_proj", "experts.down_proj")):
+            raise SystemExit(f"{hf} is a {t.dtype} matrix; this script writes checkpoints whose experts are MXFP4")
         w = t.float().numpy()
         if hf.endswith("gate_up_proj_bias"):
             for proj, rows in (("gate_proj", slice(0, None, 2)), ("up_proj", slice(1, None, 2))):
