@@ -4,6 +4,16 @@
 // projections interleaved in one matrix. Its Hugging Face checkpoints store the experts as MXFP4
 // blocks and scales (quantization_config mxfp4), or as bf16 matrices input-major. Its chat format
 // is harmony.
+//
+// llama.cpp's GGUF files ("gpt-oss") keep the experts MXFP4 but store them otherwise: gate and up
+// in two tensors (ffn_gate_exps, ffn_up_exps: the even and the odd rows of gate_up_proj), the scale
+// byte of each group of 32 in front of its 16 bytes of nibbles (17-byte blocks), the nibbles in
+// another order, and the gate and up biases apart too. The GGUF reader presents them as the
+// Hugging Face tensors (GgufConventions::gateUpExperts; the bytes are regrouped as they are read,
+// format/Checkpoint.h ExpertRepack), so the products run on MXFP4 with the same kernels and
+// splitExperts can still read one expert at a time; nothing is widened.
+#include <string>
+
 #include "arch/Blocks.h"
 #include "arch/ModelFamily.h"
 
@@ -114,6 +124,78 @@ public:
         STRATA_ASSIGN(c.swigluLimit, k.positiveNumber("swiglu_limit"));
         STRATA_TRY(parseGptOssQuantization(c, k));
         return parseSlidingLayers(c, k, [](int64_t i) { return i % 2 == 0; });
+    }
+
+    const char* ggufArchitecture() const override { return "gpt-oss"; }
+    // attention.sliding_window_pattern is the period of the sliding layers, which newer llama.cpp
+    // reads when present (2 otherwise).
+    const std::set<std::string>& ggufKeys() const override {
+        static const std::set<std::string> keys = {"expert_count", "expert_used_count", "expert_feed_forward_length",
+                                                   "attention.sliding_window", "attention.sliding_window_pattern"};
+        return keys;
+    }
+    // What llama.cpp's gpt-oss takes from the file and what it fixes in code.
+    Status ggufConfig(const GgufFile& gguf, const Checkpoint& ckpt, json& c) const override {
+        const std::string arch = ggufArchitecture();
+        auto key = [&](const char* suffix) { return arch + "." + suffix; };
+        int64_t experts = 0, used = 0, ffn = 0, window = 0;
+        STRATA_ASSIGN(experts, gguf.getInt(key("expert_count")));
+        STRATA_ASSIGN(used, gguf.getInt(key("expert_used_count")));
+        STRATA_ASSIGN(ffn, gguf.getInt(key("expert_feed_forward_length")));
+        STRATA_ASSIGN(window, gguf.getInt(key("attention.sliding_window")));
+        if (experts <= 0 || used <= 0)
+            return badInput(gguf.name() + ": " + key("expert_count") + " and " + key("expert_used_count") +
+                            " must be positive");
+        if (used > experts)
+            return badInput(gguf.name() + ": " + key("expert_used_count") + " = " + std::to_string(used) +
+                            " exceeds " + key("expert_count") + " = " + std::to_string(experts));
+        // The router has one row per expert: a count that disagrees names the key, not a shape.
+        if (const TensorInfo* router = ckpt.find("model.layers.0.mlp.router.weight");
+            router && !router->shape.empty() && router->shape.front() != experts)
+            return badInput(gguf.name() + ": " + key("expert_count") + " is " + std::to_string(experts) +
+                            " but tensor 'blk.0.ffn_gate_inp.weight' routes to " +
+                            std::to_string(router->shape.front()) + " experts");
+        c["num_local_experts"] = experts;
+        c["num_experts_per_tok"] = used;
+        // The experts' width; llama.cpp's gpt-oss does not use feed_forward_length.
+        c["intermediate_size"] = ffn;
+        c["sliding_window"] = window;
+        int64_t period = 2;
+        if (gguf.find(key("attention.sliding_window_pattern")))
+            STRATA_ASSIGN(period, gguf.getInt(key("attention.sliding_window_pattern")));
+        if (period < 0) return badInput(gguf.name() + ": " + key("attention.sliding_window_pattern") + " is negative");
+        json types = json::array();
+        for (int64_t i = 0; i < c["num_hidden_layers"].get<int64_t>(); ++i)
+            types.push_back(period == 0 || i % period < period - 1 ? "sliding_attention" : "full_attention");
+        c["layer_types"] = types;
+        // llama.cpp's gpt-oss graph fixes the clamped SwiGLU's constants (and GptOssConfig has them
+        // as defaults); GGUF has no keys for them.
+        c["swiglu_alpha"] = 1.702;
+        c["swiglu_limit"] = 7.0;
+        c["hidden_act"] = "silu";
+        // No key says whether the projections have biases: the tensors do.
+        c["attention_bias"] = ckpt.find("model.layers.0.self_attn.q_proj.bias") != nullptr;
+        // The experts are read as MXFP4 only (the reader refuses other types by name).
+        c["quantization_config"] = {{"quant_method", "mxfp4"}};
+        if (c["rope_scaling"].is_null()) {
+            // Without this, GptOssConfig's default YaRN would apply where the file has none.
+            c["rope_parameters"] = {{"rope_type", "default"}};
+        } else if (c["rope_scaling"].value("rope_type", "") == "yarn") {
+            // gpt-oss's YaRN does not round the ends of its ramp (truncate false in the released
+            // config.json and in transformers). ggml rounds them (floor and ceil), which moves the
+            // test fixture's logits by 6.9; Strata computes the model as it was trained.
+            c["rope_scaling"]["truncate"] = false;
+        }
+        return {};
+    }
+    GgufConventions ggufConventions() const override {
+        GgufConventions conventions;
+        conventions.layerNames = {{"attn_sinks.weight", "self_attn.sinks"},
+                                  {"ffn_gate_inp.weight", "mlp.router.weight"},
+                                  {"ffn_gate_inp.bias", "mlp.router.bias"},
+                                  {"ffn_down_exps.bias", "mlp.experts.down_proj_bias"}};
+        conventions.gateUpExperts = true;
+        return conventions;
     }
 
     Status layerTensors(WeightUnitBuilder& b, const ModelConfig& c, const std::string& l) const override {

@@ -20,6 +20,7 @@
 #include "format/GgufFile.h"
 #include "format/GgufTensorNames.h"
 #include "format/JsonText.h"
+#include "format/Mxfp4.h"
 #include "format/SafetensorsHeader.h"
 
 namespace strata {
@@ -164,7 +165,14 @@ Status Checkpoint::openGguf(const fs::path& path) {
     files_.push_back(path);
     auto infos = hfTensorsFromGguf(*gguf_, 0);
     STRATA_TRY(infos);
-    for (TensorInfo& t : infos.value()) tensors_.emplace(t.name, std::move(t));
+    for (TensorInfo& t : infos.value()) {
+        // Two GGUF names for one Hugging Face tensor (ffn_norm and post_attention_norm where both
+        // mean post_attention_layernorm) would leave one of them unread without a word.
+        const std::string name = t.name;
+        if (!tensors_.emplace(name, std::move(t)).second)
+            return badInput(path.string() + " holds two tensors that both stand for '" + name +
+                            "'; the load is refused rather than using one of them");
+    }
     return {};
 }
 
@@ -297,8 +305,8 @@ void unpermuteRows(const void* in, int64_t rows, uint64_t rowBytes, int64_t head
 void Checkpoint::keepPacked(DType packed) {
     const uint32_t ggmlType = packed == DType::Q8_0 ? uint32_t(GgmlType::Q8_0) : UINT32_MAX;
     for (auto& [name, info] : tensors_) {
-        if (!info.encoding || info.encoding->ggmlType != ggmlType || info.encoding->addend != 0 ||
-            info.shape.size() != 2 || info.shape.back() % kQ8_0BlockElements != 0)
+        if (!info.encoding || info.encoding->experts || info.encoding->ggmlType != ggmlType ||
+            info.encoding->addend != 0 || info.shape.size() != 2 || info.shape.back() % kQ8_0BlockElements != 0)
             continue;
         info.dtype = packed;
         info.nbytes = dtypeBytes(packed, info.numel());
@@ -309,6 +317,7 @@ void Checkpoint::keepPacked(DType packed) {
 
 Status Checkpoint::read(const TensorInfo& info, void* dst) const {
     if (!info.encoding) return readBytes(info.fileIndex, info.offset, info.nbytes, dst, "tensor '" + info.name + "'");
+    if (info.encoding->experts) return readExperts(info, *info.encoding->experts, dst);
     if (isPacked(info.dtype)) {
         // Packed rows in the file's order, moved to Hugging Face's.
         const int64_t rows = info.shape.front();
@@ -338,6 +347,8 @@ Status Checkpoint::readRows(const TensorInfo& info, int64_t first, int64_t count
                              info.name + "' are out of range");
     if (info.encoding && info.encoding->unpermuteHeads > 0)
         return internalError("tensor '" + info.name + "' is stored permuted and can only be read whole");
+    if (info.encoding && info.encoding->experts)
+        return internalError("tensor '" + info.name + "' is a stack of experts and is read by whole experts");
     const uint64_t rowBytes = dtypeBytes(info.dtype, info.shape[1]);
     if (!info.encoding)
         return readBytes(info.fileIndex, info.offset + uint64_t(first) * rowBytes, uint64_t(count) * rowBytes, dst,
@@ -345,6 +356,57 @@ Status Checkpoint::readRows(const TensorInfo& info, int64_t first, int64_t count
     std::vector<float> values;
     STRATA_TRY(decodeRows(info, first, count, values));
     return narrowFromFloat(values.data(), info, values.size(), dst);
+}
+
+Status Checkpoint::readExperts(const TensorInfo& info, const ExpertRepack& r, void* dst) const {
+    // Which experts this TensorInfo covers: the whole stack, or a slice whose offset and nbytes
+    // were moved by whole experts of the presented bytes (see ExpertRepack).
+    const int64_t count = info.shape.empty() ? 0 : info.shape.front();
+    const uint64_t sources = r.sources.size();
+    if (count <= 0 || (sources != 1 && sources != 2) || r.rowsPerSource <= 0 || info.nbytes % uint64_t(count) != 0)
+        return internalError("tensor '" + info.name + "' is an inconsistent stack of experts");
+    const uint64_t perExpert = info.nbytes / uint64_t(count);
+    const uint64_t rows = uint64_t(r.rowsPerSource) * sources;
+    const uint64_t into = info.offset - r.presentedOffset;
+    if (info.offset < r.presentedOffset || into % perExpert != 0 || perExpert % rows != 0 ||
+        into / perExpert + uint64_t(count) > uint64_t(r.experts))
+        return internalError("tensor '" + info.name + "' asks for experts outside its stack");
+    const int64_t first = int64_t(into / perExpert);
+    const uint64_t presentedRowBytes = perExpert / rows;
+    const uint64_t groups = r.storedRowBytes / uint64_t(kMxfp4GgufBlockBytes);
+    const bool mxfp4 = r.part != ExpertRepack::Part::Rows;
+    const uint64_t wantRowBytes = r.part == ExpertRepack::Part::Mxfp4Blocks ? groups * 16
+                                  : r.part == ExpertRepack::Part::Mxfp4Scales ? groups
+                                                                               : r.storedRowBytes;
+    if ((mxfp4 && r.storedRowBytes % uint64_t(kMxfp4GgufBlockBytes) != 0) || presentedRowBytes != wantRowBytes)
+        return internalError("tensor '" + info.name + "' does not match the rows it is rebuilt from");
+
+    // One expert of one source at a time: its rows are contiguous in the file. (The blocks and the
+    // scales of a stack each read the same stored blocks; the second read mostly finds them in the
+    // page cache, and splitting them here keeps each presented tensor readable on its own.)
+    const uint64_t storedExpertBytes = uint64_t(r.rowsPerSource) * r.storedRowBytes;
+    std::vector<uint8_t> stored(static_cast<size_t>(storedExpertBytes));
+    auto* out = static_cast<uint8_t*>(dst);
+    for (int64_t e = first; e < first + count; ++e) {
+        uint8_t* expert = out + uint64_t(e - first) * perExpert;
+        for (uint64_t s = 0; s < sources; ++s) {
+            const ExpertRepack::Source& src = r.sources[size_t(s)];
+            STRATA_TRY(readBytes(info.fileIndex, src.offset + uint64_t(e) * storedExpertBytes, storedExpertBytes,
+                                 stored.data(),
+                                 "expert " + std::to_string(e) + " of tensor '" + src.name + "' (for '" + info.name +
+                                     "')"));
+            for (int64_t row = 0; row < r.rowsPerSource; ++row) {
+                const uint8_t* in = stored.data() + uint64_t(row) * r.storedRowBytes;
+                uint8_t* to = expert + (uint64_t(row) * sources + s) * presentedRowBytes;
+                switch (r.part) {
+                case ExpertRepack::Part::Rows: std::memcpy(to, in, size_t(presentedRowBytes)); break;
+                case ExpertRepack::Part::Mxfp4Blocks: mxfp4GgufToHf(in, int64_t(groups), to, nullptr); break;
+                case ExpertRepack::Part::Mxfp4Scales: mxfp4GgufToHf(in, int64_t(groups), nullptr, to); break;
+                }
+            }
+        }
+    }
+    return {};
 }
 
 Status Checkpoint::readRange(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst) const {

@@ -19,11 +19,39 @@ namespace strata {
 
 class GgufFile;
 
+// A stack of experts that llama.cpp stores differently from Hugging Face, presented in Hugging
+// Face's layout and rebuilt as it is read (gpt-oss, arch/GptOss.cpp):
+//  - Rows: the experts' rows as stored, or the rows of two stored tensors interleaved (row 2j
+//    from the first, 2j + 1 from the second), as gpt-oss's gate and up rows (and biases) share one
+//    matrix in Hugging Face's checkpoints and lie in two tensors in llama.cpp's.
+//  - Mxfp4Blocks, Mxfp4Scales: the same rows of MXFP4 (17-byte GGUF blocks) split into Hugging
+//    Face's two tensors: the 16 bytes of nibbles of each block in Hugging Face's element order, and
+//    its scale byte. The values are not touched, so the experts stay MXFP4 for the products.
+// Experts are the outermost dimension in both layouts, so experts can be read one at a time: a
+// TensorInfo copied from the presented one, with a first dimension of n and offset and nbytes moved
+// to cover n whole experts of the presented bytes (as splitExperts cuts an expert's slice), reads
+// just those experts' stored bytes. (offset is then a position in the presented bytes, not in the
+// file: only the stored parts' offsets below are.)
+struct ExpertRepack {
+    enum class Part { Rows, Mxfp4Blocks, Mxfp4Scales };
+    struct Source {
+        std::string name;     // the stored GGUF tensor, for messages
+        uint64_t offset = 0;  // absolute byte offset of its data in the file
+    };
+    Part part = Part::Rows;
+    std::vector<Source> sources;     // one, or two whose rows are interleaved
+    int64_t experts = 0;             // in the whole stack
+    int64_t rowsPerSource = 0;       // rows of one expert in each source
+    uint64_t storedRowBytes = 0;     // one such row as stored
+    uint64_t presentedOffset = 0;    // TensorInfo::offset of the whole presented stack
+};
+
 // How a GGUF tensor is stored, when reading it is more than copying dtype bytes.
 struct StoredEncoding {
     uint32_t ggmlType = 0;       // ggml type id of the stored blocks
     float addend = 0;            // added to every value: -1 undoes the w+1 folding of norms stored so
     int64_t unpermuteHeads = 0;  // > 0: undo llama.cpp's Q/K row permutation for this many heads
+    std::optional<ExpertRepack> experts;  // experts regrouped into Hugging Face's layout
 };
 
 struct TensorInfo {
@@ -60,7 +88,8 @@ public:
 
     // Reads the tensor (info.nbytes) into dst. Thread-safe (pread).
     Status read(const TensorInfo& info, void* dst) const;
-    // Reads rows [first, first + count) of a 2-D tensor (rows of shape[1] elements) into dst.
+    // Reads rows [first, first + count) of a 2-D tensor (rows of shape[1] elements) into dst. Not for
+    // regrouped experts, which are read by whole experts.
     Status readRows(const TensorInfo& info, int64_t first, int64_t count, void* dst) const;
     // Reads nbytes starting at an absolute offset of files()[fileIndex] into dst. Thread-safe.
     Status readRange(int fileIndex, uint64_t offset, uint64_t nbytes, void* dst) const;
@@ -85,6 +114,8 @@ private:
     Status openGguf(const std::filesystem::path& path);
     // Decodes rows of a GGUF tensor to fp32 (dequantised, addend applied).
     Status decodeRows(const TensorInfo& info, int64_t first, int64_t count, std::vector<float>& out) const;
+    // Reads the experts a TensorInfo with an ExpertRepack covers, rebuilt in Hugging Face's layout.
+    Status readExperts(const TensorInfo& info, const ExpertRepack& repack, void* dst) const;
 
     std::filesystem::path dir_;
     std::vector<std::filesystem::path> files_;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/DType.h"
+#include "format/Mxfp4.h"
 
 // Block layouts follow ggml's block structs (ggml-common.h): little-endian, packed, fp16 scales.
 // Every product below is exact in fp32 (an fp16 scale times small integers needs at most 23
@@ -38,6 +39,7 @@ const GgmlTypeTraits kQ3_K{"Q3_K", kQKK, 32 + 64 + 12 + 2};
 const GgmlTypeTraits kQ4_K{"Q4_K", kQKK, 2 + 2 + 12 + 128};
 const GgmlTypeTraits kQ5_K{"Q5_K", kQKK, 2 + 2 + 12 + 32 + 128};
 const GgmlTypeTraits kQ6_K{"Q6_K", kQKK, 128 + 64 + 16 + 2};
+const GgmlTypeTraits kMXFP4{"MXFP4", kMxfp4BlockElements, uint64_t(kMxfp4GgufBlockBytes)};
 
 // Index = ggml type id; ids that ggml has retired keep their old names so errors stay readable.
 constexpr const char* kTypeNames[] = {
@@ -217,6 +219,9 @@ void blockQ6_K(const uint8_t* b, float* y) {
     }
 }
 
+// MXFP4 (gpt-oss's experts): one E8M0 scale byte, then 16 bytes of E2M1 nibbles (format/Mxfp4.h).
+void blockMXFP4(const uint8_t* b, float* y) { dequantizeMxfp4Gguf(b, kMxfp4BlockElements, y); }
+
 // Below this many elements the OpenMP fork costs more than it saves.
 constexpr int64_t kParallelElements = int64_t(1) << 18;
 
@@ -279,6 +284,7 @@ const GgmlTypeTraits* ggmlTypeTraits(uint32_t typeId) {
     case GgmlType::Q4_K: return &kQ4_K;
     case GgmlType::Q5_K: return &kQ5_K;
     case GgmlType::Q6_K: return &kQ6_K;
+    case GgmlType::MXFP4: return &kMXFP4;
     }
     return nullptr;
 }
@@ -307,6 +313,7 @@ void dequantizeGgml(GgmlType type, const void* src, int64_t count, float* dst) {
     case GgmlType::Q4_K: forEachBlock<blockQ4Q5_K<false>>(src, count, dst, t); return;
     case GgmlType::Q5_K: forEachBlock<blockQ4Q5_K<true>>(src, count, dst, t); return;
     case GgmlType::Q6_K: forEachBlock<blockQ6_K>(src, count, dst, t); return;
+    case GgmlType::MXFP4: forEachBlock<blockMXFP4>(src, count, dst, t); return;
     }
 }
 

@@ -18,7 +18,8 @@ enum class GgmlType : uint32_t {
     Q4_K = 12,
     Q5_K = 13,
     Q6_K = 14,
-    BF16 = 30
+    BF16 = 30,
+    MXFP4 = 39
 };
 
 struct GgmlTypeTraits {

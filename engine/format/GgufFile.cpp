@@ -215,7 +215,7 @@ Status GgufFile::Parser::tensorInfo(GgufTensor& t, uint64_t index) {
     if (!traits)
         return fail(which + " is stored as " + ggmlTypeName(t.type) +
                     ", which Strata cannot read (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
-                    "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)");
+                    "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, MXFP4)");
     if (t.dims[0] % traits->blockElements != 0)
         return fail(which + " has rows of " + std::to_string(t.dims[0]) + " elements, not a multiple of the " +
                     std::to_string(traits->blockElements) + "-element blocks of " + traits->name);

@@ -5,6 +5,7 @@
 // rows un-permuted where llama.cpp interleaves the rope pairs, norms stored as w+1 shifted back).
 // Quantised tensors are dequantised to float16 on read.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/Result.h"
@@ -21,6 +22,14 @@ struct GgufConventions {
     bool normsStoredPlusOne = false;
     // The rows of attn_q and attn_k (and their biases) are permuted to interleave the rope pairs.
     bool permutedQueryKeyRows = false;
+    // The Hugging Face names of the family's own layer tensors: the part after "blk.N." -> the part
+    // after "model.layers.N.", besides the common ones.
+    std::vector<std::pair<std::string, std::string>> layerNames;
+    // gpt-oss: the MXFP4 experts ffn_gate_exps, ffn_up_exps and ffn_down_exps and the gate and up
+    // biases are presented in Hugging Face's layout, as mlp.experts.gate_up_proj_blocks, _scales
+    // and _bias (gate and up rows interleaved) and mlp.experts.down_proj_blocks and _scales, rebuilt
+    // as they are read (ExpertRepack) and still MXFP4.
+    bool gateUpExperts = false;
 };
 
 // The conventions of a GGUF architecture Strata runs, or nullptr. Defined by the architecture

@@ -56,4 +56,19 @@ void dequantizeMxfp4Gguf(const void* src, int64_t count, float* dst) {
     }
 }
 
+void mxfp4GgufToHf(const uint8_t* src, int64_t groups, uint8_t* blocks, uint8_t* scales) {
+    for (int64_t g = 0; g < groups; ++g, src += kMxfp4GgufBlockBytes) {
+        if (scales) scales[g] = src[0];
+        if (!blocks) continue;
+        // Hugging Face's byte k holds elements 2k and 2k + 1; GGUF's byte j elements j and j + 16.
+        // Elements 0..15 are the low nibbles of the GGUF bytes, 16..31 the high ones.
+        const uint8_t* qs = src + 1;
+        uint8_t* out = blocks + g * 16;
+        for (int k = 0; k < 8; ++k) {
+            out[k] = uint8_t((qs[2 * k] & 0x0f) | (qs[2 * k + 1] << 4));
+            out[k + 8] = uint8_t((qs[2 * k] >> 4) | (qs[2 * k + 1] & 0xf0));
+        }
+    }
+}
+
 }  // namespace strata

@@ -26,4 +26,11 @@ void dequantizeMxfp4Groups(const uint8_t* blocks, const uint8_t* scales, int64_t
 // gguf.quants.dequantize.
 void dequantizeMxfp4Gguf(const void* src, int64_t count, float* dst);
 
+// GGUF blocks into the Hugging Face layout, losslessly: `groups` 17-byte blocks into 16 bytes of
+// nibbles each (into `blocks`, nibbles moved to Hugging Face's order) and one scale byte each
+// (into `scales`, unchanged: both layouts hold the same number, 2 * FP4 * 2^(s - 128) being
+// FP4 * 2^(s - 127)). Either output may be null. The one difference in value is the sign of zero:
+// nibble 8 is -0 in Hugging Face's table and +0 in ggml's, which no product can tell apart.
+void mxfp4GgufToHf(const uint8_t* src, int64_t groups, uint8_t* blocks, uint8_t* scales);
+
 }  // namespace strata

@@ -141,7 +141,7 @@ void TestGgufDequant::largeUnalignedInputMatches() {
 }
 
 void TestGgufDequant::traitsOfKnownAndUnknownIds() {
-    const uint32_t supported[] = {0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 30};
+    const uint32_t supported[] = {0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 30, 39};
     for (uint32_t id : supported) QVERIFY2(ggmlTypeTraits(id) != nullptr, qPrintable(QString::number(id)));
 
     const GgmlTypeTraits* q8 = ggmlTypeTraits(8);
@@ -153,11 +153,15 @@ void TestGgufDequant::traitsOfKnownAndUnknownIds() {
     const GgmlTypeTraits* bf16 = ggmlTypeTraits(30);
     QCOMPARE(bf16->blockElements, int64_t(1));
     QCOMPARE(bf16->blockBytes, uint64_t(2));
+    // MXFP4 (gpt-oss's experts; its values are checked against gguf-py in test_mxfp4)
+    const GgmlTypeTraits* mxfp4 = ggmlTypeTraits(39);
+    QCOMPARE(mxfp4->blockElements, int64_t(32));
+    QCOMPARE(mxfp4->blockBytes, uint64_t(17));
 
     // Known to ggml but not dequantised by Strata: Q4_2/Q4_3 (retired), Q8_1, Q8_K, the IQ
-    // family, integer types, F64, TQ1_0/TQ2_0, MXFP4; then ids ggml never assigned.
+    // family, integer types, F64, TQ1_0/TQ2_0, NVFP4, Q1_0; then ids ggml never assigned.
     const uint32_t unsupported[] = {4, 5, 9, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
-                                    31, 34, 35, 39, 99, 1000, 0xffffffffu};
+                                    31, 34, 35, 40, 41, 99, 1000, 0xffffffffu};
     for (uint32_t id : unsupported) QVERIFY2(ggmlTypeTraits(id) == nullptr, qPrintable(QString::number(id)));
 
     // A type without traits leaves the output alone instead of writing garbage.

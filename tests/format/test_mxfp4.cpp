@@ -11,6 +11,7 @@
 #include "../support/JsonFixtures.h"
 #include "../support/TestFiles.h"
 #include "../support/TestPaths.h"
+#include "format/GgmlQuants.h"
 #include "format/Mxfp4.h"
 
 using namespace strata;
@@ -69,6 +70,43 @@ private slots:
         std::vector<float> got(static_cast<size_t>(count));
         dequantizeMxfp4Gguf(blocks.data(), count, got.data());
         compareBits(got, want);
+    }
+
+    // The GGUF reader's MXFP4 type is the same dequantisation.
+    void ggmlDequantisationIsTheGgufLayout() {
+        const auto blocks = readBytes(kDir / "gguf_blocks.u8");
+        const std::vector<float> want = strata::testsupport::readF32(kDir / "gguf_values.f32");
+        std::vector<float> got(want.size());
+        dequantizeGgml(GgmlType::MXFP4, blocks.data(), int64_t(got.size()), got.data());
+        compareBits(got, want);
+    }
+
+    // GGUF blocks regrouped into Hugging Face's blocks and scales (as gpt-oss GGUF experts are
+    // read) hold the same numbers: the scale bytes unchanged, every element in its place, only the
+    // sign of a zero (nibble 8) differing.
+    void ggufBlocksRegroupIntoHuggingFaceLayout() {
+        const auto gguf = readBytes(kDir / "gguf_blocks.u8");
+        const auto hfScales = readBytes(kDir / "hf_scales.u8");
+        const std::vector<float> want = strata::testsupport::readF32(kDir / "gguf_values.f32");
+        const int64_t groups = int64_t(gguf.size()) / kMxfp4GgufBlockBytes;
+        std::vector<uint8_t> blocks(static_cast<size_t>(groups) * 16), scales(static_cast<size_t>(groups));
+        mxfp4GgufToHf(gguf.data(), groups, blocks.data(), scales.data());
+        QCOMPARE(scales, hfScales);  // the fixture wrote the same scale bytes in both layouts
+        std::vector<float> got(size_t(groups) * 32);
+        dequantizeMxfp4Groups(blocks.data(), scales.data(), groups, got.data());
+        int signedZeros = 0;
+        for (size_t i = 0; i < got.size(); ++i) {
+            if (std::memcmp(&got[i], &want[i], 4) == 0) continue;
+            QVERIFY2(got[i] == 0.0f && want[i] == 0.0f, qPrintable(QString("element %1").arg(i)));
+            ++signedZeros;
+        }
+        QVERIFY(signedZeros > 0);  // every group of the edge part has a nibble 8
+        // Either output alone gives the same bytes.
+        std::vector<uint8_t> blocksOnly(blocks.size()), scalesOnly(scales.size());
+        mxfp4GgufToHf(gguf.data(), groups, blocksOnly.data(), nullptr);
+        mxfp4GgufToHf(gguf.data(), groups, nullptr, scalesOnly.data());
+        QCOMPARE(blocksOnly, blocks);
+        QCOMPARE(scalesOnly, scales);
     }
 
     void edgesAreCovered() {

@@ -97,7 +97,8 @@ void TestModelParity::greedy() {
 
 void TestModelParity::streamed_data() {
     QTest::addColumn<QString>("fixture");
-    for (const char* name : {"gpt_oss", "gpt_oss_mxfp4", "llama_untied_sharded"}) QTest::newRow(name) << QString(name);
+    for (const char* name : {"gpt_oss", "gpt_oss_mxfp4", "gguf/gpt_oss", "llama_untied_sharded"})
+        QTest::newRow(name) << QString(name);
 }
 
 // The same logits and greedy continuation with a RAM budget that keeps the first layer resident and

@@ -26,7 +26,8 @@ struct ParityReference {
 inline const char* const kParityFixtures[] = {
     "llama_tied", "llama_untied_sharded", "llama_bias", "qwen2", "qwen2_yarn", "qwen3", "gemma3_text", "gemma3_conditional_text",
     "gpt_oss", "gpt_oss_mxfp4",
-    "gguf/llama", "gguf/llama_q8", "gguf/llama_bias", "gguf/qwen2", "gguf/qwen2_yarn", "gguf/qwen3", "gguf/gemma3"};
+    "gguf/llama", "gguf/llama_q8", "gguf/llama_bias", "gguf/qwen2", "gguf/qwen2_yarn", "gguf/qwen3", "gguf/gemma3",
+    "gguf/gpt_oss"};
 
 // How far the log-probability of a token may be from the log-softmax of transformers' logits, on
 // the CPU backend (which multiplies gguf/llama_q8's Q8_0 weights packed, exactly as its reference
