@@ -202,7 +202,9 @@ private slots:
         QCOMPARE(a.acquired, p.acquired);
         QCOMPARE(a.acquired, a.hits + a.misses);
         QCOMPARE(p.acquired, p.hits + p.misses);
-        QVERIFY(a.prefetched > 0);
+        // With one slot a layer's next expert can be read ahead only in the moment between the
+        // release of one and the acquire of the next, which the reader may or may not win.
+        if (perLayer >= 2) QVERIFY(a.prefetched > 0);
         QVERIFY(a.prefetched <= a.misses);
         QCOMPARE(p.prefetched, int64_t(0));
         QVERIFY(a.stallSeconds >= 0 && a.readSeconds > 0);
