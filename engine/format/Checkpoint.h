@@ -20,9 +20,9 @@ namespace strata {
 class GgufFile;
 
 // A stack of experts that llama.cpp stores differently from Hugging Face, presented in Hugging
-// Face's layout and rebuilt as it is read (gpt-oss, arch/GptOss.cpp):
+// Face's layout and rebuilt as it is read (GgufConventions::gateUpExperts):
 //  - Rows: the experts' rows as stored, or the rows of two stored tensors interleaved (row 2j
-//    from the first, 2j + 1 from the second), as gpt-oss's gate and up rows (and biases) share one
+//    from the first, 2j + 1 from the second), as gate and up rows (and biases) share one
 //    matrix in Hugging Face's checkpoints and lie in two tensors in llama.cpp's.
 //  - Mxfp4Blocks, Mxfp4Scales: the same rows of MXFP4 (17-byte GGUF blocks) split into Hugging
 //    Face's two tensors: the 16 bytes of nibbles of each block in Hugging Face's element order, and

@@ -219,7 +219,7 @@ void blockQ6_K(const uint8_t* b, float* y) {
     }
 }
 
-// MXFP4 (gpt-oss's experts): one E8M0 scale byte, then 16 bytes of E2M1 nibbles (format/Mxfp4.h).
+// MXFP4: one E8M0 scale byte, then 16 bytes of E2M1 nibbles (format/Mxfp4.h).
 void blockMXFP4(const uint8_t* b, float* y) { dequantizeMxfp4Gguf(b, kMxfp4BlockElements, y); }
 
 // Below this many elements the OpenMP fork costs more than it saves.

@@ -64,7 +64,7 @@ bool endsWith(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// One layer's expert tensors as llama.cpp's gpt-oss stores them (GgufConventions::gateUpExperts).
+// One layer's expert tensors as llama.cpp stores gate and up apart (GgufConventions::gateUpExperts).
 struct StoredExperts {
     const GgufTensor* gate = nullptr;  // ffn_gate_exps.weight, [hidden, ffn, experts] fastest first
     const GgufTensor* up = nullptr;
@@ -118,7 +118,7 @@ TensorInfo repackedTensor(const std::string& name, DType dtype, std::vector<int6
     return info;
 }
 
-// gpt-oss's experts of one layer in Hugging Face's layout (see GgufConventions::gateUpExperts): the
+// The experts of one layer in Hugging Face's layout (see GgufConventions::gateUpExperts): the
 // MXFP4 blocks and scales of gate_up_proj (gate and up rows interleaved) and down_proj, and the
 // interleaved gate_up_proj_bias. What a tensor lacks (its partner, MXFP4 storage, matching
 // sizes) is reported by its GGUF name.
@@ -128,7 +128,7 @@ Status addHfExperts(const GgufFile& gguf, int fileIndex, int64_t layer, const St
     const std::string hf = "model.layers." + std::to_string(layer) + ".mlp.experts.";
     auto missing = [&](const char* absent, const GgufTensor& present) {
         return badInput(gguf.name() + " has tensor '" + present.name + "' but no '" + blk + absent +
-                        "' beside it; llama.cpp's gpt-oss stores the experts' gate, up and down matrices apart");
+                        "' beside it; these experts are stored as gate, up and down matrices apart");
     };
     auto differ = [&](const GgufTensor& a, const GgufTensor& b) {
         return badInput(gguf.name() + ": tensor '" + a.name + "' is " + ggmlTypeName(a.type) + " " + dimsText(a.dims) +
@@ -143,8 +143,8 @@ Status addHfExperts(const GgufFile& gguf, int fileIndex, int64_t layer, const St
         for (const GgufTensor* t : {x.gate, x.up, x.down}) {
             if (t->type != uint32_t(GgmlType::MXFP4))
                 return badInput(gguf.name() + ": tensor '" + t->name + "' is " + ggmlTypeName(t->type) +
-                                "; Strata reads gpt-oss's experts stored as MXFP4, as llama.cpp's converter writes "
-                                "them from the released checkpoints");
+                                "; Strata reads these experts stored as MXFP4, as llama.cpp's converter writes them "
+                                "from MXFP4 checkpoints");
             if (t->dims.size() != 3)
                 return badInput(gguf.name() + ": tensor '" + t->name + "' has dimensions " + dimsText(t->dims) +
                                 "; a stack of experts has three");

@@ -25,7 +25,7 @@ struct GgufConventions {
     // The Hugging Face names of the family's own layer tensors: the part after "blk.N." -> the part
     // after "model.layers.N.", besides the common ones.
     std::vector<std::pair<std::string, std::string>> layerNames;
-    // gpt-oss: the MXFP4 experts ffn_gate_exps, ffn_up_exps and ffn_down_exps and the gate and up
+    // The MXFP4 experts ffn_gate_exps, ffn_up_exps and ffn_down_exps and the gate and up
     // biases are presented in Hugging Face's layout, as mlp.experts.gate_up_proj_blocks, _scales
     // and _bias (gate and up rows interleaved) and mlp.experts.down_proj_blocks and _scales, rebuilt
     // as they are read (ExpertRepack) and still MXFP4.
