@@ -56,7 +56,6 @@ import gguf
 import numpy as np
 import torch
 import transformers
-from safetensors import safe_open
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_gguf_model_fixtures as mgf  # noqa: E402
@@ -98,11 +97,6 @@ def gguf_mxfp4(blocks: np.ndarray, scales: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # Checkpoint -> GGUF
-
-def read_checkpoint(folder: Path) -> list[tuple[str, torch.Tensor]]:
-    with safe_open(str(folder / "model.safetensors"), framework="pt") as f:
-        return [(key, f.get_tensor(key)) for key in f.keys()]
-
 
 def gguf_tensors(c: dict, checkpoint: list[tuple[str, torch.Tensor]]) -> list[tuple[str, np.ndarray, object]]:
     """(GGUF name, data, type) in the order convert writes them. Data is float32 in GGUF row order
@@ -321,7 +315,7 @@ def probes(model: torch.nn.Module, src: Path, values: dict[str, torch.Tensor], i
 
 def build(src: Path, out_dir: Path, listing_wanted: bool) -> dict:
     c = json.loads((src / "config.json").read_text())
-    checkpoint = read_checkpoint(src)
+    checkpoint = mgf.read_checkpoint(src)
     ref_json = json.loads((src / "reference.json").read_text())
     ids = ref_json["input_ids"]
     stored_logits = torch.from_numpy(np.fromfile(src / "logits.f32", dtype="<f4").reshape(ref_json["logits_shape"]))
